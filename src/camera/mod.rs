@@ -1,0 +1,1 @@
+//! Where frames come from: webcam (nokhwa), image files, directories of frames.

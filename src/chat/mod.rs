@@ -1,0 +1,1 @@
+//! What travels on the data channel and how it is shown: limits, sanitising. Pure.

@@ -1,0 +1,1 @@
+//! Line mode for scripts and tests.

@@ -1,0 +1,1 @@
+//! WebRTC session over webrtc-rs: offer/answer, gathering with a deadline, data channel.
