@@ -1,1 +1,102 @@
-//! Command line.
+//! The command line: the contract scripts and outside checks rely on (DESIGN.md).
+//! Extend it, never break it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "qrchat",
+    version,
+    about = "Pair two nearby computers by QR code and chat over a direct, encrypted WebRTC link. No server.",
+    after_help = "Without a subcommand qrchat runs the terminal app."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// TUI: skip the start screen and show my code (make an offer).
+    #[arg(long, conflicts_with = "join")]
+    pub start: bool,
+
+    /// TUI: skip the start screen and join (scan or paste a code).
+    #[arg(long)]
+    pub join: bool,
+
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Headless: print my offer blob as one line, read the answer blob as the first line of
+    /// stdin, then relay stdin lines as messages and print received messages as lines.
+    Offer(HeadlessArgs),
+    /// Headless: read the offer blob (argument or first stdin line), print the answer blob
+    /// as one line, then relay like `offer`.
+    Answer {
+        /// The offer blob; read from the first line of stdin when absent.
+        blob: Option<String>,
+        #[command(flatten)]
+        args: HeadlessArgs,
+    },
+    /// Decode QR codes in image files.
+    Scan {
+        /// Print the QR's bytes exactly (binary-safe), one code per image, in order.
+        #[arg(long)]
+        raw: bool,
+        /// Image files (PNG, JPEG).
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
+    /// List cameras.
+    Cameras,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct HeadlessArgs {
+    /// Also write my code as a QR image (PNG) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub qr_png: Option<PathBuf>,
+}
+
+/// Options every mode takes.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// STUN server (stun:host:port), repeatable. None by default: LAN pairing works offline.
+    #[arg(long, value_name = "URL", global = true)]
+    pub stun: Vec<String>,
+
+    /// Gather host candidates only on this local address or interface name, repeatable
+    /// (`--bind 127.0.0.1` keeps a same-machine pairing on loopback).
+    #[arg(long, value_name = "ADDR", global = true)]
+    pub bind: Vec<String>,
+
+    /// Print blobs as browser JSON ({"type":"offer","sdp":"..."}).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Camera index to scan with.
+    #[arg(long, value_name = "N", global = true, conflicts_with = "camera_file")]
+    pub camera: Option<u32>,
+
+    /// Read camera frames from an image file, a directory of images, instead of a webcam.
+    #[arg(long, value_name = "PATH", global = true)]
+    pub camera_file: Option<PathBuf>,
+
+    /// Seconds to wait for ICE candidate gathering before using what was found.
+    #[arg(long, value_name = "SECS", global = true, default_value_t = 3.0)]
+    pub gather_timeout: f64,
+
+    /// Write logs to this file (nothing is logged otherwise).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub log: Option<PathBuf>,
+}
+
+impl Common {
+    pub fn gather_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.gather_timeout.clamp(0.05, 600.0))
+    }
+}
