@@ -1,0 +1,89 @@
+//! Connecting: the link's states as they move (ICE, DTLS, SCTP), a timeout, and what to
+//! try when it fails.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::Frame;
+
+use crate::tui::app::{App, Effect, CONNECT_TIMEOUT};
+use crate::tui::ui;
+
+pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    match key.code {
+        KeyCode::Char('r') if app.conn.failed.is_some() => app.retry(),
+        KeyCode::Esc | KeyCode::Char('n') if app.conn.failed.is_some() => app.new_pairing(),
+        KeyCode::Char('q') if app.conn.failed.is_some() => app.quit(),
+        _ => vec![],
+    }
+}
+
+pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
+    if app.conn.failed.is_some() {
+        vec![("r", "retry"), ("Esc", "new pairing"), ("q", "quit")]
+    } else {
+        vec![]
+    }
+}
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App) {
+    let mut lines = vec![];
+    match &app.conn.failed {
+        None => {
+            let waited = app
+                .conn
+                .since
+                .map(|s| app.now.saturating_sub(s))
+                .unwrap_or_default();
+            lines.push(Line::from(vec![
+                Span::styled(ui::spinner(app), ui::key_style()),
+                Span::raw(format!(
+                    " Connecting directly to the other side… {} (gives up after {} s)",
+                    ui::secs(waited),
+                    CONNECT_TIMEOUT.as_secs()
+                )),
+            ]));
+        }
+        Some(why) => {
+            lines.push(Line::styled(
+                format!("Could not connect: {why}"),
+                ui::err_style(),
+            ));
+        }
+    }
+    lines.push(Line::raw(""));
+    let states = if app.conn.states.is_empty() {
+        "new".to_string()
+    } else {
+        app.conn.states.join(" → ")
+    };
+    lines.push(Line::raw(format!("link: {states}")));
+    lines.push(Line::styled(
+        "(ICE checks the addresses, DTLS sets up encryption, SCTP opens the chat channel)",
+        ui::dim_style(),
+    ));
+    if app.conn.failed.is_some() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("What to try:", ui::warn_style()));
+        lines.push(Line::raw(
+            "• Are both computers on the same network (same Wi-Fi, no guest isolation)?",
+        ));
+        lines.push(Line::raw(
+            "• A firewall may drop UDP: allow qrchat, or try another network.",
+        ));
+        lines.push(Line::raw(
+            "• Across networks, add a STUN server on both sides: --stun stun:HOST:PORT",
+        ));
+        lines.push(Line::raw(
+            "• Limit addresses with --bind ADDR if one side has many interfaces.",
+        ));
+        if !app.opts.stun {
+            lines.push(Line::styled(
+                "  (no --stun server is configured)",
+                ui::dim_style(),
+            ));
+        }
+    }
+    let r = ui::centered(area, 84, lines.len() as u16 + 2);
+    ui::boxed(f, r, "connecting", lines);
+}

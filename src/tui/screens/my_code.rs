@@ -1,0 +1,216 @@
+//! My code: gathering progress, then the QR (or the text), the candidates and what next.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::tui::app::{App, Effect, LocalCode, Role};
+use crate::tui::ui;
+
+/// The marker line above the code text (tests and people copy what follows it).
+pub const TEXT_HEADER: &str = "My code as text";
+
+pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let starter = app.role == Some(Role::Starter);
+    match key.code {
+        KeyCode::Char('t') => {
+            app.show_text = !app.show_text;
+            vec![]
+        }
+        KeyCode::Char('c') => match &app.local {
+            Some(l) => {
+                let blob = l.blob.clone();
+                app.set_notice("code copied (OSC 52)");
+                vec![Effect::Copy(blob)]
+            }
+            None => vec![],
+        },
+        KeyCode::Char('s') | KeyCode::Enter if starter && app.local.is_some() => app.goto_scan(),
+        KeyCode::Char('p') if starter && app.local.is_some() => app.goto_paste(None),
+        KeyCode::Char('r') if app.local_error.is_some() => app.retry(),
+        KeyCode::Esc | KeyCode::Char('q') => {
+            if app.opts.start || app.opts.join {
+                app.quit()
+            } else {
+                let mut fx = app.new_pairing();
+                fx.retain(|e| *e != Effect::Quit);
+                fx
+            }
+        }
+        _ => vec![],
+    }
+}
+
+pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
+    let mut k = vec![];
+    if app.local.is_some() {
+        if app.role == Some(Role::Starter) {
+            k.push(("s", "scan answer"));
+            k.push(("p", "paste answer"));
+        }
+        k.push((
+            "t",
+            if app.show_text {
+                "show QR"
+            } else {
+                "show text"
+            },
+        ));
+        k.push(("c", "copy"));
+    }
+    if app.local_error.is_some() {
+        k.push(("r", "retry"));
+    }
+    k.push(("Esc", "back"));
+    k
+}
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App) {
+    if let Some(err) = &app.local_error {
+        let lines = vec![
+            Line::styled("Could not make my code.", ui::err_style()),
+            Line::raw(""),
+            Line::raw(err.clone()),
+            Line::raw(""),
+            Line::raw("What to try: check that this computer has a network address (or use"),
+            Line::raw("--bind ADDR), give gathering more time with --gather-timeout SECS,"),
+            Line::raw("and press r to retry."),
+        ];
+        let r = ui::centered(area, 76, 11);
+        ui::boxed(f, r, "my code", lines);
+        return;
+    }
+    let Some(local) = &app.local else {
+        draw_gathering(f, area, app);
+        return;
+    };
+    let next = next_step(app);
+    let cands = format!("candidates: {}", candidates_line(local));
+    let qr = local.qr.as_ref();
+    let (qw, qh) = match qr {
+        Ok(lines) => (
+            lines.first().map_or(0, |l| l.chars().count()) as u16,
+            lines.len() as u16,
+        ),
+        Err(_) => (0, 0),
+    };
+    // The QR with a line of next steps above and the candidates below.
+    let need = (qw, qh + 2);
+    let fits = qr.is_ok() && area.width >= need.0 && area.height >= need.1;
+
+    if app.show_text || !fits {
+        let mut lines = vec![next, Line::raw("")];
+        if !app.show_text {
+            match qr {
+                Err(e) => lines.push(Line::styled(format!("No QR: {e}"), ui::warn_style())),
+                Ok(_) => lines.push(Line::styled(
+                    format!(
+                        "The terminal is {}x{}; the QR needs {}x{}. Enlarge the window or make \
+                         the font smaller, or copy the code below (c).",
+                        area.width,
+                        area.height + 2,
+                        need.0,
+                        need.1 + 2
+                    ),
+                    ui::warn_style(),
+                )),
+            }
+        }
+        lines.push(Line::styled(cands, ui::dim_style()));
+        lines.push(Line::styled(
+            format!("{TEXT_HEADER} ({} characters):", local.blob.chars().count()),
+            ui::dim_style(),
+        ));
+        let head = lines.len() as u16 + 1;
+        let [top, text] =
+            Layout::vertical([Constraint::Length(head), Constraint::Min(0)]).areas(area);
+        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), top);
+        // The code alone, hard-wrapped at the width, so it copies back whole.
+        f.render_widget(
+            Paragraph::new(local.blob.clone()).wrap(Wrap { trim: false }),
+            text,
+        );
+        return;
+    }
+
+    let qr = qr.expect("checked above");
+    let [top, mid, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(qh),
+        Constraint::Min(1),
+    ])
+    .areas(area);
+    f.render_widget(Paragraph::new(next).centered(), top);
+    let qr_area = ui::centered(mid, qw, qh);
+    let style = Style::new().fg(Color::Black).bg(Color::White);
+    let qr_lines: Vec<Line> = qr.iter().map(|l| Line::styled(l.clone(), style)).collect();
+    f.render_widget(Paragraph::new(qr_lines), qr_area);
+    let mut below = vec![Line::styled(cands, ui::dim_style()).centered()];
+    if let Some(s) = joiner_status(app) {
+        below.push(s.centered());
+    }
+    f.render_widget(Paragraph::new(below).wrap(Wrap { trim: false }), bottom);
+}
+
+fn draw_gathering(f: &mut Frame, area: Rect, app: &App) {
+    let (since, n) = app.gathering.unwrap_or_default();
+    let what = match app.role {
+        Some(Role::Joiner) => "Making my answer",
+        _ => "Making my code",
+    };
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(ui::spinner(app), ui::key_style()),
+            Span::raw(format!(" {what}: finding my network addresses")),
+        ]),
+        Line::raw(""),
+        Line::raw(format!(
+            "candidates so far: {n}    elapsed: {}",
+            ui::secs(app.now.saturating_sub(since))
+        )),
+        Line::raw(""),
+        Line::styled(
+            "This takes at most --gather-timeout seconds (3 by default).",
+            ui::dim_style(),
+        ),
+    ];
+    let r = ui::centered(area, 64, 7);
+    ui::boxed(f, r, "my code", lines);
+}
+
+fn next_step(app: &App) -> Line<'static> {
+    let text = match app.role {
+        Some(Role::Starter) => {
+            "Let the other side scan this code (qrchat → Join). Then scan their answer: s, or paste it: p"
+        }
+        _ => "Now let the other side scan this answer. The chat opens when they have it.",
+    };
+    Line::styled(text, Style::new().add_modifier(Modifier::BOLD))
+}
+
+fn joiner_status(app: &App) -> Option<Line<'static>> {
+    if app.role != Some(Role::Joiner) {
+        return None;
+    }
+    let state = app
+        .conn
+        .states
+        .last()
+        .cloned()
+        .unwrap_or_else(|| "waiting".into());
+    Some(Line::from(vec![
+        Span::styled(ui::spinner(app), ui::key_style()),
+        Span::raw(format!(" connection: {state}")),
+    ]))
+}
+
+pub fn candidates_line(local: &LocalCode) -> String {
+    if local.candidates.is_empty() {
+        "none".into()
+    } else {
+        local.candidates.join(", ")
+    }
+}

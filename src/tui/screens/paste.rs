@@ -1,0 +1,92 @@
+//! Paste: a bracketed paste (or typing) of the other side's code, checked as it comes,
+//! with the codec's specific error, and a word on trusting pasted codes.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::tui::app::{App, Effect, Role};
+use crate::tui::input::Edit;
+use crate::tui::ui;
+
+pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    match key.code {
+        KeyCode::Esc => app.back(),
+        _ => match app.paste.input.key(key, false) {
+            Edit::Submit => app.submit_paste(),
+            Edit::Changed => {
+                app.validate_paste();
+                vec![]
+            }
+            _ => vec![],
+        },
+    }
+}
+
+pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
+    let mut k = vec![];
+    if matches!(app.paste.verdict, Some(Ok(_))) {
+        k.push(("Enter", "use this code"));
+    }
+    k.push(("Ctrl-U", "clear"));
+    k.push(("Esc", "back"));
+    k
+}
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App) {
+    let what = match app.role {
+        Some(Role::Starter) => "Paste the answer code the other side shows (its text: `t` there).",
+        _ => "Paste the code the other side shows (its text: `t` there).",
+    };
+    let mut head = vec![];
+    if let Some(n) = &app.paste.note {
+        head.push(Line::styled(n.clone(), ui::warn_style()));
+    }
+    head.push(Line::raw(what));
+    head.push(Line::styled(
+        "A pasted code may have passed through anyone: once connected, compare the safety \
+         number on both screens.",
+        ui::warn_style(),
+    ));
+    let head_h = head.len() as u16 + 2;
+    let [top, input, verdict] = Layout::vertical([
+        Constraint::Length(head_h),
+        Constraint::Min(3),
+        Constraint::Length(3),
+    ])
+    .areas(area);
+    f.render_widget(Paragraph::new(head).wrap(Wrap { trim: false }), top);
+
+    let text = app.paste.input.text();
+    let shown: Line = if text.is_empty() {
+        Line::styled("(paste here)", ui::dim_style())
+    } else {
+        Line::raw(text.to_string())
+    };
+    let border = match &app.paste.verdict {
+        Some(Ok(_)) => ui::ok_style(),
+        Some(Err(_)) => ui::err_style(),
+        None => ui::dim_style(),
+    };
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(format!(" code ({} characters) ", text.chars().count()));
+    f.render_widget(
+        Paragraph::new(shown)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        input,
+    );
+    let v = match &app.paste.verdict {
+        None => Line::styled("waiting for a code…", ui::dim_style()),
+        Some(Ok(c)) => Line::styled(
+            format!("✓ {}: press Enter to use it", c.summary),
+            ui::ok_style(),
+        ),
+        Some(Err(e)) => Line::styled(format!("✗ {e}"), ui::err_style()),
+    };
+    f.render_widget(Paragraph::new(v).wrap(Wrap { trim: false }), verdict);
+}

@@ -1,0 +1,142 @@
+//! `draw`: a pure function of the app's state. A title line, the screen's body, a line
+//! of keys, and the help box on top when asked for.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::app::{App, Screen};
+use super::screens;
+
+pub const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+pub fn spinner(app: &App) -> &'static str {
+    SPINNER[(app.now.as_millis() / 100) as usize % SPINNER.len()]
+}
+
+pub fn title_style() -> Style {
+    Style::new().fg(Color::Black).bg(Color::Cyan)
+}
+pub fn key_style() -> Style {
+    Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+}
+pub fn err_style() -> Style {
+    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+}
+pub fn warn_style() -> Style {
+    Style::new().fg(Color::Yellow)
+}
+pub fn ok_style() -> Style {
+    Style::new().fg(Color::Green)
+}
+pub fn dim_style() -> Style {
+    Style::new().fg(Color::DarkGray)
+}
+
+/// Seconds as "1.2 s".
+pub fn secs(d: std::time::Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+/// Paint the whole app.
+pub fn draw(f: &mut Frame, app: &App) {
+    let area = f.area();
+    let [top, body, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+
+    let title = match app.screen {
+        Screen::Start => "start",
+        Screen::MyCode => "my code",
+        Screen::Scan => "scan their code",
+        Screen::Paste => "paste their code",
+        Screen::Connecting => "connecting",
+        Screen::Chat => "chat",
+    };
+    let step = match (app.role, app.screen) {
+        (_, Screen::Start) => String::new(),
+        (_, Screen::Chat) => String::new(),
+        (Some(super::app::Role::Starter), _) => "  (you started the chat)".into(),
+        _ => "  (you are joining)".into(),
+    };
+    f.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(" qrchat ", title_style().add_modifier(Modifier::BOLD)),
+            Span::styled(format!(" {title}{step}"), title_style()),
+        ]))
+        .style(title_style()),
+        top,
+    );
+
+    match app.screen {
+        Screen::Start => screens::start::draw(f, body, app),
+        Screen::MyCode => screens::my_code::draw(f, body, app),
+        Screen::Scan => screens::scan::draw(f, body, app),
+        Screen::Paste => screens::paste::draw(f, body, app),
+        Screen::Connecting => screens::connecting::draw(f, body, app),
+        Screen::Chat => screens::chat::draw(f, body, app),
+    }
+
+    let keys: Vec<(&str, &str)> = if app.help {
+        vec![("Esc", "close help"), ("Ctrl-C", "quit")]
+    } else {
+        let mut k = match app.screen {
+            Screen::Start => screens::start::keys(app),
+            Screen::MyCode => screens::my_code::keys(app),
+            Screen::Scan => screens::scan::keys(app),
+            Screen::Paste => screens::paste::keys(app),
+            Screen::Connecting => screens::connecting::keys(app),
+            Screen::Chat => screens::chat::keys(app),
+        };
+        let typing = matches!(app.screen, Screen::Paste | Screen::Chat);
+        k.push((if typing { "F1" } else { "?" }, "help"));
+        k.push(("Ctrl-C", "quit"));
+        k
+    };
+    let mut spans = Vec::new();
+    if let Some((n, _)) = &app.notice {
+        spans.push(Span::styled(
+            format!(" {n} "),
+            ok_style().add_modifier(Modifier::REVERSED),
+        ));
+    }
+    for (key, what) in keys {
+        spans.push(Span::styled(format!(" {key}"), key_style()));
+        spans.push(Span::raw(format!(" {what} ")));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), bottom);
+
+    if app.help {
+        screens::help::draw(f, area, app);
+    }
+}
+
+/// A centred rectangle of at most `w` x `h` inside `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// A boxed, wrapped paragraph (cleared first, for overlays).
+pub fn boxed(f: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'_>>) {
+    f.render_widget(Clear, area);
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::new()
+                .borders(Borders::ALL)
+                .title(format!(" {title} ")),
+        ),
+        area,
+    );
+}
