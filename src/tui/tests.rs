@@ -1,1 +1,747 @@
-//! Snapshot and update() tests.
+//! Snapshot tests of every screen (ratatui TestBackend + insta), and `update()` fed with
+//! events. Times are fixed by setting the app's clock; fingerprints and ports are fixed by
+//! the scripted session's descriptions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use image::GrayImage;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+use ratatui::Terminal;
+
+use super::app::*;
+use super::seams::{self, SessionEvent};
+use super::session::{Scripted, SdpKind, SessionDescription};
+use super::{ui, CameraSpec, Runner};
+
+/// A full SDP like webrtc-rs makes, with a fingerprint of `fp` bytes.
+pub fn sdp(kind: SdpKind, fp: u8, port: u16) -> SessionDescription {
+    let fingerprint = vec![format!("{fp:02X}"); 32].join(":");
+    let setup = match kind {
+        SdpKind::Offer => "actpass",
+        SdpKind::Answer => "active",
+    };
+    let sdp = [
+        "v=0".to_string(),
+        format!("o=- 4215775240449105457 2 IN IP4 0.0.0.0"),
+        "s=-".into(),
+        "t=0 0".into(),
+        format!("a=fingerprint:sha-256 {fingerprint}"),
+        "a=group:BUNDLE 0".into(),
+        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel".into(),
+        "c=IN IP4 0.0.0.0".into(),
+        "a=setup:".to_string() + setup,
+        "a=mid:0".into(),
+        "a=sendrecv".into(),
+        "a=sctp-port:5000".into(),
+        "a=ice-ufrag:QwErTyUiOpAsDfGh".into(),
+        "a=ice-pwd:ZxCvBnMqWeRtYuIoPaSdFgHjKlZxCvBn".into(),
+        format!("a=candidate:1 1 udp 2130706431 192.168.1.20 {port} typ host"),
+        format!(
+            "a=candidate:2 1 udp 2130706431 10.0.0.7 {} typ host",
+            port + 1
+        ),
+        "a=end-of-candidates".into(),
+        String::new(),
+    ]
+    .join("\r\n");
+    SessionDescription { kind, sdp }
+}
+
+fn blob(kind: SdpKind, fp: u8) -> String {
+    seams::encode_code(&sdp(kind, fp, 50000), false).unwrap()
+}
+
+fn app_with(start: bool, join: bool, w: u16, h: u16) -> (App, Vec<Effect>) {
+    App::new(Options {
+        start,
+        join,
+        json: false,
+        size: (w, h),
+        clock_origin: 12 * 3600 + 34 * 60,
+        stun: false,
+    })
+}
+
+fn key(code: KeyCode) -> AppEvent {
+    AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+fn ctrl(c: char) -> AppEvent {
+    AppEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+}
+
+fn render_buffer(app: &App) -> Buffer {
+    let (w, h) = app.size;
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| ui::draw(f, app)).unwrap();
+    t.backend().buffer().clone()
+}
+
+fn text_of(b: &Buffer) -> String {
+    let mut s = String::new();
+    for y in 0..b.area.height {
+        let mut line = String::new();
+        for x in 0..b.area.width {
+            line.push_str(b[(x, y)].symbol());
+        }
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s
+}
+
+fn render(app: &App) -> String {
+    text_of(&render_buffer(app))
+}
+
+fn session(app: &mut App, event: SessionEvent) -> Vec<Effect> {
+    let pairing = app.pairing;
+    app.update(AppEvent::Session { pairing, event })
+}
+
+/// A starter whose code is made (fingerprint 0xAA).
+fn starter_with_code(w: u16, h: u16) -> App {
+    let (mut app, _) = app_with(true, false, w, h);
+    let pairing = app.pairing;
+    app.update(AppEvent::Local {
+        pairing,
+        desc: sdp(SdpKind::Offer, 0xAA, 50000),
+        fingerprint: [0xAA; 32],
+    });
+    app
+}
+
+/// Two people chatting (starter side), `n` messages in.
+fn chatting(w: u16, h: u16) -> App {
+    let mut app = starter_with_code(w, h);
+    app.update(key(KeyCode::Char('p')));
+    app.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
+    app.update(key(KeyCode::Enter));
+    session(&mut app, SessionEvent::State("checking".into()));
+    session(&mut app, SessionEvent::State("connected".into()));
+    session(
+        &mut app,
+        SessionEvent::Open {
+            sas: "418 092".into(),
+            remote: Some("192.168.1.21:50001".into()),
+        },
+    );
+    app
+}
+
+// ------------------------------------------------------------------ snapshots
+
+#[test]
+fn snapshot_start() {
+    let (app, fx) = app_with(false, false, 80, 24);
+    assert!(fx.is_empty());
+    insta::assert_snapshot!("start", render(&app));
+}
+
+#[test]
+fn snapshot_help() {
+    let (mut app, _) = app_with(false, false, 80, 30);
+    app.update(key(KeyCode::Char('?')));
+    insta::assert_snapshot!("help", render(&app));
+    app.update(key(KeyCode::Esc));
+    assert!(!app.help);
+}
+
+#[test]
+fn snapshot_my_code_gathering() {
+    let (mut app, fx) = app_with(true, false, 80, 24);
+    assert_eq!(
+        fx,
+        vec![Effect::StartOffer {
+            pairing: app.pairing
+        }]
+    );
+    app.set_now(Duration::from_millis(1300));
+    session(&mut app, SessionEvent::Gathering { candidates: 2 });
+    let out = render(&app);
+    assert!(out.contains("candidates so far: 2"), "{out}");
+    assert!(out.contains("elapsed: 1.3 s"), "{out}");
+    insta::assert_snapshot!("my_code_gathering", out);
+}
+
+#[test]
+fn snapshot_my_code_qr_is_black_on_white() {
+    let app = starter_with_code(130, 70);
+    let b = render_buffer(&app);
+    let out = text_of(&b);
+    assert!(out.contains("█"), "{out}");
+    assert!(out.contains("candidates: host 192.168.1.20:50000/udp, host 10.0.0.7:50001/udp"));
+    // Every QR cell has an explicit black-on-white style, whatever the theme.
+    let mut qr_cells = 0;
+    for c in b.content() {
+        if matches!(c.symbol(), "█" | "▀" | "▄") {
+            assert_eq!((c.fg, c.bg), (Color::Black, Color::White));
+            qr_cells += 1;
+        }
+    }
+    assert!(qr_cells > 500);
+    // The QR decodes back to the code.
+    let lines = app.local.as_ref().unwrap().qr.as_ref().unwrap();
+    let img = half_blocks_to_image(lines);
+    assert_eq!(
+        seams::scan_frame(&img).as_deref(),
+        Some(app.local.as_ref().unwrap().blob.as_str())
+    );
+    insta::assert_snapshot!("my_code_qr", out);
+}
+
+/// Paint half-block lines as pixels (4 px per module) to scan them back.
+fn half_blocks_to_image(lines: &[String]) -> GrayImage {
+    let w = lines[0].chars().count() as u32;
+    let h = lines.len() as u32 * 2;
+    let s = 4;
+    GrayImage::from_fn(w * s, h * s, |x, y| {
+        let (mx, my) = (x / s, y / s);
+        let c = lines[(my / 2) as usize].chars().nth(mx as usize).unwrap();
+        let dark = match c {
+            '█' => true,
+            '▀' => my % 2 == 0,
+            '▄' => my % 2 == 1,
+            _ => false,
+        };
+        image::Luma([if dark { 0 } else { 255 }])
+    })
+}
+
+#[test]
+fn snapshot_my_code_too_small_says_size_and_shows_text() {
+    let app = starter_with_code(80, 24);
+    let out = render(&app);
+    assert!(out.contains("The terminal is 80x24; the QR needs"), "{out}");
+    let blob = &app.local.as_ref().unwrap().blob;
+    let joined: String = out.lines().map(str::trim_end).collect();
+    assert!(joined.contains(&blob[..60]), "{out}");
+    insta::assert_snapshot!("my_code_too_small", out);
+}
+
+#[test]
+fn snapshot_my_code_text_toggle_and_copy() {
+    let mut app = starter_with_code(130, 70);
+    app.update(key(KeyCode::Char('t')));
+    let out = render(&app);
+    assert!(!out.contains("█"));
+    assert!(out.contains(super::screens::my_code::TEXT_HEADER));
+    insta::assert_snapshot!("my_code_text", out);
+    let fx = app.update(key(KeyCode::Char('c')));
+    assert_eq!(
+        fx,
+        vec![Effect::Copy(app.local.as_ref().unwrap().blob.clone())]
+    );
+    assert!(render(&app).contains("code copied"));
+}
+
+#[test]
+fn snapshot_my_code_error() {
+    let (mut app, _) = app_with(true, false, 80, 24);
+    let pairing = app.pairing;
+    app.update(AppEvent::SessionError {
+        pairing,
+        message: "no usable network interface".into(),
+    });
+    let out = render(&app);
+    assert!(out.contains("no usable network interface"));
+    insta::assert_snapshot!("my_code_error", out);
+    let fx = app.update(key(KeyCode::Char('r')));
+    assert!(fx.contains(&Effect::StartOffer {
+        pairing: app.pairing
+    }));
+}
+
+#[test]
+fn snapshot_joiner_answer_waiting() {
+    let (mut app, fx) = app_with(false, true, 130, 70);
+    assert_eq!(fx, vec![Effect::OpenCamera]);
+    app.update(AppEvent::Camera(CameraEvent::Failed(
+        "no camera found".into(),
+    )));
+    app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xBB)));
+    let fx = app.update(key(KeyCode::Enter));
+    assert!(matches!(&fx[..], [Effect::Join { offer, .. }] if offer.kind == SdpKind::Offer));
+    let pairing = app.pairing;
+    app.update(AppEvent::Local {
+        pairing,
+        desc: sdp(SdpKind::Answer, 0xAA, 50002),
+        fingerprint: [0xAA; 32],
+    });
+    session(&mut app, SessionEvent::State("checking".into()));
+    let out = render(&app);
+    assert!(out.contains("connection: checking"), "{out}");
+    insta::assert_snapshot!("my_code_joiner", out);
+}
+
+fn gradient(w: u32, h: u32) -> GrayImage {
+    GrayImage::from_fn(w, h, |x, y| {
+        image::Luma([((x * 255 / w + y * 64 / h) % 256) as u8])
+    })
+}
+
+#[test]
+fn snapshot_scan_preview() {
+    let (mut app, _) = app_with(false, true, 80, 24);
+    app.update(AppEvent::Camera(CameraEvent::Opened(
+        "Integrated Camera".into(),
+    )));
+    app.update(AppEvent::Camera(CameraEvent::Frame {
+        preview: gradient(160, 120),
+        code: None,
+    }));
+    let b = render_buffer(&app);
+    let out = text_of(&b);
+    assert!(out.contains("camera: Integrated Camera"));
+    // The preview is drawn in gray levels.
+    assert!(b
+        .content()
+        .iter()
+        .any(|c| c.symbol() == "▀" && matches!(c.fg, Color::Rgb(v, w, x) if v == w && w == x)));
+    insta::assert_snapshot!("scan", out);
+}
+
+#[test]
+fn snapshot_scan_refused_and_found() {
+    let (mut app, _) = app_with(false, true, 80, 24);
+    app.update(AppEvent::Camera(CameraEvent::Opened("cam".into())));
+    // An answer where an offer is wanted: refused with the reason, frame not green.
+    app.update(AppEvent::Camera(CameraEvent::Frame {
+        preview: gradient(40, 30),
+        code: Some(blob(SdpKind::Answer, 0xBB)),
+    }));
+    let out = render(&app);
+    assert!(out.contains("A code was seen but"), "{out}");
+    insta::assert_snapshot!("scan_refused", out);
+    // The right code: the frame turns green, and after a moment the app joins.
+    app.update(AppEvent::Camera(CameraEvent::Frame {
+        preview: gradient(40, 30),
+        code: Some(blob(SdpKind::Offer, 0xBB)),
+    }));
+    let b = render_buffer(&app);
+    assert_eq!(b[(0, 3)].symbol(), "┌");
+    assert_eq!(b[(0, 3)].fg, Color::Green);
+    insta::assert_snapshot!("scan_found", text_of(&b));
+    assert!(app.update(AppEvent::Tick).is_empty());
+    app.set_now(FOUND_PAUSE);
+    let fx = app.update(AppEvent::Tick);
+    assert!(fx.contains(&Effect::StopCamera));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Join { .. })));
+    assert_eq!(app.screen, Screen::MyCode);
+    assert!(!app.pasted, "a scanned code needs no paste warning");
+}
+
+#[test]
+fn snapshot_no_camera_goes_to_paste() {
+    let (mut app, _) = app_with(false, true, 80, 24);
+    app.update(AppEvent::Camera(CameraEvent::Failed(
+        "no camera found".into(),
+    )));
+    assert_eq!(app.screen, Screen::Paste);
+    let out = render(&app);
+    assert!(out.contains("No camera: no camera found"));
+    assert!(out.contains("compare the safety"), "{out}");
+    insta::assert_snapshot!("paste_no_camera", out);
+}
+
+#[test]
+fn snapshot_paste_states() {
+    let (mut app, _) = app_with(false, true, 80, 24);
+    app.update(key(KeyCode::Char('p')));
+    insta::assert_snapshot!("paste_empty", render(&app));
+
+    app.update(AppEvent::Paste("hello there".into()));
+    let out = render(&app);
+    assert!(out.contains("✗ not a qrchat code"), "{out}");
+    assert_eq!(app.update(key(KeyCode::Enter)), vec![]);
+    insta::assert_snapshot!("paste_invalid", out);
+
+    app.update(ctrl('u'));
+    app.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
+    let out = render(&app);
+    assert!(out.contains("an offer was expected"), "{out}");
+    insta::assert_snapshot!("paste_wrong_kind", out);
+
+    app.update(ctrl('u'));
+    app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xBB)));
+    let out = render(&app);
+    assert!(out.contains("✓ offer"), "{out}");
+    insta::assert_snapshot!("paste_valid", out);
+}
+
+#[test]
+fn paste_of_my_own_code_is_refused() {
+    let mut app = starter_with_code(80, 24);
+    app.update(key(KeyCode::Char('p')));
+    let own = seams::encode_code(&sdp(SdpKind::Answer, 0xAA, 1), false).unwrap();
+    app.update(AppEvent::Paste(own));
+    let out = render(&app);
+    assert!(out.contains("my own code"), "{out}");
+    assert_eq!(app.update(key(KeyCode::Enter)), vec![]);
+}
+
+#[test]
+fn snapshot_connecting_and_failure_hints() {
+    let mut app = starter_with_code(90, 24);
+    app.update(key(KeyCode::Char('p')));
+    app.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
+    let fx = app.update(key(KeyCode::Enter));
+    assert!(matches!(&fx[..], [Effect::AcceptAnswer(d)] if d.kind == SdpKind::Answer));
+    assert_eq!(app.screen, Screen::Connecting);
+    app.set_now(Duration::from_millis(2500));
+    session(&mut app, SessionEvent::State("checking".into()));
+    let out = render(&app);
+    assert!(out.contains("link: checking"), "{out}");
+    insta::assert_snapshot!("connecting", out);
+
+    app.set_now(CONNECT_TIMEOUT + Duration::from_secs(1));
+    app.update(AppEvent::Tick);
+    let out = render(&app);
+    assert!(
+        out.contains("Could not connect: no connection after 30 s"),
+        "{out}"
+    );
+    assert!(out.contains("--stun"));
+    insta::assert_snapshot!("connecting_failed", out);
+}
+
+#[test]
+fn snapshot_chat_with_safety_number_and_paste_warning() {
+    let mut app = chatting(90, 20);
+    session(&mut app, SessionEvent::Message("hi! are you there?".into()));
+    typed(&mut app, "yes, here");
+    let fx = app.update(key(KeyCode::Enter));
+    assert_eq!(fx, vec![Effect::Send("yes, here".into())]);
+    session(
+        &mut app,
+        SessionEvent::Message("a long message that wraps over more than one line of the chat screen, so the continuation is indented under the text".into()),
+    );
+    typed(&mut app, "draft");
+    let out = render(&app);
+    assert!(out.contains("safety number 418 092"), "{out}");
+    assert!(out.contains("peer 192.168.1.21:50001"));
+    assert!(out.contains("a code was pasted"));
+    insta::assert_snapshot!("chat", out);
+}
+
+#[test]
+fn snapshot_chat_hostile_text_is_shown_not_interpreted() {
+    let mut app = chatting(80, 16);
+    let hostile = "\x1b[2J\x1b]52;c;ZXZpbA==\x07bell\r\u{202e}evil\u{9b}31m";
+    session(&mut app, SessionEvent::Message(hostile.into()));
+    let b = render_buffer(&app);
+    for c in b.content() {
+        assert!(
+            !c.symbol().chars().any(|ch| ch.is_control()),
+            "a control character reached the screen: {:?}",
+            c.symbol()
+        );
+    }
+    let out = text_of(&b);
+    assert!(out.contains("␛[2J"), "{out}");
+    insta::assert_snapshot!("chat_hostile", out);
+}
+
+#[test]
+fn snapshot_chat_peer_left() {
+    let mut app = chatting(80, 16);
+    session(&mut app, SessionEvent::Message("bye".into()));
+    session(
+        &mut app,
+        SessionEvent::Closed(Some("channel closed".into())),
+    );
+    let out = render(&app);
+    assert!(out.contains("peer left: channel closed"), "{out}");
+    insta::assert_snapshot!("chat_peer_left", out);
+    typed(&mut app, "still there?");
+    assert_eq!(app.update(key(KeyCode::Enter)), vec![]);
+    assert!(render(&app).contains("nothing was sent"));
+    let fx = app.update(key(KeyCode::Esc));
+    assert!(fx.contains(&Effect::Close));
+}
+
+#[test]
+fn snapshot_chat_scrolled_back_and_resized() {
+    let mut app = chatting(60, 14);
+    for i in 0..200 {
+        session(
+            &mut app,
+            SessionEvent::Message(format!("message number {i}")),
+        );
+    }
+    assert!(render(&app).contains("message number 199"));
+    app.update(key(KeyCode::PageUp));
+    app.update(key(KeyCode::PageUp));
+    let out = render(&app);
+    assert!(!out.contains("message number 199"), "{out}");
+    assert!(out.contains("message number 180"), "{out}");
+    // New messages while scrolled back do not move the view; the status bar counts them.
+    session(&mut app, SessionEvent::Message("new one".into()));
+    let out = render(&app);
+    assert!(out.contains("1 new below"), "{out}");
+    insta::assert_snapshot!("chat_scrolled", out);
+    // Resize to something narrow: still readable, still anchored.
+    app.update(AppEvent::Resize(30, 12));
+    let out = render(&app);
+    assert!(out.lines().all(|l| l.chars().count() <= 30));
+    insta::assert_snapshot!("chat_resized", out);
+    // PageDown all the way follows the newest again.
+    for _ in 0..40 {
+        app.update(key(KeyCode::PageDown));
+    }
+    assert_eq!(app.chat.scroll, None);
+    assert!(render(&app).contains("new one"));
+}
+
+#[test]
+fn scrolling_to_the_top_shows_the_first_line_first() {
+    let mut app = chatting(60, 14);
+    for i in 0..100 {
+        session(&mut app, SessionEvent::Message(format!("m{i}")));
+    }
+    for _ in 0..50 {
+        app.update(key(KeyCode::PageUp));
+    }
+    let out = render(&app);
+    let first_body_line = out.lines().nth(1).unwrap();
+    assert!(first_body_line.contains("connected to"), "{out}");
+}
+
+// ------------------------------------------------------------------ update()
+
+#[test]
+fn ctrl_c_quits_from_every_screen() {
+    let screens: Vec<(&str, App)> = vec![
+        ("start", app_with(false, false, 80, 24).0),
+        ("gathering", app_with(true, false, 80, 24).0),
+        ("scan", app_with(false, true, 80, 24).0),
+        ("my code", starter_with_code(80, 24)),
+        ("chat", chatting(80, 24)),
+        ("help", {
+            let mut a = app_with(false, false, 80, 24).0;
+            a.update(key(KeyCode::Char('?')));
+            a
+        }),
+        ("paste", {
+            let mut a = app_with(false, true, 80, 24).0;
+            a.update(key(KeyCode::Char('p')));
+            a
+        }),
+        ("connecting", {
+            let mut a = starter_with_code(80, 24);
+            a.update(key(KeyCode::Char('p')));
+            a.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
+            a.update(key(KeyCode::Enter));
+            a
+        }),
+    ];
+    for (name, mut app) in screens {
+        let fx = app.update(ctrl('c'));
+        assert!(app.quit, "{name}");
+        assert_eq!(fx.last(), Some(&Effect::Quit), "{name}");
+        assert!(fx.contains(&Effect::Close), "{name}");
+    }
+}
+
+#[test]
+fn events_of_an_old_pairing_are_ignored() {
+    let mut app = starter_with_code(80, 24);
+    let old = app.pairing;
+    app.update(key(KeyCode::Esc)); // --start: Esc quits; use a fresh app instead
+    let (mut app, _) = app_with(false, false, 80, 24);
+    app.update(key(KeyCode::Char('s')));
+    let first = app.pairing;
+    app.update(key(KeyCode::Esc));
+    app.update(key(KeyCode::Char('s')));
+    assert_ne!(first, app.pairing);
+    app.update(AppEvent::Local {
+        pairing: first,
+        desc: sdp(SdpKind::Offer, 1, 1),
+        fingerprint: [1; 32],
+    });
+    assert!(app.local.is_none());
+    let _ = old;
+}
+
+#[test]
+fn json_offer_gets_a_json_answer() {
+    let (mut app, _) = app_with(false, true, 80, 24);
+    app.update(key(KeyCode::Char('p')));
+    let json =
+        serde_json::json!({"type": "offer", "sdp": sdp(SdpKind::Offer, 0xBB, 1).sdp}).to_string();
+    app.update(AppEvent::Paste(json));
+    app.update(key(KeyCode::Enter));
+    assert!(app.json_reply);
+}
+
+#[test]
+fn a_paste_on_the_start_screen_joins_with_it() {
+    let (mut app, _) = app_with(false, false, 80, 24);
+    let fx = app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xBB)));
+    assert!(fx.contains(&Effect::OpenCamera) || fx.contains(&Effect::StopCamera));
+    assert_eq!(app.screen, Screen::Paste);
+    assert!(matches!(app.paste.verdict, Some(Ok(_))));
+}
+
+#[test]
+fn scrollback_and_message_size_are_bounded() {
+    let mut app = chatting(80, 24);
+    for i in 0..SCROLLBACK + 50 {
+        session(&mut app, SessionEvent::Message(format!("{i}")));
+    }
+    assert_eq!(app.chat.lines.len(), SCROLLBACK);
+    session(&mut app, SessionEvent::Message("x".repeat(1 << 20)));
+    let last = app.chat.lines.back().unwrap();
+    assert!(last.text.len() <= seams::MAX_DISPLAY_BYTES + 10);
+    assert!(last.text.ends_with("[cut]"));
+    // Still drawable, quickly enough for a test.
+    assert!(render(&app).contains("x"));
+}
+
+#[test]
+fn binary_and_failed_states_are_reported() {
+    let mut app = chatting(80, 24);
+    session(&mut app, SessionEvent::Binary(12));
+    assert!(render(&app).contains("12 bytes of binary data"));
+    session(&mut app, SessionEvent::State("failed".into()));
+    assert!(app.chat.peer_left.is_some());
+}
+
+#[test]
+fn input_history_and_multiline_in_chat() {
+    let mut app = chatting(80, 24);
+    typed(&mut app, "one");
+    app.update(key(KeyCode::Enter));
+    app.update(AppEvent::Paste("line a\nline b".into()));
+    let out = render(&app);
+    assert!(
+        out.contains("> line a") && out.contains("  line b"),
+        "{out}"
+    );
+    let fx = app.update(key(KeyCode::Enter));
+    assert_eq!(fx, vec![Effect::Send("line a\nline b".into())]);
+    app.update(key(KeyCode::Up));
+    app.update(key(KeyCode::Up));
+    assert_eq!(app.chat.input.text(), "one");
+}
+
+// ------------------------------------------------------------------ runner + scripted session
+
+/// Feed queued events into the app and run its effects until nothing is left.
+async fn pump(
+    app: &mut App,
+    runner: &mut Runner,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<AppEvent>,
+) {
+    loop {
+        match tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
+            Ok(Some(e)) => {
+                let fx = app.update(e);
+                runner.execute_all(fx);
+            }
+            _ => return,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_whole_pairing_through_the_runner_with_a_scripted_session() {
+    let script = Scripted {
+        local: Some(sdp(SdpKind::Offer, 0xAA, 50000)),
+        fingerprint: [0xAA; 32],
+        on_gather: vec![SessionEvent::Gathering { candidates: 1 }],
+        on_connect: vec![
+            SessionEvent::State("checking".into()),
+            SessionEvent::State("connected".into()),
+            SessionEvent::Open {
+                sas: "111 222".into(),
+                remote: Some("127.0.0.1:4000".into()),
+            },
+            SessionEvent::Message("hello from the peer".into()),
+        ],
+        ..Default::default()
+    };
+    let log = script.log.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut runner = Runner::new(Arc::new(script), CameraSpec::default(), tx);
+    let (mut app, fx) = app_with(true, false, 100, 30);
+    runner.execute_all(fx);
+    pump(&mut app, &mut runner, &mut rx).await;
+    assert!(app.local.is_some(), "the code is shown");
+    assert_eq!(log.lock().unwrap().offers, 1);
+
+    let fx = app.update(key(KeyCode::Char('p')));
+    runner.execute_all(fx);
+    app.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
+    let fx = app.update(key(KeyCode::Enter));
+    runner.execute_all(fx);
+    pump(&mut app, &mut runner, &mut rx).await;
+    assert_eq!(app.screen, Screen::Chat);
+    assert_eq!(log.lock().unwrap().accepted.len(), 1);
+    assert!(render(&app).contains("hello from the peer"));
+
+    for m in ["one", "two", "three"] {
+        typed(&mut app, m);
+        let fx = app.update(key(KeyCode::Enter));
+        runner.execute_all(fx);
+    }
+    pump(&mut app, &mut runner, &mut rx).await;
+    assert_eq!(log.lock().unwrap().sent, vec!["one", "two", "three"]);
+
+    let fx = app.update(ctrl('c'));
+    assert!(runner.execute_all(fx));
+    runner.shutdown().await;
+    assert_eq!(log.lock().unwrap().closed, 1);
+}
+
+#[tokio::test]
+async fn a_failing_session_shows_its_error() {
+    let script = Scripted {
+        fail: Some("could not bind 10.9.9.9".into()),
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut runner = Runner::new(Arc::new(script), CameraSpec::default(), tx);
+    let (mut app, fx) = app_with(true, false, 80, 24);
+    runner.execute_all(fx);
+    pump(&mut app, &mut runner, &mut rx).await;
+    assert!(render(&app).contains("could not bind 10.9.9.9"));
+}
+
+#[tokio::test]
+async fn camera_file_frames_are_scanned() {
+    // A real QR image of an offer, through the camera loop and the scanner.
+    let code = blob(SdpKind::Offer, 0xBB);
+    let lines = seams::qr_lines(&code).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("qr.png");
+    half_blocks_to_image(&lines).save(&path).unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let spec = CameraSpec {
+        index: None,
+        file: Some(path),
+    };
+    let mut runner = Runner::new(Arc::new(Scripted::default()), spec, tx);
+    let (mut app, fx) = app_with(false, true, 80, 24);
+    runner.execute_all(fx);
+    let mut found = false;
+    for _ in 0..50 {
+        if let Some(e) = rx.recv().await {
+            app.update(e);
+        }
+        if app.scan.found.is_some() {
+            found = true;
+            break;
+        }
+    }
+    runner.execute(Effect::StopCamera);
+    assert!(found, "the offer QR was seen");
+}

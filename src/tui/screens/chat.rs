@@ -268,8 +268,11 @@ fn status_line(app: &App) -> Line<'static> {
         Some(r) => s.push(Span::raw(format!(" ✗ peer left: {r} "))),
         None => s.push(Span::raw(format!(" ● {} ", app.chat.state))),
     }
-    if let Some(p) = &app.chat.peer {
-        s.push(Span::raw(format!("│ peer {p} ")));
+    if app.chat.scroll.is_some() {
+        s.push(Span::styled(
+            format!("│ ↑ {} new below (End) ", app.chat.unseen),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
     }
     if let Some(sas) = &app.chat.sas {
         s.push(Span::styled(
@@ -277,11 +280,8 @@ fn status_line(app: &App) -> Line<'static> {
             Style::new().add_modifier(Modifier::BOLD),
         ));
     }
-    if app.chat.scroll.is_some() {
-        s.push(Span::raw(format!(
-            "│ scrolled back, {} new below (End) ",
-            app.chat.unseen
-        )));
+    if let Some(p) = &app.chat.peer {
+        s.push(Span::raw(format!("│ peer {p} ")));
     }
     Line::from(s)
 }

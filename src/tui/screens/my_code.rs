@@ -128,11 +128,14 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         let [top, text] =
             Layout::vertical([Constraint::Length(head), Constraint::Min(0)]).areas(area);
         f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), top);
-        // The code alone, hard-wrapped at the width, so it copies back whole.
-        f.render_widget(
-            Paragraph::new(local.blob.clone()).wrap(Wrap { trim: false }),
-            text,
-        );
+        // The code alone, cut at exactly the width, so its rows join back into the code.
+        let w = text.width.max(1) as usize;
+        let chars: Vec<char> = local.blob.chars().collect();
+        let rows: Vec<Line> = chars
+            .chunks(w)
+            .map(|c| Line::raw(c.iter().collect::<String>()))
+            .collect();
+        f.render_widget(Paragraph::new(rows), text);
         return;
     }
 
