@@ -191,3 +191,23 @@ fn answer_without_offer_says_what_to_do() {
     assert_ne!(code, 0);
     assert!(err.contains("no offer code"), "{err}");
 }
+
+/// A peer that vanishes (process killed: no goodbye on the wire) is noticed, reported in
+/// one line, and the survivor exits non-zero instead of hanging.
+#[test]
+fn a_killed_peer_is_detected_and_reported() {
+    let mut alice = Peer::spawn(&["offer"]);
+    let offer = alice.line(T);
+    let mut bob = Peer::spawn(&["answer", &offer]);
+    let answer = bob.line(T);
+    alice.say(&answer);
+    alice.say("are you there?");
+    assert_eq!(bob.line(T), "are you there?");
+    let killed = std::time::Instant::now();
+    bob.child.kill().unwrap();
+    let (code, err) = alice.exit(Duration::from_secs(40));
+    eprintln!("peer loss noticed after {:?}", killed.elapsed());
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("stopped responding"), "{err}");
+    let _ = bob.exit(T);
+}
