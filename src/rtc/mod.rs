@@ -13,7 +13,6 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Mutex};
 use webrtc::api::setting_engine::SettingEngine;
 use webrtc::api::APIBuilder;
-use webrtc::data_channel::data_channel_message::DataChannelMessage;
 use webrtc::data_channel::data_channel_state::RTCDataChannelState;
 use webrtc::data_channel::RTCDataChannel;
 use webrtc::ice::mdns::MulticastDnsMode;
@@ -45,9 +44,13 @@ const ICE_KEEPALIVE: Duration = Duration::from_secs(1);
 /// answer back, so give them ten minutes.
 const ICE_FAILED: Duration = Duration::from_secs(600);
 
-/// Largest text message we accept from the peer: webrtc-rs reads messages into a 64 KiB
-/// buffer and ends the channel on anything larger.
-pub const MAX_RECEIVE_BYTES: usize = u16::MAX as usize;
+/// Longest peer message passed on whole; the rest of a longer one is cut (with a note).
+pub const MAX_RECEIVE_BYTES: usize = 64 * 1024;
+/// Our read buffer. webrtc-rs ends a channel when a message does not fit the read buffer
+/// (its own is 64 KiB), so a hostile peer could end the chat with one big message. We read
+/// detached channels into a buffer as big as SCTP's whole receive window: every message
+/// that can arrive at all fits, and is then cut to [`MAX_RECEIVE_BYTES`].
+const READ_BUFFER_BYTES: usize = 1024 * 1024 + 64 * 1024;
 
 /// How a session gathers and connects.
 #[derive(Debug, Clone)]
@@ -248,6 +251,7 @@ impl Session {
             Some(ICE_FAILED),
             Some(ICE_KEEPALIVE),
         );
+        se.detach_data_channels();
         plan.apply(&mut se);
 
         let api = APIBuilder::new().with_setting_engine(se).build();
@@ -461,59 +465,69 @@ pub fn candidate_count(sdp: &str) -> usize {
 
 async fn wire_channel(shared: &Arc<Shared>, dc: Arc<RTCDataChannel>) {
     *shared.channel.lock().await = Some(Arc::clone(&dc));
-    {
-        let shared = Arc::clone(shared);
-        let dc2 = Arc::clone(&dc);
-        dc.on_open(Box::new(move || {
-            Box::pin(async move {
-                shared.open.store(true, Ordering::SeqCst);
-                let remote_fp = *shared.remote_fp.lock().unwrap_or_else(|e| e.into_inner());
-                let sas = match remote_fp {
-                    Some(r) => signal::sas(&shared.local_fp, &r),
-                    None => "unknown".to_owned(),
-                };
-                let _ = dc2; // keep the channel alive with its handlers
-                let remote = match shared.pc.get().and_then(|w| w.upgrade()) {
-                    Some(pc) => selected_remote(&pc).await,
-                    None => None,
-                };
-                shared.emit(SessionEvent::Open { sas, remote });
-            })
-        }));
-    }
-    {
-        let shared = Arc::clone(shared);
-        dc.on_message(Box::new(move |msg: DataChannelMessage| {
-            if msg.is_string {
-                let text = String::from_utf8_lossy(&msg.data).into_owned();
-                shared.emit(SessionEvent::Message(text));
-            } else {
-                shared.emit(SessionEvent::Binary(msg.data.len()));
-            }
-            Box::pin(async {})
-        }));
-    }
-    {
-        let shared = Arc::clone(shared);
-        dc.on_close(Box::new(move || {
-            let shared = Arc::clone(&shared);
-            Box::pin(async move {
+    let shared = Arc::clone(shared);
+    let dc2 = Arc::clone(&dc);
+    dc.on_open(Box::new(move || {
+        Box::pin(async move {
+            let raw = match dc2.detach().await {
+                Ok(raw) => raw,
+                Err(e) => {
+                    shared.emit(SessionEvent::Closed(CloseReason::Failed(format!(
+                        "the chat channel could not be opened: {e}"
+                    ))));
+                    return;
+                }
+            };
+            shared.open.store(true, Ordering::SeqCst);
+            let remote_fp = *shared.remote_fp.lock().unwrap_or_else(|e| e.into_inner());
+            let sas = match remote_fp {
+                Some(r) => signal::sas(&shared.local_fp, &r),
+                None => "unknown".to_owned(),
+            };
+            let remote = match shared.pc.get().and_then(|w| w.upgrade()) {
+                Some(pc) => selected_remote(&pc).await,
+                None => None,
+            };
+            shared.emit(SessionEvent::Open { sas, remote });
+            tokio::spawn(read_loop(shared, raw));
+        })
+    }));
+}
+
+/// Read the detached channel until it ends, turning messages into events.
+async fn read_loop(shared: Arc<Shared>, raw: Arc<webrtc::data::data_channel::DataChannel>) {
+    let mut buf = vec![0u8; READ_BUFFER_BYTES];
+    loop {
+        match raw.read_data_channel(&mut buf).await {
+            // 0 bytes, not a string: the peer reset the stream (an empty binary message
+            // reads the same; only a hostile peer sends one, and it may leave anyway).
+            Ok((0, false)) => {
                 shared.emit(SessionEvent::Closed(CloseReason::PeerLeft));
-            })
-        }));
+                return;
+            }
+            Ok((n, true)) => shared.emit(SessionEvent::Message(text_of(&buf[..n]))),
+            Ok((n, false)) => shared.emit(SessionEvent::Binary(n)),
+            Err(e) => {
+                if !shared.closed.load(Ordering::SeqCst) {
+                    tracing::warn!("data channel read: {e}");
+                    shared.emit(SessionEvent::Closed(CloseReason::Failed(format!(
+                        "the chat channel broke: {e}"
+                    ))));
+                }
+                return;
+            }
+        }
     }
-    {
-        let shared = Arc::clone(shared);
-        dc.on_error(Box::new(move |e| {
-            let shared = Arc::clone(&shared);
-            Box::pin(async move {
-                tracing::warn!("data channel error: {e}");
-                shared.emit(SessionEvent::Closed(CloseReason::Failed(format!(
-                    "the chat channel broke: {e} (a message over {MAX_RECEIVE_BYTES} bytes does this)"
-                ))));
-            })
-        }));
+}
+
+/// Peer text as a string: bad UTF-8 replaced, anything past [`MAX_RECEIVE_BYTES`] cut.
+fn text_of(bytes: &[u8]) -> String {
+    if bytes.len() <= MAX_RECEIVE_BYTES {
+        return String::from_utf8_lossy(bytes).into_owned();
     }
+    let mut text = String::from_utf8_lossy(&bytes[..MAX_RECEIVE_BYTES]).into_owned();
+    text.push_str(&format!(" [… message cut: {} bytes in all]", bytes.len()));
+    text
 }
 
 /// The peer's address and candidate type on the pair ICE selected, e.g. `192.168.1.7:50123 (host)`.
