@@ -178,7 +178,9 @@ async fn main() {
         b.close().await;
     }
     let (m, p, x) = stats(opens);
-    println!("\n| answer applied to channel open | median ms | p99 ms | max ms |\n|---|---|---|---|");
+    println!(
+        "\n| answer applied to channel open | median ms | p99 ms | max ms |\n|---|---|---|---|"
+    );
     println!("| loopback | {m:.2} | {p:.2} | {x:.2} |");
 
     // Round trip: Bob echoes, Alice times 2000 small messages one at a time.
@@ -211,7 +213,9 @@ async fn main() {
         rtts.push(t0.elapsed().as_secs_f64() * 1e3);
     }
     let (m, p, x) = stats(rtts);
-    println!("\n| round trip, 2000 small messages | median ms | p99 ms | max ms |\n|---|---|---|---|");
+    println!(
+        "\n| round trip, 2000 small messages | median ms | p99 ms | max ms |\n|---|---|---|---|"
+    );
     println!("| loopback | {m:.3} | {p:.3} | {x:.3} |");
     a.close().await;
     let b = echo.await.unwrap();

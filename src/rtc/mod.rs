@@ -209,6 +209,13 @@ impl Session {
                             label = dc.label(),
                             "peer opened an extra data channel; closing it"
                         );
+                        // It may not be open at the SCTP level yet: close it when it is.
+                        let dc2 = Arc::clone(&dc);
+                        dc.on_open(Box::new(move || {
+                            Box::pin(async move {
+                                let _ = dc2.close().await;
+                            })
+                        }));
                         let _ = dc.close().await;
                     } else {
                         wire_channel(&shared, dc).await;

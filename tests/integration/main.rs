@@ -1,5 +1,6 @@
 //! One integration-test binary, one module per area.
 mod common;
 mod headless;
+mod hostile;
 mod layout;
 mod session;
