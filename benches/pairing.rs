@@ -188,11 +188,7 @@ async fn main() {
     let echo = tokio::spawn(async move {
         while let Some(ev) = brx.recv().await {
             match ev {
-                SessionEvent::Message(m) => {
-                    if b.send(&m).await.is_err() {
-                        break;
-                    }
-                }
+                SessionEvent::Message(m) if b.send(&m).await.is_err() => break,
                 SessionEvent::Closed(_) => break,
                 _ => {}
             }

@@ -43,64 +43,94 @@ fn status(msg: impl std::fmt::Display) {
     let _ = writeln!(err, "qrchat: {msg}");
 }
 
+/// Ctrl-C: a normal way to leave at any step.
+fn interrupted() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    Box::pin(async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        status("interrupted; leaving");
+    })
+}
+
 /// `qrchat offer`
 pub async fn run_offer(common: &Common, args: &HeadlessArgs) -> Result<()> {
+    let mut stop = interrupted();
     let mut stdin = spawn_stdin_reader();
     let (tx, mut events) = mpsc::unbounded_channel();
     status("gathering candidates…");
-    let session = Session::offer(&rtc_config(common), tx)
-        .await
-        .context("could not make an offer")?;
+    let cfg = rtc_config(common);
+    let session = tokio::select! {
+        s = Session::offer(&cfg, tx) => s.context("could not make an offer")?,
+        _ = &mut stop => return Ok(()),
+    };
     let format = if common.json {
         Format::Json
     } else {
         Format::Auto
     };
-    publish(&session, format, args)?;
-    status("waiting for the answer code on stdin");
-
-    let line = stdin
-        .recv()
-        .await
-        .ok_or_else(|| anyhow!("stdin closed before the answer code arrived"))?;
-    let answer =
-        signal::decode_expecting(&line, SdpKind::Answer, Some(&session.local_fingerprint()))
-            .map_err(|e| anyhow!("the answer code cannot be used: {e}"))?;
-    session
-        .accept_answer(&answer.desc)
-        .await
-        .context("the answer was refused")?;
-    status("answer applied; connecting…");
-    let res = relay(&session, &mut events, &mut stdin, CONNECT_TIMEOUT).await;
+    let body = async {
+        publish(&session, format, args)?;
+        status("waiting for the answer code on stdin");
+        let line = stdin
+            .recv()
+            .await
+            .ok_or_else(|| anyhow!("stdin closed before the answer code arrived"))?;
+        let answer =
+            signal::decode_expecting(&line, SdpKind::Answer, Some(&session.local_fingerprint()))
+                .map_err(|e| anyhow!("the answer code cannot be used: {e}"))?;
+        session
+            .accept_answer(&answer.desc)
+            .await
+            .context("the answer was refused")?;
+        status("answer applied; connecting…");
+        relay(&session, &mut events, &mut stdin, CONNECT_TIMEOUT).await
+    };
+    let res = tokio::select! {
+        r = body => r,
+        _ = &mut stop => Ok(()),
+    };
     session.close().await;
     res
 }
 
 /// `qrchat answer [BLOB]`
 pub async fn run_answer(common: &Common, blob: Option<&str>, args: &HeadlessArgs) -> Result<()> {
+    let mut stop = interrupted();
     let mut stdin = spawn_stdin_reader();
     let text = match blob {
         Some(b) => b.to_owned(),
-        None => stdin.recv().await.ok_or_else(|| {
-            anyhow!("no offer code: pass it as an argument or the first line of stdin")
-        })?,
+        None => tokio::select! {
+            line = stdin.recv() => line.ok_or_else(|| {
+                anyhow!("no offer code: pass it as an argument or the first line of stdin")
+            })?,
+            _ = &mut stop => return Ok(()),
+        },
     };
     let offer = signal::decode_expecting(&text, SdpKind::Offer, None)
         .map_err(|e| anyhow!("the offer code cannot be used: {e}"))?;
     let (tx, mut events) = mpsc::unbounded_channel();
     status("gathering candidates…");
-    let session = Session::answer(&rtc_config(common), &offer.desc, tx)
-        .await
-        .context("could not answer the offer")?;
+    let cfg = rtc_config(common);
+    let session = tokio::select! {
+        s = Session::answer(&cfg, &offer.desc, tx) => s.context("could not answer the offer")?,
+        _ = &mut stop => return Ok(()),
+    };
     // A browser peer reads JSON only: answer in the form the offer came in.
     let format = if common.json || offer.encoding == Encoding::Json {
         Format::Json
     } else {
         Format::Auto
     };
-    publish(&session, format, args)?;
-    status("give this answer code to the other side; waiting for the link…");
-    let res = relay(&session, &mut events, &mut stdin, ANSWER_WAIT).await;
+    let body = async {
+        publish(&session, format, args)?;
+        status("give this answer code to the other side; waiting for the link…");
+        relay(&session, &mut events, &mut stdin, ANSWER_WAIT).await
+    };
+    let res = tokio::select! {
+        r = body => r,
+        _ = &mut stop => Ok(()),
+    };
     session.close().await;
     res
 }

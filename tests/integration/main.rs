@@ -3,4 +3,5 @@ mod common;
 mod headless;
 mod hostile;
 mod layout;
+mod lossy;
 mod session;
