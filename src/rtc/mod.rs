@@ -347,7 +347,7 @@ impl Session {
 
     /// Whether the chat channel is open.
     pub fn is_open(&self) -> bool {
-        self.shared.open.load(Ordering::SeqCst)
+        self.shared.open.load(Ordering::SeqCst) && !self.shared.closed.load(Ordering::SeqCst)
     }
 
     /// Send one text message.
