@@ -100,3 +100,16 @@ impl Common {
         Duration::from_secs_f64(self.gather_timeout.clamp(0.05, 600.0))
     }
 }
+
+/// Run what the command line asked for.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Some(Command::Offer(args)) => crate::headless::run_offer(&cli.common, args).await,
+        Some(Command::Answer { blob, args }) => {
+            crate::headless::run_answer(&cli.common, blob.as_deref(), args).await
+        }
+        Some(Command::Scan { .. }) | Some(Command::Cameras) | None => {
+            anyhow::bail!("not available in this build yet")
+        }
+    }
+}

@@ -1,1 +1,293 @@
-//! Line mode for scripts and tests.
+//! Line mode for scripts and tests (DESIGN.md's command line):
+//!
+//! - `qrchat offer`: print my offer blob as one line on stdout, read the answer blob as the
+//!   first stdin line, then relay.
+//! - `qrchat answer [BLOB]`: read the offer (argument or first stdin line), print the
+//!   answer blob as one line, then relay.
+//!
+//! Relay: each further stdin line is sent as one message (lines read before the channel
+//! opens are queued and sent once it opens, none lost); each received message is printed
+//! as one sanitised line on stdout. Status goes to stderr. Exit 0 on stdin EOF (after the
+//! queue is flushed) or when the peer closes; an error with a one-line reason otherwise.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, Write};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use tokio::sync::mpsc;
+
+use crate::chat;
+use crate::cli::{Common, HeadlessArgs};
+use crate::rtc::{CloseReason, RtcConfig, Session, SessionEvent};
+use crate::signal::{self, Encoding, Format, SdpKind};
+
+/// How long the offerer waits for the link once the answer is applied. ICE and DTLS take
+/// milliseconds on a LAN; a path that has not come up by then will not.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The answerer waits for a human to carry the answer back to the offerer.
+pub const ANSWER_WAIT: Duration = Duration::from_secs(610);
+/// Longest stdin line we read; anything longer is cut (and then refused as a message).
+const MAX_LINE_BYTES: usize = 1 << 20;
+
+pub fn rtc_config(common: &Common) -> RtcConfig {
+    RtcConfig {
+        stun: common.stun.clone(),
+        bind: common.bind.clone(),
+        gather_timeout: common.gather_timeout(),
+    }
+}
+
+fn status(msg: impl std::fmt::Display) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "qrchat: {msg}");
+}
+
+/// Ctrl-C: a normal way to leave at any step.
+fn interrupted() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    Box::pin(async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        status("interrupted; leaving");
+    })
+}
+
+/// `qrchat offer`
+pub async fn run_offer(common: &Common, args: &HeadlessArgs) -> Result<()> {
+    let mut stop = interrupted();
+    let mut stdin = spawn_stdin_reader();
+    let (tx, mut events) = mpsc::unbounded_channel();
+    status("gathering candidates…");
+    let cfg = rtc_config(common);
+    let session = tokio::select! {
+        s = Session::offer(&cfg, tx) => s.context("could not make an offer")?,
+        _ = &mut stop => return Ok(()),
+    };
+    let format = if common.json {
+        Format::Json
+    } else {
+        Format::Auto
+    };
+    let body = async {
+        publish(&session, format, args)?;
+        status("waiting for the answer code on stdin");
+        let line = stdin
+            .recv()
+            .await
+            .ok_or_else(|| anyhow!("stdin closed before the answer code arrived"))?;
+        let answer =
+            signal::decode_expecting(&line, SdpKind::Answer, Some(&session.local_fingerprint()))
+                .map_err(|e| anyhow!("the answer code cannot be used: {e}"))?;
+        session
+            .accept_answer(&answer.desc)
+            .await
+            .context("the answer was refused")?;
+        status("answer applied; connecting…");
+        relay(&session, &mut events, &mut stdin, CONNECT_TIMEOUT).await
+    };
+    let res = tokio::select! {
+        r = body => r,
+        _ = &mut stop => Ok(()),
+    };
+    session.close().await;
+    res
+}
+
+/// `qrchat answer [BLOB]`
+pub async fn run_answer(common: &Common, blob: Option<&str>, args: &HeadlessArgs) -> Result<()> {
+    let mut stop = interrupted();
+    let mut stdin = spawn_stdin_reader();
+    let text = match blob {
+        Some(b) => b.to_owned(),
+        None => tokio::select! {
+            line = stdin.recv() => line.ok_or_else(|| {
+                anyhow!("no offer code: pass it as an argument or the first line of stdin")
+            })?,
+            _ = &mut stop => return Ok(()),
+        },
+    };
+    let offer = signal::decode_expecting(&text, SdpKind::Offer, None)
+        .map_err(|e| anyhow!("the offer code cannot be used: {e}"))?;
+    let (tx, mut events) = mpsc::unbounded_channel();
+    status("gathering candidates…");
+    let cfg = rtc_config(common);
+    let session = tokio::select! {
+        s = Session::answer(&cfg, &offer.desc, tx) => s.context("could not answer the offer")?,
+        _ = &mut stop => return Ok(()),
+    };
+    // A browser peer reads JSON only: answer in the form the offer came in.
+    let format = if common.json || offer.encoding == Encoding::Json {
+        Format::Json
+    } else {
+        Format::Auto
+    };
+    let body = async {
+        publish(&session, format, args)?;
+        status("give this answer code to the other side; waiting for the link…");
+        relay(&session, &mut events, &mut stdin, ANSWER_WAIT).await
+    };
+    let res = tokio::select! {
+        r = body => r,
+        _ = &mut stop => Ok(()),
+    };
+    session.close().await;
+    res
+}
+
+/// Print my blob on stdout (and, where asked, as a PNG).
+fn publish(session: &Session, format: Format, _args: &HeadlessArgs) -> Result<()> {
+    let desc = session.local_description();
+    let blob = signal::encode(desc, format).map_err(|e| anyhow!("cannot encode my code: {e}"))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{blob}")
+        .and_then(|_| out.flush())
+        .context("writing to stdout")?;
+    status(format!(
+        "{} ready: {} characters, {} candidate(s)",
+        desc.kind,
+        blob.len(),
+        crate::rtc::candidate_count(&desc.sdp)
+    ));
+    Ok(())
+}
+
+/// Pump stdin lines to the peer and peer messages to stdout until one side ends.
+async fn relay(
+    session: &Session,
+    events: &mut mpsc::UnboundedReceiver<SessionEvent>,
+    stdin: &mut mpsc::Receiver<String>,
+    connect_timeout: Duration,
+) -> Result<()> {
+    let mut queue: VecDeque<String> = VecDeque::new();
+    let mut stdin_open = true;
+    let mut open = false;
+    let deadline = tokio::time::sleep(connect_timeout);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            line = stdin.recv(), if stdin_open => match line {
+                Some(line) => {
+                    queue.push_back(line);
+                    if open {
+                        flush(session, &mut queue).await;
+                    }
+                }
+                None => {
+                    stdin_open = false;
+                    if open {
+                        flush(session, &mut queue).await;
+                        status("stdin closed; leaving the chat");
+                        return Ok(());
+                    }
+                }
+            },
+            ev = events.recv() => match ev {
+                None => bail!("the session ended unexpectedly"),
+                Some(SessionEvent::Open { sas, remote }) => {
+                    open = true;
+                    let via = remote.map(|r| format!(" to {r}")).unwrap_or_default();
+                    status(format!("connected{via}; safety number {sas} (the other side must show the same)"));
+                    flush(session, &mut queue).await;
+                    if !stdin_open {
+                        status("stdin closed; leaving the chat");
+                        return Ok(());
+                    }
+                }
+                Some(SessionEvent::Message(text)) => {
+                    let mut out = std::io::stdout().lock();
+                    if writeln!(out, "{}", chat::sanitize_line(&text)).and_then(|_| out.flush()).is_err() {
+                        // Nobody reads our output any more: a normal end for a script.
+                        return Ok(());
+                    }
+                }
+                Some(SessionEvent::Binary(n)) => status(format!("ignored {n} bytes of binary data from the peer")),
+                Some(SessionEvent::State(s)) => tracing::debug!("state {s}"),
+                Some(SessionEvent::Gathering { .. }) | Some(SessionEvent::Gathered { .. }) => {}
+                Some(SessionEvent::Closed(CloseReason::PeerLeft)) => {
+                    status("the peer left the chat");
+                    return Ok(());
+                }
+                Some(SessionEvent::Closed(reason)) => bail!("{reason}"),
+            },
+            _ = &mut deadline, if !open => bail!(
+                "no connection after {} s: are both on the same network? A firewall may block UDP; across networks try --stun",
+                connect_timeout.as_secs()
+            ),
+        }
+    }
+}
+
+async fn flush(session: &Session, queue: &mut VecDeque<String>) {
+    while let Some(line) = queue.pop_front() {
+        if let Err(e) = session.send(&line).await {
+            status(format!("not sent: {e}"));
+        }
+    }
+}
+
+/// Read stdin lines on a plain thread (tokio's stdin would hold up runtime shutdown).
+/// Lines are cut at [`MAX_LINE_BYTES`]; a trailing `\r` is dropped; bad UTF-8 is replaced.
+fn spawn_stdin_reader() -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel(1024);
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        let mut input = stdin.lock();
+        while let Ok(Some(line)) = read_line_capped(&mut input, MAX_LINE_BYTES) {
+            if tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// One line of at most `cap` bytes (the rest of a longer line is discarded).
+pub fn read_line_capped(input: &mut impl BufRead, cap: usize) -> std::io::Result<Option<String>> {
+    let mut buf = Vec::new();
+    let mut saw_any = false;
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        saw_any = true;
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = cap.saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..take.min(room)]);
+        input.consume(take);
+        if done {
+            break;
+        }
+    }
+    if !saw_any {
+        return Ok(None);
+    }
+    while matches!(buf.last(), Some(b'\n' | b'\r')) {
+        buf.pop();
+    }
+    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capped_lines() {
+        let mut r = std::io::Cursor::new(b"abc\r\ndefghij\nlast".to_vec());
+        assert_eq!(read_line_capped(&mut r, 4).unwrap().as_deref(), Some("abc"));
+        assert_eq!(
+            read_line_capped(&mut r, 4).unwrap().as_deref(),
+            Some("defg")
+        );
+        assert_eq!(
+            read_line_capped(&mut r, 4).unwrap().as_deref(),
+            Some("last")
+        );
+        assert_eq!(read_line_capped(&mut r, 4).unwrap(), None);
+    }
+}

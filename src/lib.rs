@@ -12,4 +12,3 @@ pub mod logging;
 pub mod qr;
 pub mod rtc;
 pub mod signal;
-pub mod tui;

@@ -1,1 +1,36 @@
-//! Logging to a file.
+//! Logging: tracing to the `--log` file only (never over the TUI or into stdout), ANSI
+//! off; `log` records from webrtc-rs are routed in; panics are logged.
+
+use std::fs::OpenOptions;
+use std::path::Path;
+use std::sync::Mutex;
+
+use tracing_subscriber::EnvFilter;
+
+/// Start logging to `path` (appending). Without a path nothing is logged.
+/// `QRCHAT_LOG` (env-filter syntax) overrides the default level (`info`, `qrchat=debug`).
+pub fn init(path: Option<&Path>) -> anyhow::Result<()> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot open log file {}: {e}", path.display()))?;
+    let filter = EnvFilter::try_from_env("QRCHAT_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,qrchat=debug"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(Mutex::new(file))
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("logging: {e}"))?;
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!("panic: {info}");
+        prev(info);
+    }));
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "qrchat starting");
+    Ok(())
+}

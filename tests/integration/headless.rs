@@ -1,0 +1,246 @@
+//! `qrchat offer` and `qrchat answer` as two real processes wired by pipes.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_qrchat");
+
+struct Peer {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Peer {
+    fn spawn(args: &[&str]) -> Peer {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .args(["--bind", "127.0.0.1"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run qrchat");
+        let stdout: ChildStdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let err_pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(err_pipe).lines() {
+                let Ok(line) = line else { break };
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        let stdin = child.stdin.take();
+        Peer {
+            child,
+            stdin,
+            lines,
+            stderr,
+        }
+    }
+
+    fn line(&self, limit: Duration) -> String {
+        self.lines.recv_timeout(limit).unwrap_or_else(|_| {
+            panic!(
+                "no stdout line within {limit:?}; stderr so far:\n{}",
+                self.stderr.lock().unwrap()
+            )
+        })
+    }
+
+    fn say(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{text}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn hang_up(&mut self) {
+        self.stdin = None;
+    }
+
+    fn wait_stderr(&self, needle: &str, limit: Duration) {
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < limit {
+            if self.stderr.lock().unwrap().contains(needle) {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "stderr never said {needle:?}:\n{}",
+            self.stderr.lock().unwrap()
+        );
+    }
+
+    fn exit(mut self, limit: Duration) -> (i32, String) {
+        let t0 = std::time::Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return (st.code().unwrap_or(-1), self.stderr.lock().unwrap().clone());
+            }
+            if t0.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!(
+                    "qrchat did not exit within {limit:?}; stderr:\n{}",
+                    self.stderr.lock().unwrap()
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+const T: Duration = Duration::from_secs(20);
+
+fn pair_after(delay: Duration) {
+    let mut alice = Peer::spawn(&["offer"]);
+    let offer = alice.line(T);
+    assert!(
+        !offer.contains(' '),
+        "the blob is one line without spaces: {offer}"
+    );
+    // Alice types before the link exists: queued, not lost.
+    alice.say("early bird from alice");
+    let mut bob = Peer::spawn(&["answer", &offer]);
+    let answer = bob.line(T);
+    bob.say("hello alice, this is bob");
+    thread::sleep(delay);
+    alice.say(&answer);
+    alice.say("second line from alice \x1b[31mred?");
+    assert_eq!(bob.line(T), "early bird from alice");
+    assert_eq!(
+        bob.line(T),
+        "second line from alice ␛[31mred?",
+        "escape codes are shown, not obeyed"
+    );
+    assert_eq!(alice.line(T), "hello alice, this is bob");
+    alice.wait_stderr("safety number", T);
+    bob.wait_stderr("safety number", T);
+    let sas = |s: &str| s.split("safety number ").nth(1).map(|r| r[..7].to_owned());
+    assert_eq!(
+        sas(&alice.stderr.lock().unwrap()),
+        sas(&bob.stderr.lock().unwrap()),
+        "both sides show the same safety number"
+    );
+    // Alice ends with stdin EOF; Bob sees the peer leave; both exit 0.
+    alice.hang_up();
+    let (code_a, err_a) = alice.exit(T);
+    assert_eq!(code_a, 0, "alice: {err_a}");
+    let (code_b, err_b) = bob.exit(T);
+    assert_eq!(code_b, 0, "bob: {err_b}");
+    assert!(err_b.contains("the peer left"), "{err_b}");
+}
+
+#[test]
+fn offer_and_answer_processes_chat_both_ways() {
+    pair_after(Duration::ZERO);
+}
+
+/// The answer reaches the offerer 40 s late, longer than webrtc's default ICE timeouts
+/// (30 s) would survive: a human carrying a code back must still get a link.
+#[test]
+fn a_late_answer_still_connects() {
+    pair_after(Duration::from_secs(40));
+}
+
+#[test]
+fn garbage_answer_gives_a_one_line_reason_and_non_zero_exit() {
+    let mut alice = Peer::spawn(&["offer"]);
+    let _offer = alice.line(T);
+    alice.say("https://example.com/not-a-qrchat-code");
+    let (code, err) = alice.exit(T);
+    assert_ne!(code, 0);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("qrchat: the answer code cannot be used"),
+        "{err}"
+    );
+}
+
+#[test]
+fn own_offer_fed_back_is_named_as_such() {
+    let mut alice = Peer::spawn(&["offer"]);
+    let offer = alice.line(T);
+    alice.say(&offer);
+    let (code, err) = alice.exit(T);
+    assert_ne!(code, 0);
+    assert!(err.to_lowercase().contains("your own"), "{err}");
+}
+
+#[test]
+fn answer_without_offer_says_what_to_do() {
+    let mut bob = Peer::spawn(&["answer"]);
+    bob.hang_up();
+    let (code, err) = bob.exit(T);
+    assert_ne!(code, 0);
+    assert!(err.contains("no offer code"), "{err}");
+}
+
+/// A peer that vanishes (process killed: no goodbye on the wire) is noticed, reported in
+/// one line, and the survivor exits non-zero instead of hanging.
+#[test]
+fn a_killed_peer_is_detected_and_reported() {
+    let mut alice = Peer::spawn(&["offer"]);
+    let offer = alice.line(T);
+    let mut bob = Peer::spawn(&["answer", &offer]);
+    let answer = bob.line(T);
+    alice.say(&answer);
+    alice.say("are you there?");
+    assert_eq!(bob.line(T), "are you there?");
+    let killed = std::time::Instant::now();
+    bob.child.kill().unwrap();
+    let (code, err) = alice.exit(Duration::from_secs(40));
+    eprintln!("peer loss noticed after {:?}", killed.elapsed());
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("stopped responding"), "{err}");
+    let _ = bob.exit(T);
+}
+
+fn interrupt(p: &Peer) {
+    let st = Command::new("kill")
+        .args(["-INT", &p.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// Ctrl-C while waiting for the answer, and in the middle of a chat: exit 0, and the
+/// peer is told (it sees the chat end normally, not a lost peer).
+#[test]
+fn ctrl_c_leaves_cleanly_at_every_step() {
+    let waiting = Peer::spawn(&["offer"]);
+    let _ = waiting.line(T);
+    interrupt(&waiting);
+    let (code, err) = waiting.exit(T);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+
+    let mut alice = Peer::spawn(&["offer"]);
+    let offer = alice.line(T);
+    let bob = Peer::spawn(&["answer", &offer]);
+    let answer = bob.line(T);
+    alice.say(&answer);
+    alice.wait_stderr("safety number", T);
+    interrupt(&alice);
+    let (code, err) = alice.exit(T);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = bob.exit(T);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("the peer left"), "{err}");
+}

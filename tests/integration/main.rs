@@ -1,0 +1,7 @@
+//! One integration-test binary, one module per area.
+mod common;
+mod headless;
+mod hostile;
+mod layout;
+mod lossy;
+mod session;
