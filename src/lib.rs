@@ -12,3 +12,4 @@ pub mod logging;
 pub mod qr;
 pub mod rtc;
 pub mod signal;
+pub mod tui;

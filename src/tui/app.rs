@@ -9,7 +9,7 @@ use image::GrayImage;
 
 use super::input::Input;
 use super::screens;
-use super::seams::{self, Checked, SessionEvent};
+use super::seams::{self, Checked, CloseReason, SessionEvent};
 use crate::signal::{SdpKind, SessionDescription};
 
 /// How long to wait for the link once both codes are exchanged.
@@ -408,7 +408,7 @@ impl App {
 
     fn on_session(&mut self, ev: SessionEvent) -> Vec<Effect> {
         match ev {
-            SessionEvent::Gathering { candidates } => {
+            SessionEvent::Gathering { candidates } | SessionEvent::Gathered { candidates, .. } => {
                 if let Some(g) = &mut self.gathering {
                     g.1 = candidates;
                 }
@@ -423,7 +423,7 @@ impl App {
                 self.chat.state = s.clone();
                 let dead = matches!(s.as_str(), "failed" | "closed");
                 if dead && self.screen == Screen::Chat {
-                    self.peer_left(Some(format!("connection {s}")));
+                    self.peer_left(format!("connection {s}"));
                 } else if dead && self.conn.failed.is_none() {
                     self.fail(format!("connection {s}"));
                 }
@@ -451,16 +451,7 @@ impl App {
                 self.chat.peer = remote;
             }
             SessionEvent::Message(text) => {
-                let mut text = seams::sanitize(&text);
-                if text.len() > seams::MAX_DISPLAY_BYTES {
-                    let mut cut = seams::MAX_DISPLAY_BYTES;
-                    while !text.is_char_boundary(cut) {
-                        cut -= 1;
-                    }
-                    text.truncate(cut);
-                    text.push_str(" [cut]");
-                }
-                self.push_line(Who::Peer, text);
+                self.push_line(Who::Peer, seams::sanitize(&text));
             }
             SessionEvent::Binary(n) => {
                 self.push_line(
@@ -470,26 +461,28 @@ impl App {
             }
             SessionEvent::Closed(reason) => {
                 if self.screen == Screen::Chat {
-                    self.peer_left(reason);
+                    self.peer_left(reason.to_string());
                 } else if self.conn.failed.is_none() {
-                    self.fail(reason.unwrap_or_else(|| "the peer closed the connection".into()));
+                    self.fail(match reason {
+                        CloseReason::PeerLeft => "the other side closed the connection".into(),
+                        r => r.to_string(),
+                    });
                 }
             }
         }
         vec![]
     }
 
-    fn peer_left(&mut self, reason: Option<String>) {
+    /// The chat is over: say why, keep the scrollback, offer a new pairing.
+    fn peer_left(&mut self, reason: String) {
         if self.chat.peer_left.is_some() {
             return;
         }
-        let reason = reason.map(|r| seams::sanitize(&r)).unwrap_or_default();
-        let text = if reason.is_empty() {
-            "the peer left".to_string()
-        } else {
-            format!("the peer left ({reason})")
-        };
-        self.push_line(Who::Warn, format!("{text}. Esc: new pairing, Ctrl-C: quit"));
+        let reason = seams::sanitize(&reason);
+        self.push_line(
+            Who::Warn,
+            format!("{reason}. Esc: new pairing, Ctrl-C: quit"),
+        );
         self.chat.peer_left = Some(reason);
         self.chat.state = "closed".into();
     }

@@ -8,18 +8,10 @@ use image::GrayImage;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::session::{Connector, Link};
-use crate::signal::{SdpKind, SessionDescription};
+use crate::rtc;
+use crate::signal::{self, SdpKind, SessionDescription};
 
-/// Events a session sends while it lives (the `rtc::SessionEvent` contract).
-#[derive(Debug, Clone, PartialEq)]
-pub enum SessionEvent {
-    Gathering { candidates: usize },
-    State(String),
-    Open { sas: String, remote: Option<String> },
-    Message(String),
-    Binary(usize),
-    Closed(Option<String>),
-}
+pub use crate::rtc::{CloseReason, SessionEvent};
 
 // ---------------------------------------------------------------- codec (signal)
 
@@ -33,7 +25,9 @@ pub struct Checked {
     pub summary: String,
 }
 
-/// Decode a code expecting `expected`, refusing our own code fed back.
+/// Decode a code expecting `expected`, refusing our own code fed back. The codec says
+/// what is wrong with a bad code; kind and fingerprint are checked here so the messages
+/// speak to the person at this screen.
 pub fn check_code(
     text: &str,
     expected: SdpKind,
@@ -43,71 +37,64 @@ pub fn check_code(
     if text.is_empty() {
         return Err("empty: paste the code shown by the other side".into());
     }
-    let desc = decode_json(text)?;
+    // A code copied off a terminal may carry line breaks; the text codes have no spaces.
+    let joined: String;
+    let text = if text.starts_with('{') || text.contains('(') {
+        text
+    } else {
+        joined = text.split_whitespace().collect();
+        &joined
+    };
+    let decoded = signal::decode(text).map_err(|e| e.to_string())?;
+    let desc = decoded.desc;
     if desc.kind != expected {
-        return Err(format!(
-            "this is an {} but an {} was expected: scan or paste the other side's code",
-            desc.kind, expected
-        ));
+        return Err(match expected {
+            SdpKind::Offer => "this is an answer but an offer was expected: scan or paste \
+                               the code of the side that started"
+                .into(),
+            SdpKind::Answer => "this is an offer but an answer was expected: scan or paste \
+                                the answer the other side shows after joining"
+                .into(),
+        });
     }
     if let (Some(own), Some(fp)) = (own_fingerprint, fingerprint_of(&desc.sdp)) {
         if &fp == own {
             return Err("this is my own code: paste the other side's code".into());
         }
     }
+    let json = decoded.encoding == signal::Encoding::Json;
     let candidates = candidates_of(&desc.sdp);
     let summary = format!(
-        "{} (browser JSON), {} candidate{}",
+        "{} ({}), {} candidate{}",
         desc.kind,
+        match decoded.encoding {
+            signal::Encoding::Json => "browser JSON",
+            signal::Encoding::Compact => "compact",
+            signal::Encoding::Baseline => "full",
+        },
         candidates.len(),
         if candidates.len() == 1 { "" } else { "s" }
     );
     Ok(Checked {
         desc,
-        json: true,
+        json,
         summary,
-    })
-}
-
-fn decode_json(text: &str) -> Result<SessionDescription, String> {
-    let v: serde_json::Value = serde_json::from_str(text)
-        .map_err(|_| "not a qrchat code: check that the whole code was copied".to_string())?;
-    let kind = match v.get("type").and_then(|t| t.as_str()) {
-        Some("offer") => SdpKind::Offer,
-        Some("answer") => SdpKind::Answer,
-        _ => return Err("JSON without \"type\": \"offer\" or \"answer\"".into()),
-    };
-    let sdp = v
-        .get("sdp")
-        .and_then(|s| s.as_str())
-        .ok_or("JSON without \"sdp\"")?;
-    Ok(SessionDescription {
-        kind,
-        sdp: sdp.to_string(),
     })
 }
 
 /// The code text for our local description.
 pub fn encode_code(desc: &SessionDescription, json: bool) -> Result<String, String> {
-    let _ = json;
-    Ok(serde_json::json!({"type": desc.kind.to_string(), "sdp": desc.sdp}).to_string())
+    let format = if json {
+        signal::Format::Json
+    } else {
+        signal::Format::Auto
+    };
+    signal::encode(desc, format).map_err(|e| e.to_string())
 }
 
 /// `a=fingerprint:sha-256 AA:BB:..` as bytes.
 pub fn fingerprint_of(sdp: &str) -> Option<[u8; 32]> {
-    let line = sdp
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("a=fingerprint:sha-256 "))?;
-    let mut out = [0u8; 32];
-    let mut n = 0;
-    for part in line.trim().split(':') {
-        if n == 32 {
-            return None;
-        }
-        out[n] = u8::from_str_radix(part, 16).ok()?;
-        n += 1;
-    }
-    (n == 32).then_some(out)
+    signal::fingerprint_of(sdp)
 }
 
 /// The candidates of an SDP, one short item each: "host 192.168.1.5:50000/udp".
@@ -241,59 +228,67 @@ pub fn open_camera(
 
 // ---------------------------------------------------------------- chat
 
-/// Peer text made safe to display: control characters and escape sequences become
-/// visible placeholders; newlines stay, tabs become spaces.
+/// Peer text made safe to display (control characters and escape sequences become
+/// visible placeholders; newlines stay; long text is cut with a note).
 pub fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' => out.push('\n'),
-            '\t' => out.push_str("    "),
-            '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('?')),
-            '\u{7f}' => out.push('\u{2421}'),
-            '\u{80}'..='\u{9f}'
-            | '\u{200b}'..='\u{200f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{feff}' => out.push_str(&format!("<U+{:04X}>", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::chat::sanitize(text)
 }
 
-/// Longest message we display, in bytes (longer ones are cut).
-pub const MAX_DISPLAY_BYTES: usize = 64 * 1024;
+/// Longest message we send, in bytes.
+pub const MAX_SEND_BYTES: usize = crate::chat::MAX_MESSAGE_BYTES;
 
 // ---------------------------------------------------------------- rtc
 
-/// Settings for real sessions.
-#[derive(Debug, Clone, Default)]
-pub struct NetConfig {
-    pub stun: Vec<String>,
-    pub bind: Vec<String>,
-    pub gather_timeout: std::time::Duration,
+/// The real connector: WebRTC sessions from `rtc`.
+pub fn connector(cfg: rtc::RtcConfig) -> Arc<dyn Connector> {
+    Arc::new(RtcConnector(cfg))
 }
 
-/// The real connector.
-pub fn connector(cfg: NetConfig) -> Arc<dyn Connector> {
-    Arc::new(NoNetwork(cfg))
+struct RtcConnector(rtc::RtcConfig);
+struct RtcLink(rtc::Session);
+
+fn link(r: Result<rtc::Session, rtc::RtcError>) -> Result<Arc<dyn Link>, String> {
+    r.map(|s| Arc::new(RtcLink(s)) as Arc<dyn Link>)
+        .map_err(|e| e.to_string())
 }
 
-struct NoNetwork(#[allow(dead_code)] NetConfig);
-
-impl Connector for NoNetwork {
+impl Connector for RtcConnector {
     fn offer(
         &self,
-        _events: UnboundedSender<SessionEvent>,
+        events: UnboundedSender<SessionEvent>,
     ) -> BoxFuture<'static, Result<Arc<dyn Link>, String>> {
-        Box::pin(async { Err("WebRTC sessions are not built in yet".to_string()) })
+        let cfg = self.0.clone();
+        Box::pin(async move { link(rtc::Session::offer(&cfg, events).await) })
     }
     fn answer(
         &self,
-        _offer: SessionDescription,
-        _events: UnboundedSender<SessionEvent>,
+        offer: SessionDescription,
+        events: UnboundedSender<SessionEvent>,
     ) -> BoxFuture<'static, Result<Arc<dyn Link>, String>> {
-        Box::pin(async { Err("WebRTC sessions are not built in yet".to_string()) })
+        let cfg = self.0.clone();
+        Box::pin(async move { link(rtc::Session::answer(&cfg, &offer, events).await) })
+    }
+}
+
+impl Link for RtcLink {
+    fn local_description(&self) -> SessionDescription {
+        self.0.local_description().clone()
+    }
+    fn local_fingerprint(&self) -> [u8; 32] {
+        self.0.local_fingerprint()
+    }
+    fn accept_answer(&self, answer: SessionDescription) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.0
+                .accept_answer(&answer)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn send(&self, text: String) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.0.send(&text).await.map_err(|e| e.to_string()) })
+    }
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.0.close())
     }
 }

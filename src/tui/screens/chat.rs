@@ -55,13 +55,13 @@ fn send(app: &mut App) -> Vec<Effect> {
         app.push_line(Who::Warn, "the peer has left: nothing was sent".into());
         return vec![];
     }
-    if app.chat.input.text().len() > seams::MAX_DISPLAY_BYTES {
+    if app.chat.input.text().len() > seams::MAX_SEND_BYTES {
         app.push_line(
             Who::Warn,
             format!(
                 "too long to send ({} bytes, at most {}): nothing was sent",
                 app.chat.input.text().len(),
-                seams::MAX_DISPLAY_BYTES
+                seams::MAX_SEND_BYTES
             ),
         );
         return vec![];
@@ -264,8 +264,7 @@ fn status_style(app: &App) -> Style {
 fn status_line(app: &App) -> Line<'static> {
     let mut s = vec![];
     match &app.chat.peer_left {
-        Some(r) if r.is_empty() => s.push(Span::raw(" ✗ peer left ")),
-        Some(r) => s.push(Span::raw(format!(" ✗ peer left: {r} "))),
+        Some(r) => s.push(Span::raw(format!(" ✗ {r} "))),
         None => s.push(Span::raw(format!(" ● {} ", app.chat.state))),
     }
     if app.chat.scroll.is_some() {
