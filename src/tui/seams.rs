@@ -112,7 +112,13 @@ pub fn candidates_of(sdp: &str) -> Vec<String> {
                 .and_then(|i| f.get(i + 1))?;
             Some(format!("{typ} {addr}:{port}/{proto}"))
         })
-        .collect()
+        .fold(Vec::new(), |mut v: Vec<String>, c| {
+            // RTP and RTCP components share an address: list it once.
+            if !v.contains(&c) {
+                v.push(c);
+            }
+            v
+        })
 }
 
 // ---------------------------------------------------------------- qr

@@ -120,6 +120,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             }
         }
         lines.push(Line::styled(cands, ui::dim_style()));
+        if let Some(s) = joiner_status(app) {
+            lines.push(s);
+        }
         lines.push(Line::styled(
             format!("{TEXT_HEADER} ({} characters):", local.blob.chars().count()),
             ui::dim_style(),

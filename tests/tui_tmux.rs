@@ -1,0 +1,267 @@
+//! End to end in a real terminal: two `qrchat` TUIs in tmux pair through the paste path
+//! (the code read off one pane, bracket-pasted into the other, and back), chat both ways,
+//! quit with Ctrl-C, and leave their terminals as they found them.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// Everything must be done within this; each wait polls the pane.
+const OVERALL: Duration = Duration::from_secs(90);
+
+struct Tmux {
+    socket: String,
+    deadline: Instant,
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Tmux {
+    fn new() -> Tmux {
+        let dir = tempfile::tempdir().unwrap();
+        let t = Tmux {
+            socket: format!("qrchat-test-{}", std::process::id()),
+            deadline: Instant::now() + OVERALL,
+            dir: dir.path().to_path_buf(),
+            _dir: dir,
+        };
+        let v = Command::new("tmux").arg("-V").output();
+        assert!(
+            v.as_ref().is_ok_and(|o| o.status.success()),
+            "this test needs tmux on PATH (apt-get install tmux)"
+        );
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("running tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// A session running a plain shell, sized like a roomy terminal.
+    fn session(&self, name: &str) {
+        self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            "200",
+            "-y",
+            "60",
+            "env",
+            "PS1=$ ",
+            "TERM=xterm-256color",
+            "bash",
+            "--norc",
+            "--noprofile",
+        ]);
+    }
+
+    fn keys(&self, name: &str, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", name];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn type_text(&self, name: &str, text: &str) {
+        self.run(&["send-keys", "-t", name, "-l", text]);
+    }
+
+    /// A bracketed paste, as a terminal does it.
+    fn paste(&self, name: &str, text: &str) {
+        let file = self.dir.join(format!("paste-{name}"));
+        std::fs::write(&file, text).unwrap();
+        self.run(&["load-buffer", "-b", "t", file.to_str().unwrap()]);
+        self.run(&["paste-buffer", "-p", "-d", "-b", "t", "-t", name]);
+    }
+
+    /// The screen, rows padded to the full width (trailing spaces kept).
+    fn screen(&self, name: &str) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-N", "-t", name]).stdout)
+            .into_owned()
+    }
+
+    fn format(&self, name: &str, f: &str) -> String {
+        String::from_utf8_lossy(&self.run(&["display-message", "-p", "-t", name, f]).stdout)
+            .trim()
+            .to_string()
+    }
+
+    /// Poll until the screen satisfies `ok`; the screen when it does.
+    fn wait(&self, name: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        loop {
+            let s = self.screen(name);
+            if ok(&s) {
+                return s;
+            }
+            if Instant::now() > self.deadline {
+                let other = if name == "a" { "b" } else { "a" };
+                panic!(
+                    "timed out waiting for {what} in pane {name}:\n{}\n--- pane {other}:\n{}",
+                    trim_screen(&s),
+                    trim_screen(&self.screen(other))
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn trim_screen(s: &str) -> String {
+    s.lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The code under "My code as text": the rows that follow it, joined.
+fn code_text(screen: &str) -> Option<String> {
+    let mut lines = screen
+        .lines()
+        .skip_while(|l| !l.starts_with("My code as text"));
+    lines.next()?;
+    let code: String = lines
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    let code = code.trim_end().to_string();
+    (!code.is_empty()).then_some(code)
+}
+
+/// Show my code as text (if the QR is shown) and read it off the pane.
+fn read_code(t: &Tmux, name: &str) -> String {
+    let s = t.wait(name, "my code", |s| {
+        s.contains("show text") || s.contains("show QR")
+    });
+    if !s.contains("My code as text") || s.contains("show text") {
+        t.keys(name, &["t"]);
+    }
+    let s = t.wait(name, "my code as text", |s| {
+        s.contains("show QR") && code_text(s).is_some()
+    });
+    code_text(&s).unwrap()
+}
+
+fn paste_code(t: &Tmux, name: &str, code: &str) {
+    t.wait(name, "the paste screen", |s| s.contains("paste their code"));
+    t.paste(name, code);
+    t.wait(name, "the pasted code to check out", |s| {
+        s.contains("press Enter to use it")
+    });
+    t.keys(name, &["Enter"]);
+}
+
+fn sas(screen: &str) -> Option<String> {
+    let status = screen.lines().find(|l| l.contains("│ safety number "))?;
+    let rest = status.split("│ safety number ").nth(1)?;
+    Some(rest.split('│').next()?.trim().to_string())
+}
+
+#[test]
+fn two_tuis_pair_by_paste_chat_and_quit_cleanly() {
+    let bin = env!("CARGO_BIN_EXE_qrchat");
+    let t = Tmux::new();
+    t.session("a");
+    t.session("b");
+    let log_a = t.dir.join("a.log");
+    let log_b = t.dir.join("b.log");
+    // No camera in a test: B reads frames from a file that is not there, and goes to paste.
+    let nocam = t.dir.join("no-camera.png");
+    t.type_text(
+        "a",
+        &format!(
+            "{bin} --start --bind 127.0.0.1 --log {}; echo EXIT=$?",
+            log_a.display()
+        ),
+    );
+    t.keys("a", &["Enter"]);
+    t.type_text(
+        "b",
+        &format!(
+            "{bin} --join --bind 127.0.0.1 --camera-file {} --log {}; echo EXIT=$?",
+            nocam.display(),
+            log_b.display()
+        ),
+    );
+    t.keys("b", &["Enter"]);
+
+    // A's offer, read off its pane, into B.
+    let offer = read_code(&t, "a");
+    let s = t.wait("b", "the scan or paste screen", |s| {
+        s.contains("paste their code") || s.contains("scan their code")
+    });
+    if s.contains("scan their code") {
+        t.keys("b", &["p"]);
+    }
+    paste_code(&t, "b", &offer);
+
+    // B's answer, read off its pane, into A.
+    let answer = read_code(&t, "b");
+    assert_ne!(offer, answer);
+    t.keys("a", &["p"]);
+    paste_code(&t, "a", &answer);
+
+    // Both chat screens, with the same safety number and the paste warning.
+    let sa = t.wait("a", "the chat with a safety number", |s| sas(s).is_some());
+    let sb = t.wait("b", "the chat with a safety number", |s| sas(s).is_some());
+    assert_eq!(sas(&sa), sas(&sb), "both sides show the same safety number");
+    assert!(sa.contains("a code was pasted"));
+    assert!(sb.contains("a code was pasted"));
+
+    t.type_text("a", "hello from A ✓");
+    t.keys("a", &["Enter"]);
+    t.wait("b", "A's message", |s| s.contains("peer  hello from A ✓"));
+    t.type_text("b", "and hi from B");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "B's message", |s| s.contains("peer  and hi from B"));
+    t.wait("a", "A's own line", |s| s.contains("you   hello from A ✓"));
+
+    // A quits: B sees the peer leave; then B quits too. Both exit 0.
+    t.keys("a", &["C-c"]);
+    t.wait("a", "A's exit status", |s| s.contains("EXIT="));
+    t.wait("b", "B's peer-left state", |s| s.contains("peer left"));
+    t.keys("b", &["C-c"]);
+    t.wait("b", "B's exit status", |s| s.contains("EXIT="));
+    for name in ["a", "b"] {
+        let s = t.screen(name);
+        assert!(s.contains("EXIT=0"), "pane {name}:\n{}", trim_screen(&s));
+        // The terminal is back: main screen, cursor shown, line editing and echo on.
+        assert_eq!(t.format(name, "#{alternate_on}"), "0", "pane {name}");
+        assert_eq!(t.format(name, "#{cursor_flag}"), "1", "pane {name}");
+        t.type_text(
+            name,
+            "stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon\\|-\\?echo'; echo DONE",
+        );
+        t.keys(name, &["Enter"]);
+        let s = t.wait(name, "the shell to answer", |s| {
+            s.lines().any(|l| l.trim_end() == "DONE")
+        });
+        let lines: Vec<&str> = s.lines().map(str::trim_end).collect();
+        assert!(
+            lines.contains(&"icanon"),
+            "pane {name}:\n{}",
+            trim_screen(&s)
+        );
+        assert!(lines.contains(&"echo"), "pane {name}:\n{}", trim_screen(&s));
+    }
+}
