@@ -106,9 +106,16 @@ fn main() {
     let (m, p) = measure(&mut app, frames, |a, i| {
         // Page up through the history, then back down.
         let up = (i / 100) % 2 == 0;
-        a.update(key(if up { KeyCode::PageUp } else { KeyCode::PageDown }));
+        a.update(key(if up {
+            KeyCode::PageUp
+        } else {
+            KeyCode::PageDown
+        }));
     });
-    println!("{:<44} {m:>10.3} {p:>10.3}", "PageUp/PageDown through the history");
+    println!(
+        "{:<44} {m:>10.3} {p:>10.3}",
+        "PageUp/PageDown through the history"
+    );
 
     let mut app = base.clone();
     let (m, p) = measure(&mut app, frames, |a, i| {
@@ -118,5 +125,8 @@ fn main() {
             a.update(key(KeyCode::Enter));
         }
     });
-    println!("{:<44} {m:>10.3} {p:>10.3}", "keypress in the input (update + draw)");
+    println!(
+        "{:<44} {m:>10.3} {p:>10.3}",
+        "keypress in the input (update + draw)"
+    );
 }

@@ -17,10 +17,10 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn new() -> Tmux {
+    fn new(tag: &str) -> Tmux {
         let dir = tempfile::tempdir().unwrap();
         let t = Tmux {
-            socket: format!("qrchat-test-{}", std::process::id()),
+            socket: format!("qrchat-test-{}-{tag}", std::process::id()),
             deadline: Instant::now() + OVERALL,
             dir: dir.path().to_path_buf(),
             _dir: dir,
@@ -180,7 +180,7 @@ fn sas(screen: &str) -> Option<String> {
 #[test]
 fn two_tuis_pair_by_paste_chat_and_quit_cleanly() {
     let bin = env!("CARGO_BIN_EXE_qrchat");
-    let t = Tmux::new();
+    let t = Tmux::new("pair");
     t.session("a");
     t.session("b");
     let log_a = t.dir.join("a.log");
@@ -238,30 +238,113 @@ fn two_tuis_pair_by_paste_chat_and_quit_cleanly() {
 
     // A quits: B sees the peer leave; then B quits too. Both exit 0.
     t.keys("a", &["C-c"]);
-    t.wait("a", "A's exit status", |s| s.contains("EXIT="));
-    t.wait("b", "B's peer-left state", |s| s.contains("peer left"));
+    t.wait("a", "A's exit status", exited);
+    t.wait("b", "B's peer-left state", |s| {
+        s.contains("✗ the peer left")
+    });
     t.keys("b", &["C-c"]);
-    t.wait("b", "B's exit status", |s| s.contains("EXIT="));
     for name in ["a", "b"] {
-        let s = t.screen(name);
-        assert!(s.contains("EXIT=0"), "pane {name}:\n{}", trim_screen(&s));
-        // The terminal is back: main screen, cursor shown, line editing and echo on.
-        assert_eq!(t.format(name, "#{alternate_on}"), "0", "pane {name}");
-        assert_eq!(t.format(name, "#{cursor_flag}"), "1", "pane {name}");
-        t.type_text(
-            name,
-            "stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon\\|-\\?echo'; echo DONE",
-        );
-        t.keys(name, &["Enter"]);
-        let s = t.wait(name, "the shell to answer", |s| {
-            s.lines().any(|l| l.trim_end() == "DONE")
-        });
-        let lines: Vec<&str> = s.lines().map(str::trim_end).collect();
-        assert!(
-            lines.contains(&"icanon"),
-            "pane {name}:\n{}",
-            trim_screen(&s)
-        );
-        assert!(lines.contains(&"echo"), "pane {name}:\n{}", trim_screen(&s));
+        assert_restored(&t, name);
     }
+}
+
+/// The app exited 0 and the terminal is back: main screen, cursor shown, line editing and
+/// echo on.
+fn assert_restored(t: &Tmux, name: &str) {
+    let s = t.wait(name, "the exit status", exited);
+    assert!(
+        s.lines().any(|l| l.trim_end() == "EXIT=0"),
+        "pane {name}:\n{}",
+        trim_screen(&s)
+    );
+    assert_eq!(t.format(name, "#{alternate_on}"), "0", "pane {name}");
+    assert_eq!(t.format(name, "#{cursor_flag}"), "1", "pane {name}");
+    t.type_text(
+        name,
+        "stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon\\|-\\?echo'; echo DONE",
+    );
+    t.keys(name, &["Enter"]);
+    let s = t.wait(name, "the shell to answer", |s| {
+        s.lines().any(|l| l.trim_end() == "DONE")
+    });
+    let lines: Vec<&str> = s.lines().map(str::trim_end).collect();
+    assert!(
+        lines.contains(&"icanon"),
+        "pane {name}:\n{}",
+        trim_screen(&s)
+    );
+    assert!(lines.contains(&"echo"), "pane {name}:\n{}", trim_screen(&s));
+}
+
+/// The shell printed the app's exit status (not just the command line that will).
+fn exited(screen: &str) -> bool {
+    screen.lines().any(|l| l.starts_with("EXIT="))
+}
+
+fn launch(t: &Tmux, name: &str, args: &str) {
+    let bin = env!("CARGO_BIN_EXE_qrchat");
+    t.session(name);
+    t.type_text(name, &format!("{bin} {args}; echo EXIT=$?"));
+    t.keys(name, &["Enter"]);
+}
+
+#[test]
+fn ctrl_c_on_every_screen_exits_0_with_a_clean_terminal() {
+    let t = Tmux::new("ctrlc");
+    let nocam = t.dir.join("no-camera.png");
+    let nocam = nocam.display();
+    // (pane, arguments, keys once started, what the screen shows before Ctrl-C)
+    let cases: Vec<(&str, String, Vec<&str>, &str)> = vec![
+        ("start", String::new(), vec![], "Start a chat"),
+        ("help", String::new(), vec!["?"], "this help"),
+        // A STUN server that never answers keeps gathering going until the deadline.
+        (
+            "gathering",
+            "--start --stun stun:127.0.0.1:9 --gather-timeout 60".into(),
+            vec![],
+            "finding my network addresses",
+        ),
+        (
+            "mycode",
+            "--start --bind 127.0.0.1".into(),
+            vec![],
+            "show text",
+        ),
+        (
+            "paste",
+            format!("--join --camera-file {nocam}"),
+            vec![],
+            "paste their code",
+        ),
+    ];
+    for (name, args, keys, shows) in &cases {
+        launch(&t, name, args);
+        t.wait(name, "the app", |s| s.contains("Ctrl-C quit"));
+        if !keys.is_empty() {
+            t.keys(name, keys);
+        }
+        t.wait(name, shows, |s| s.contains(shows));
+        t.keys(name, &["C-c"]);
+    }
+    for (name, ..) in &cases {
+        assert_restored(&t, name);
+    }
+
+    // Connecting: A takes the answer of a joiner that has already quit, then Ctrl-C.
+    launch(&t, "a", "--start --bind 127.0.0.1");
+    launch(
+        &t,
+        "b",
+        &format!("--join --bind 127.0.0.1 --camera-file {nocam}"),
+    );
+    let offer = read_code(&t, "a");
+    paste_code(&t, "b", &offer);
+    let answer = read_code(&t, "b");
+    t.keys("b", &["C-c"]);
+    assert_restored(&t, "b");
+    t.keys("a", &["p"]);
+    paste_code(&t, "a", &answer);
+    t.wait("a", "the connecting screen", |s| s.contains("connecting"));
+    t.keys("a", &["C-c"]);
+    assert_restored(&t, "a");
 }
