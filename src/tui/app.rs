@@ -432,7 +432,10 @@ impl App {
                 self.screen = Screen::Chat;
                 self.conn.failed = None;
                 self.chat.state = "connected".into();
-                let peer = remote.clone().unwrap_or_else(|| "the peer".into());
+                let peer = remote
+                    .as_deref()
+                    .map(seams::sanitize)
+                    .unwrap_or_else(|| "the peer".into());
                 self.push_line(
                     Who::Info,
                     format!("connected to {peer}; safety number {sas}"),
@@ -448,7 +451,7 @@ impl App {
                     );
                 }
                 self.chat.sas = Some(sas);
-                self.chat.peer = remote;
+                self.chat.peer = remote.map(|r| seams::sanitize(&r));
             }
             SessionEvent::Message(text) => {
                 self.push_line(Who::Peer, seams::sanitize(&text));

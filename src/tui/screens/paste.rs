@@ -11,6 +11,9 @@ use crate::tui::app::{App, Effect, Role};
 use crate::tui::input::Edit;
 use crate::tui::ui;
 
+/// The most of a paste drawn (the whole of it is still checked).
+const SHOWN_CHARS: usize = 8 * 1024;
+
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     match key.code {
         KeyCode::Esc => app.back(),
@@ -63,7 +66,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let shown: Line = if text.is_empty() {
         Line::styled("(paste here)", ui::dim_style())
     } else {
-        Line::raw(text.to_string())
+        // A code is a few hundred characters; show no more than a screenful of a huge paste.
+        let shown: String = text.chars().take(SHOWN_CHARS).collect();
+        Line::raw(shown)
     };
     let border = match &app.paste.verdict {
         Some(Ok(_)) => ui::ok_style(),
