@@ -2,6 +2,19 @@
 //! camera frames and a slow tick; `App::update` turns events into state and effects;
 //! `ui::draw` paints the state. Network and camera work run as tasks that send events, so
 //! the UI never waits on them.
+//!
+//! The flow, one screen per file under `screens/`:
+//! ```text
+//! start ──s──▶ my code (gathering… then QR) ──s/p──▶ scan / paste their answer ──▶ connecting ──▶ chat
+//!   └───j──▶ scan (or paste) their code ──▶ my code (my answer's QR, waiting) ────────────────▶ chat
+//! ```
+//! Keys: Ctrl-C quits from anywhere (exit 0, terminal restored); `?` (F1 while typing)
+//! shows help. My code: `t` text/QR, `c` copy (OSC 52), `s` scan / `p` paste the answer.
+//! Scan: `p` paste instead. Paste: a bracketed paste or typing, checked as it comes; Enter
+//! uses it; Esc goes back. Chat: Enter sends, Alt-Enter or Ctrl-J adds a line, Up/Down
+//! recall sent messages, PgUp/PgDn scroll (End follows the newest); Esc after the peer
+//! left starts a new pairing. The status bar shows the link state, the safety number and
+//! the peer's address.
 
 pub mod app;
 pub mod input;
