@@ -74,6 +74,8 @@ pub enum CameraEvent {
         code: Option<String>,
     },
     Failed(String),
+    /// The source has no more frames (an image file, a directory).
+    Ended,
 }
 
 /// Work for the loop.
@@ -535,6 +537,14 @@ impl App {
                     }
                 }
             }
+            CameraEvent::Ended if self.scan.found.is_none() => {
+                let name = self.scan.camera.clone().unwrap_or_default();
+                return self.goto_paste(Some(format!(
+                    "No code was found in {}. Paste the code instead.",
+                    seams::sanitize(&name)
+                )));
+            }
+            CameraEvent::Ended => {}
             CameraEvent::Failed(why) => {
                 return self.goto_paste(Some(format!(
                     "No camera: {}. Paste the code instead.",

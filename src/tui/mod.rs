@@ -369,7 +369,7 @@ fn camera_loop(spec: CameraSpec, stop: Arc<AtomicBool>, tx: UnboundedSender<AppE
                 }
             }
             Ok(None) => {
-                send(CameraEvent::Failed("the camera sent no picture".into()));
+                send(CameraEvent::Ended);
                 return;
             }
             Err(e) => {

@@ -340,6 +340,20 @@ fn snapshot_scan_refused_and_found() {
 }
 
 #[test]
+fn frames_that_run_out_without_a_code_lead_to_paste() {
+    let (mut app, _) = app_with(false, true, 80, 24);
+    app.update(AppEvent::Camera(CameraEvent::Opened("shots/".into())));
+    app.update(AppEvent::Camera(CameraEvent::Frame {
+        preview: gradient(40, 30),
+        code: None,
+    }));
+    let fx = app.update(AppEvent::Camera(CameraEvent::Ended));
+    assert_eq!(fx, vec![Effect::StopCamera]);
+    assert_eq!(app.screen, Screen::Paste);
+    assert!(render(&app).contains("No code was found in shots/"));
+}
+
+#[test]
 fn snapshot_no_camera_goes_to_paste() {
     let (mut app, _) = app_with(false, true, 80, 24);
     app.update(AppEvent::Camera(CameraEvent::Failed(
