@@ -106,11 +106,9 @@ impl Tmux {
                 return s;
             }
             if Instant::now() > self.deadline {
-                let other = if name == "a" { "b" } else { "a" };
                 panic!(
-                    "timed out waiting for {what} in pane {name}:\n{}\n--- pane {other}:\n{}",
-                    trim_screen(&s),
-                    trim_screen(&self.screen(other))
+                    "timed out waiting for {what} in pane {name}:\n{}",
+                    trim_screen(&s)
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -150,15 +148,11 @@ fn code_text(screen: &str) -> Option<String> {
 
 /// Show my code as text (if the QR is shown) and read it off the pane.
 fn read_code(t: &Tmux, name: &str) -> String {
-    let s = t.wait(name, "my code", |s| {
-        s.contains("show text") || s.contains("show QR")
-    });
-    if !s.contains("My code as text") || s.contains("show text") {
+    let s = t.wait(name, "my code", |s| s.contains(" c copy "));
+    if !s.contains("My code as text") {
         t.keys(name, &["t"]);
     }
-    let s = t.wait(name, "my code as text", |s| {
-        s.contains("show QR") && code_text(s).is_some()
-    });
+    let s = t.wait(name, "my code as text", |s| code_text(s).is_some());
     code_text(&s).unwrap()
 }
 
@@ -183,6 +177,8 @@ fn two_tuis_pair_by_paste_chat_and_quit_cleanly() {
     let t = Tmux::new("pair");
     t.session("a");
     t.session("b");
+    t.wait("a", "the shell prompt", |s| s.starts_with("$ "));
+    t.wait("b", "the shell prompt", |s| s.starts_with("$ "));
     let log_a = t.dir.join("a.log");
     let log_b = t.dir.join("b.log");
     // No camera in a test: B reads frames from a file that is not there, and goes to paste.
@@ -284,6 +280,7 @@ fn exited(screen: &str) -> bool {
 fn launch(t: &Tmux, name: &str, args: &str) {
     let bin = env!("CARGO_BIN_EXE_qrchat");
     t.session(name);
+    t.wait(name, "the shell prompt", |s| s.starts_with("$ "));
     t.type_text(name, &format!("{bin} {args}; echo EXIT=$?"));
     t.keys(name, &["Enter"]);
 }
@@ -308,7 +305,7 @@ fn ctrl_c_on_every_screen_exits_0_with_a_clean_terminal() {
             "mycode",
             "--start --bind 127.0.0.1".into(),
             vec![],
-            "show text",
+            " c copy ",
         ),
         (
             "paste",

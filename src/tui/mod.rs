@@ -59,7 +59,6 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
     };
     let guard = terminal::TerminalGuard::enter().context("could not set up the terminal")?;
     let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
-    term.clear()?;
     let size = term.size()?;
     let clock_origin = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -112,7 +111,10 @@ async fn event_loop(
                     None => continue,
                 },
                 Some(Err(e)) => return Err(e).context("reading the terminal"),
-                None => break,
+                None => {
+                    tracing::info!("terminal input ended");
+                    break;
+                }
             },
             Some(e) = rx.recv() => e,
             _ = tick.tick() => {
@@ -122,11 +124,23 @@ async fn event_loop(
                 }
                 AppEvent::Tick
             }
-            _ = tokio::signal::ctrl_c() => break,
-            _ = sig(&mut term_sig) => break,
-            _ = sig(&mut hup_sig) => break,
+            _ = tokio::signal::ctrl_c() => {
+                tracing::info!("SIGINT");
+                break;
+            }
+            _ = sig(&mut term_sig) => {
+                tracing::info!("SIGTERM");
+                break;
+            }
+            _ = sig(&mut hup_sig) => {
+                tracing::info!("SIGHUP");
+                break;
+            }
         };
         app.set_now(started.elapsed());
+        if let AppEvent::Key(k) = &event {
+            tracing::debug!(?k, "key");
+        }
         quit = runner.execute_all(app.update(event));
         // Take whatever else is queued before drawing again (a flood of messages).
         for _ in 0..1000 {

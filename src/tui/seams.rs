@@ -127,9 +127,14 @@ pub fn candidates_of(sdp: &str) -> Vec<String> {
 /// dark-on-light with an explicit style by the caller.
 pub fn qr_lines(blob: &str) -> Result<Vec<String>, String> {
     use qrcode::{Color, EcLevel, QrCode};
-    let code = [EcLevel::H, EcLevel::Q, EcLevel::M, EcLevel::L]
+    // The highest ECC whose code fits 80x24 with its quiet zone, else M, else L.
+    let fits = |c: &QrCode| c.width() + 8 <= 48;
+    let code = [EcLevel::H, EcLevel::Q, EcLevel::M]
         .iter()
-        .find_map(|l| QrCode::with_error_correction_level(blob, *l).ok())
+        .filter_map(|l| QrCode::with_error_correction_level(blob, *l).ok())
+        .find(fits)
+        .or_else(|| QrCode::with_error_correction_level(blob, EcLevel::M).ok())
+        .or_else(|| QrCode::with_error_correction_level(blob, EcLevel::L).ok())
         .ok_or_else(|| format!("the code is too long for a QR ({} bytes)", blob.len()))?;
     let w = code.width();
     let colors = code.to_colors();

@@ -9,7 +9,7 @@ use crossterm::cursor::Show;
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::execute;
 use crossterm::terminal::{
-    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode, Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen,
 };
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -30,7 +30,14 @@ impl TerminalGuard {
         enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
         let guard = TerminalGuard(());
-        execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
+        // No queries to the terminal here (a cursor-position report arriving late would be
+        // read as keys): just switch screens and clear.
+        execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            Clear(ClearType::All)
+        )?;
         Ok(guard)
     }
 }

@@ -220,11 +220,43 @@ fn half_blocks_to_image(lines: &[String]) -> GrayImage {
 fn snapshot_my_code_too_small_says_size_and_shows_text() {
     let app = starter_with_code(80, 24);
     let out = render(&app);
-    assert!(out.contains("The terminal is 80x24; the QR needs"), "{out}");
+    assert!(
+        out.contains("The terminal is 80x24; the QR needs at least"),
+        "{out}"
+    );
     let blob = &app.local.as_ref().unwrap().blob;
     let joined: String = out.lines().map(str::trim_end).collect();
     assert!(joined.contains(&blob[..60]), "{out}");
     insta::assert_snapshot!("my_code_too_small", out);
+}
+
+/// A compact code (the length qrchat's own codes have on a LAN) fits a classic 80x24
+/// terminal as a QR, with the quiet zone trimmed to two modules, and still scans.
+#[test]
+fn snapshot_compact_code_fits_80x24() {
+    let mut app = starter_with_code(80, 24);
+    let blob = "QECWIFHDGVIBINFMBNTGS5BFWOSNPPZTA4WUW6HSW4FB4EAMPHMSWKAIAP4AAAAM5RAWFCVED";
+    let local = app.local.as_mut().unwrap();
+    local.blob = blob.into();
+    local.qr = seams::qr_lines(blob);
+    let b = render_buffer(&app);
+    let out = text_of(&b);
+    assert!(!out.contains("the QR needs"), "{out}");
+    let qr_rows: Vec<String> = (0..b.area.height)
+        .map(|y| {
+            (0..b.area.width)
+                .filter(|&x| b[(x, y)].bg == Color::White)
+                .map(|x| b[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .filter(|r| !r.is_empty())
+        .collect();
+    assert!(qr_rows.len() >= 20, "{out}");
+    assert_eq!(
+        seams::scan_frame(&half_blocks_to_image(&qr_rows)).as_deref(),
+        Some(blob)
+    );
+    insta::assert_snapshot!("my_code_80x24", out);
 }
 
 #[test]

@@ -51,20 +51,17 @@ pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
             k.push(("s", "scan answer"));
             k.push(("p", "paste answer"));
         }
-        k.push((
-            "t",
-            if app.show_text {
-                "show QR"
-            } else {
-                "show text"
-            },
-        ));
+        k.push(("t", if app.show_text { "QR" } else { "text" }));
         k.push(("c", "copy"));
     }
     if app.local_error.is_some() {
         k.push(("r", "retry"));
     }
-    k.push(("Esc", "back"));
+    if app.opts.start || app.opts.join {
+        k.push(("Esc", "quit"));
+    } else {
+        k.push(("Esc", "back"));
+    }
     k
 }
 
@@ -90,33 +87,27 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let next = next_step(app);
     let cands = format!("candidates: {}", candidates_line(local));
     let qr = local.qr.as_ref();
-    let (qw, qh) = match qr {
-        Ok(lines) => (
-            lines.first().map_or(0, |l| l.chars().count()) as u16,
-            lines.len() as u16,
-        ),
-        Err(_) => (0, 0),
-    };
-    // The QR with a line of next steps above and the candidates below.
-    let need = (qw, qh + 2);
-    let fits = qr.is_ok() && area.width >= need.0 && area.height >= need.1;
+    let fit = qr.ok().and_then(|lines| fit_qr(lines, area));
 
-    if app.show_text || !fits {
+    if app.show_text || fit.is_none() {
         let mut lines = vec![next, Line::raw("")];
         if !app.show_text {
             match qr {
                 Err(e) => lines.push(Line::styled(format!("No QR: {e}"), ui::warn_style())),
-                Ok(_) => lines.push(Line::styled(
-                    format!(
-                        "The terminal is {}x{}; the QR needs {}x{}. Enlarge the window or make \
-                         the font smaller, or copy the code below (c).",
-                        area.width,
-                        area.height + 2,
-                        need.0,
-                        need.1 + 2
-                    ),
-                    ui::warn_style(),
-                )),
+                Ok(q) => {
+                    let (w, h) = min_size(q);
+                    lines.push(Line::styled(
+                        format!(
+                            "The terminal is {}x{}; the QR needs at least {}x{}. Enlarge the \
+                             window or make the font smaller, or copy the code below (c).",
+                            area.width,
+                            area.height + 2,
+                            w,
+                            h + 2
+                        ),
+                        ui::warn_style(),
+                    ))
+                }
             }
         }
         lines.push(Line::styled(cands, ui::dim_style()));
@@ -142,23 +133,85 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         return;
     }
 
-    let qr = qr.expect("checked above");
+    let (qr_lines, with_next, with_below) = fit.expect("checked above");
+    let qw = qr_lines.first().map_or(0, |l| l.chars().count()) as u16;
+    let qh = qr_lines.len() as u16;
     let [top, mid, bottom] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(with_next as u16),
         Constraint::Length(qh),
-        Constraint::Min(1),
+        Constraint::Min(0),
     ])
     .areas(area);
-    f.render_widget(Paragraph::new(next).centered(), top);
+    if with_next {
+        f.render_widget(Paragraph::new(next).centered(), top);
+    }
     let qr_area = ui::centered(mid, qw, qh);
     let style = Style::new().fg(Color::Black).bg(Color::White);
-    let qr_lines: Vec<Line> = qr.iter().map(|l| Line::styled(l.clone(), style)).collect();
+    let qr_lines: Vec<Line> = qr_lines
+        .into_iter()
+        .map(|l| Line::styled(l, style))
+        .collect();
     f.render_widget(Paragraph::new(qr_lines), qr_area);
-    let mut below = vec![Line::styled(cands, ui::dim_style()).centered()];
-    if let Some(s) = joiner_status(app) {
-        below.push(s.centered());
+    if with_below {
+        let mut below = vec![Line::styled(cands, ui::dim_style()).centered()];
+        if let Some(s) = joiner_status(app) {
+            below.push(s.centered());
+        }
+        f.render_widget(Paragraph::new(below).wrap(Wrap { trim: false }), bottom);
     }
-    f.render_widget(Paragraph::new(below).wrap(Wrap { trim: false }), bottom);
+}
+
+/// Half-block QR lines with the quiet zone cut from four modules to two (one row off the
+/// top and bottom, two columns off each side): scanners read that fine, and it lets a
+/// typical code fit an 80x24 terminal.
+pub fn trim_quiet_zone(lines: &[String]) -> Vec<String> {
+    if lines.len() < 3 {
+        return lines.to_vec();
+    }
+    lines[1..lines.len() - 1]
+        .iter()
+        .map(|l| {
+            let n = l.chars().count();
+            l.chars().skip(2).take(n.saturating_sub(4)).collect()
+        })
+        .collect()
+}
+
+/// The roomiest layout that fits: the QR (full or trimmed quiet zone), and whether the
+/// next-step line above and the candidates below fit too.
+fn fit_qr(lines: &[String], area: Rect) -> Option<(Vec<String>, bool, bool)> {
+    let size = |l: &[String]| {
+        (
+            l.first().map_or(0, |x| x.chars().count()) as u16,
+            l.len() as u16,
+        )
+    };
+    let (w, h) = size(lines);
+    let trimmed = trim_quiet_zone(lines);
+    let (tw, th) = size(&trimmed);
+    let (aw, ah) = (area.width, area.height);
+    if aw >= w && ah >= h + 2 {
+        return Some((lines.to_vec(), true, true));
+    }
+    if aw >= w && ah > h {
+        return Some((lines.to_vec(), true, false));
+    }
+    if aw >= tw && ah > th {
+        return Some((trimmed, true, false));
+    }
+    if aw >= tw && ah >= th {
+        return Some((trimmed, false, false));
+    }
+    None
+}
+
+/// The smallest body area the QR fits in.
+fn min_size(lines: &[String]) -> (u16, u16) {
+    let t = trim_quiet_zone(lines);
+    (
+        t.first().map_or(0, |x| x.chars().count()) as u16,
+        t.len() as u16,
+    )
 }
 
 fn draw_gathering(f: &mut Frame, area: Rect, app: &App) {
@@ -190,7 +243,7 @@ fn draw_gathering(f: &mut Frame, area: Rect, app: &App) {
 fn next_step(app: &App) -> Line<'static> {
     let text = match app.role {
         Some(Role::Starter) => {
-            "Let the other side scan this code (qrchat → Join). Then scan their answer: s, or paste it: p"
+            "Let the other side scan this (Join), then scan their answer: s, or paste it: p"
         }
         _ => "Now let the other side scan this answer. The chat opens when they have it.",
     };

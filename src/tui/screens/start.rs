@@ -25,7 +25,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('j') => app.begin_join(),
         KeyCode::Enter if app.start_sel == 0 => app.begin_start(),
         KeyCode::Enter => app.begin_join(),
-        KeyCode::Char('q') | KeyCode::Esc => app.quit(),
+        KeyCode::Char('q') => app.quit(),
         _ => vec![],
     }
 }
