@@ -39,6 +39,8 @@ pub struct SessionDescription {
 mod baseline;
 mod compact;
 mod error;
+#[cfg(test)]
+mod fuzz_tests;
 mod json;
 mod sdp;
 #[cfg(test)]
@@ -163,7 +165,7 @@ fn compact_checked(desc: &SessionDescription) -> Result<String, String> {
 }
 
 /// Reads a blob in any form: compact, baseline or browser JSON, with whitespace and line
-/// breaks from a paste. Checks the description is whole: fingerprint and candidates.
+/// breaks from a paste (any Unicode whitespace is ignored in compact and baseline blobs). Checks the description is whole: fingerprint and candidates.
 pub fn decode(text: &str) -> Result<Decoded, DecodeError> {
     if text.len() > MAX_INPUT {
         return Err(DecodeError::TooLong {
@@ -171,7 +173,7 @@ pub fn decode(text: &str) -> Result<Decoded, DecodeError> {
             max: MAX_INPUT,
         });
     }
-    let t = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    let t = text.trim_matches(char::is_whitespace);
     if t.is_empty() {
         return Err(DecodeError::Empty);
     }
@@ -183,7 +185,7 @@ pub fn decode(text: &str) -> Result<Decoded, DecodeError> {
             chars: t.chars().count(),
         });
     }
-    let blob: String = t.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let blob: String = t.chars().filter(|c| !c.is_whitespace()).collect();
     let mut it = blob.chars();
     let first = it.next().unwrap_or(' ');
     let body = it.as_str();

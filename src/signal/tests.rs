@@ -92,17 +92,17 @@ pub(crate) fn qrchat_offer(cands: &[(IpAddr, u16)]) -> SessionDescription {
     }
 }
 
-fn zlib(data: &[u8]) -> Vec<u8> {
+pub(crate) fn zlib(data: &[u8]) -> Vec<u8> {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
     z.write_all(data).unwrap();
     z.finish().unwrap()
 }
 
-fn z_blob(payload: &[u8]) -> String {
+pub(crate) fn z_blob(payload: &[u8]) -> String {
     format!("Z{}", URL_SAFE_NO_PAD.encode(zlib(payload)))
 }
 
-fn q_blob(mut record: Vec<u8>) -> String {
+pub(crate) fn q_blob(mut record: Vec<u8>) -> String {
     let crc = crc32fast::hash(&record);
     record.extend_from_slice(&crc.to_be_bytes());
     format!("Q{}", compact::base32_encode(&record))
@@ -780,7 +780,7 @@ proptest! {
         prop_assert_eq!(encode(&d.desc, Format::Compact).unwrap(), blob.clone());
         prop_assert_eq!(encode(&d.desc, Format::Auto).unwrap(), blob.clone());
         // Pasted with line breaks, or lower-cased, it still decodes.
-        let pasted = break_lines(&blob, &cuts, "\r\n  ");
+        let pasted = break_lines(&blob, &cuts, "\r\n\u{a0}\t ");
         let pasted = if lower { pasted.to_lowercase() } else { pasted };
         prop_assert_eq!(decode(&pasted).unwrap().desc, d.desc.clone());
         // Baseline and JSON of the rebuilt SDP come back byte for byte.
@@ -867,4 +867,64 @@ fn size_table() {
             assert!(vc <= 5, "{n} candidates need QR version {vc} at M");
         }
     }
+}
+
+// ---------------------------------------------------------------- the stored corpus
+
+/// fixtures/blobs holds blobs written by an independent implementation
+/// (fixtures/blobs/make_corpus.py); each file name says what decode must make of it.
+#[test]
+fn corpus_blobs_decode_as_their_names_say() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/blobs");
+    let mut seen = 0;
+    for e in std::fs::read_dir(dir).expect("fixtures/blobs") {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        let Some(stem) = name.strip_suffix(".txt") else {
+            continue;
+        };
+        seen += 1;
+        let text = String::from_utf8(std::fs::read(&p).unwrap()).unwrap();
+        let got = decode(&text);
+        if let Some(rest) = stem.strip_prefix("ok-") {
+            let d = got.unwrap_or_else(|e| panic!("{name}: {e}"));
+            let want = match rest.split('-').next().unwrap() {
+                "compact" => Encoding::Compact,
+                "baseline" => Encoding::Baseline,
+                "json" => Encoding::Json,
+                other => panic!("{name}: unknown encoding {other}"),
+            };
+            assert_eq!(d.encoding, want, "{name}");
+            continue;
+        }
+        let e = got.expect_err(&name);
+        let variant = match e {
+            DecodeError::Empty => "empty",
+            DecodeError::TooLong { .. } => "too-long",
+            DecodeError::NotQrchat => "not-qrchat",
+            DecodeError::UnknownVersion => "unknown-version",
+            DecodeError::BadEncoding { .. } => "bad-encoding",
+            DecodeError::Damaged { .. } => "damaged",
+            DecodeError::InflatedTooBig { .. } => "inflated-too-big",
+            DecodeError::NotUtf8 => "not-utf8",
+            DecodeError::BadJson(_) => "bad-json",
+            DecodeError::BadSdp(_) => "bad-sdp",
+            DecodeError::NoFingerprint => "no-fingerprint",
+            DecodeError::NoCandidates => "no-candidates",
+            DecodeError::WrongKind { .. } => "wrong-kind",
+            DecodeError::OwnBlob => "own-blob",
+        };
+        assert!(
+            stem.starts_with(&format!("err-{variant}")),
+            "{name}: got {variant}: {e}"
+        );
+    }
+    assert!(seen >= 20, "corpus has {seen} blobs");
+    // The independent writer and this encoder agree byte for byte.
+    let ours = encode(&as_qrchat(&fixture("webrtc-rs-offer.sdp")), Format::Auto).unwrap();
+    let theirs = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/blobs/ok-compact-offer.txt"),
+    )
+    .unwrap();
+    assert_eq!(ours, theirs);
 }
