@@ -21,7 +21,11 @@ fuzz_target!(|data: &[u8]| {
     let r = decode(&text);
     let ns = t.elapsed().as_nanos() as u64;
     if ns > SLOWEST_NS.fetch_max(ns, Ordering::Relaxed) {
-        eprintln!("slowest decode so far: {} us ({} bytes)", ns / 1000, data.len());
+        eprintln!(
+            "slowest decode so far: {} us ({} bytes)",
+            ns / 1000,
+            data.len()
+        );
     }
     let Ok(d) = r else { return };
     assert!(fingerprint_of(&d.desc.sdp).is_some());
