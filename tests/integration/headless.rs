@@ -115,13 +115,14 @@ fn pair_after(delay: Duration) {
         !offer.contains(' '),
         "the blob is one line without spaces: {offer}"
     );
-    // Alice types before the link exists: queued, not lost.
-    alice.say("early bird from alice");
     let mut bob = Peer::spawn(&["answer", &offer]);
     let answer = bob.line(T);
+    // Bob types before the link exists: queued, not lost.
     bob.say("hello alice, this is bob");
     thread::sleep(delay);
     alice.say(&answer);
+    // Alice types right after the answer, before the link is up: queued too.
+    alice.say("early bird from alice");
     alice.say("second line from alice \x1b[31mred?");
     assert_eq!(bob.line(T), "early bird from alice");
     assert_eq!(
