@@ -20,6 +20,8 @@ use super::{ui, CameraSpec, Runner};
 /// A full SDP like webrtc-rs makes, with a fingerprint of `fp` bytes.
 pub fn sdp(kind: SdpKind, fp: u8, port: u16) -> SessionDescription {
     let fingerprint = vec![format!("{fp:02X}"); 32].join(":");
+    // ICE credentials derived from the fingerprint, as qrchat's sessions make them.
+    let (ufrag, pwd) = crate::signal::ice_credentials(&[fp; 32]);
     let setup = match kind {
         SdpKind::Offer => "actpass",
         SdpKind::Answer => "active",
@@ -37,8 +39,8 @@ pub fn sdp(kind: SdpKind, fp: u8, port: u16) -> SessionDescription {
         "a=mid:0".into(),
         "a=sendrecv".into(),
         "a=sctp-port:5000".into(),
-        "a=ice-ufrag:QwErTyUiOpAsDfGh".into(),
-        "a=ice-pwd:ZxCvBnMqWeRtYuIoPaSdFgHjKlZxCvBn".into(),
+        format!("a=ice-ufrag:{ufrag}"),
+        format!("a=ice-pwd:{pwd}"),
         format!("a=candidate:1 1 udp 2130706431 192.168.1.20 {port} typ host"),
         format!(
             "a=candidate:2 1 udp 2130706431 10.0.0.7 {} typ host",
@@ -218,16 +220,17 @@ fn half_blocks_to_image(lines: &[String]) -> GrayImage {
 
 #[test]
 fn snapshot_my_code_too_small_says_size_and_shows_text() {
-    let app = starter_with_code(80, 24);
+    let mut app = starter_with_code(40, 20);
     let out = render(&app);
-    assert!(
-        out.contains("The terminal is 80x24; the QR needs at least"),
-        "{out}"
-    );
-    let blob = &app.local.as_ref().unwrap().blob;
+    assert!(out.contains("The terminal is 40x20; the QR needs"), "{out}");
+    // The code is still there, whole, as text: its rows join back into it.
+    let blob = app.local.as_ref().unwrap().blob.clone();
     let joined: String = out.lines().map(str::trim_end).collect();
-    assert!(joined.contains(&blob[..60]), "{out}");
+    assert!(joined.contains(&blob), "{out}");
     insta::assert_snapshot!("my_code_too_small", out);
+    // Made big enough, the QR comes back.
+    app.update(AppEvent::Resize(80, 24));
+    assert!(render(&app).contains("█"));
 }
 
 /// A compact code (the length qrchat's own codes have on a LAN) fits a classic 80x24

@@ -118,7 +118,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             format!("{TEXT_HEADER} ({} characters):", local.blob.chars().count()),
             ui::dim_style(),
         ));
-        let head = lines.len() as u16 + 1;
+        // Rows the head takes once wrapped, plus a blank row.
+        let w = area.width.max(1) as usize;
+        let head = lines
+            .iter()
+            .map(|l| l.width().div_ceil(w).max(1) as u16)
+            .sum::<u16>()
+            + 1;
         let [top, text] =
             Layout::vertical([Constraint::Length(head), Constraint::Min(0)]).areas(area);
         f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), top);
