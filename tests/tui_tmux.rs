@@ -6,6 +6,11 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+/// The binary under test: cargo's, or `QRCHAT_BIN` (for a target dir other builds share).
+fn qrchat_bin() -> String {
+    std::env::var("QRCHAT_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_qrchat").to_string())
+}
+
 /// Everything must be done within this; each wait polls the pane.
 const OVERALL: Duration = Duration::from_secs(90);
 
@@ -173,7 +178,7 @@ fn sas(screen: &str) -> Option<String> {
 
 #[test]
 fn two_tuis_pair_by_paste_chat_and_quit_cleanly() {
-    let bin = env!("CARGO_BIN_EXE_qrchat");
+    let bin = qrchat_bin();
     let t = Tmux::new("pair");
     t.session("a");
     t.session("b");
@@ -278,7 +283,7 @@ fn exited(screen: &str) -> bool {
 }
 
 fn launch(t: &Tmux, name: &str, args: &str) {
-    let bin = env!("CARGO_BIN_EXE_qrchat");
+    let bin = qrchat_bin();
     t.session(name);
     t.wait(name, "the shell prompt", |s| s.starts_with("$ "));
     t.type_text(name, &format!("{bin} {args}; echo EXIT=$?"));
