@@ -243,6 +243,43 @@ pub fn to_png(m: &QrMatrix, scale: u32) -> image::GrayImage {
     })
 }
 
+/// Draw half-block lines the way a terminal does, black on white: each character is a
+/// `cell_w` x `cell_h` cell whose block glyph covers only the top `glyph_h` pixel rows
+/// (`glyph_h < cell_h` models fonts with line spacing, which leave a light seam under every
+/// text row), split in two halves at `glyph_h / 2`. For tests and the fixture generator.
+pub fn rasterize_half_blocks(
+    lines: &[String],
+    cell_w: u32,
+    cell_h: u32,
+    glyph_h: u32,
+) -> image::GrayImage {
+    let cols = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u32;
+    let rows = lines.len() as u32;
+    let glyph_h = glyph_h.min(cell_h);
+    let half = glyph_h / 2;
+    let mut img = image::GrayImage::from_pixel(cols * cell_w, rows * cell_h, image::Luma([255]));
+    for (r, line) in lines.iter().enumerate() {
+        for (c, ch) in line.chars().enumerate() {
+            let (y0, y1) = match ch {
+                '█' => (0, glyph_h),
+                '▀' => (0, half),
+                '▄' => (half, glyph_h),
+                _ => continue,
+            };
+            for y in y0..y1 {
+                for x in 0..cell_w {
+                    img.put_pixel(
+                        c as u32 * cell_w + x,
+                        r as u32 * cell_h + y,
+                        image::Luma([0]),
+                    );
+                }
+            }
+        }
+    }
+    img
+}
+
 /// Write [`to_png`] to `path` as a PNG file.
 pub fn save_png(m: &QrMatrix, scale: u32, path: &Path) -> Result<(), QrError> {
     to_png(m, scale)
