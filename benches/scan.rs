@@ -54,10 +54,13 @@ fn main() {
     let mut ok = 0;
     let mut total = 0;
     let mut false_blobs = 0;
+    let mut frames_to_read: Vec<usize> = Vec::new();
     // (kind, size) -> times
     let mut times: BTreeMap<(String, String), Vec<Duration>> = BTreeMap::new();
     // class -> step -> count
     let mut steps: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    // step alone -> (read, total time)
+    let mut alone: BTreeMap<qr::Step, (usize, Duration)> = BTreeMap::new();
     for line in manifest
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
@@ -78,6 +81,18 @@ fn main() {
             result = Some((r, s.stats().clone()));
         }
         let per_frame = pct(&mut reps, 0.5);
+        if kind == "ours" {
+            for step in qr::Step::ALL {
+                let mut s = qr::Scanner::with_steps(&[step]);
+                let t = Instant::now();
+                let r = s.scan(&frame, looks_like_blob);
+                let e = alone.entry(step).or_default();
+                e.1 += t.elapsed();
+                if r.as_deref() == Some(&expected[..]) {
+                    e.0 += 1;
+                }
+            }
+        }
         let (r, stats) = result.unwrap();
         let label = match kind {
             "ours" => {
@@ -89,13 +104,40 @@ fn main() {
                 let step = match &r {
                     Some((_, s)) if good => s.name().to_string(),
                     Some(_) => "WRONG".into(),
-                    None => "MISSED".into(),
+                    None => format!(
+                        "MISSED (tried {:?}, finder candidates {})",
+                        stats.tried, stats.finders
+                    ),
                 };
                 *steps
                     .entry(class.to_string())
                     .or_default()
                     .entry(step.clone())
                     .or_default() += 1;
+                // a live camera holding this code in view: frames until it is read
+                let mut live = qr::Scanner::streaming();
+                let mut n = 0;
+                while n < 30 {
+                    n += 1;
+                    let t = Instant::now();
+                    let r = live.scan(&frame, looks_like_blob);
+                    times
+                        .entry(("with code, streaming".into(), size.clone()))
+                        .or_default()
+                        .push(t.elapsed());
+                    if r.is_some() {
+                        break;
+                    }
+                }
+                frames_to_read.push(n);
+                let step = if good {
+                    format!("{step} (streaming: {n} frames)")
+                } else {
+                    format!(
+                        "{step} (tried {:?}, finder candidates {})",
+                        stats.tried, stats.finders
+                    )
+                };
                 times
                     .entry((
                         if good {
@@ -123,11 +165,24 @@ fn main() {
                     .entry((k.into(), size.clone()))
                     .or_default()
                     .push(per_frame);
+                // a live camera looking at this scene: 30 frames through a streaming scanner
+                let mut live = qr::Scanner::streaming();
+                for _ in 0..30 {
+                    let t = Instant::now();
+                    let r = live.scan(&frame, looks_like_blob);
+                    let e = t.elapsed();
+                    assert!(r.is_none());
+                    times
+                        .entry((format!("{k}, streaming"), size.clone()))
+                        .or_default()
+                        .push(e);
+                }
                 format!(
-                    "{} (tried {:?}, early exit {})",
+                    "{} (tried {:?}, early exit {}, finder candidates {})",
                     if r.is_some() { "FALSE BLOB" } else { "none" },
                     stats.tried,
-                    stats.no_code
+                    stats.no_code,
+                    stats.finders
                 )
             }
             _ => continue,
@@ -166,7 +221,16 @@ fn main() {
         "decode rate: {ok}/{total} = {:.1}%   false blobs from frames without ours: {false_blobs}",
         100.0 * ok as f64 / total.max(1) as f64
     );
-    println!("\ntime per frame:");
+    frames_to_read.sort();
+    println!(
+        "streaming scanner, frames until a code in view is read: median {}, max {}",
+        frames_to_read
+            .get(frames_to_read.len() / 2)
+            .copied()
+            .unwrap_or(0),
+        frames_to_read.last().copied().unwrap_or(0)
+    );
+    println!("\ntime per frame (full cascade unless 'streaming'):");
     for ((kind, size), v) in times.iter_mut() {
         let n = v.len();
         println!(
@@ -174,6 +238,14 @@ fn main() {
             ms(pct(v, 0.5)),
             ms(pct(v, 0.95)),
             ms(pct(v, 1.0))
+        );
+    }
+    println!("\neach step alone (no cascade): codes read, mean time per frame");
+    for (step, (n, t)) in &alone {
+        println!(
+            "  {:12} {n:3}/{total}  {}",
+            step.name(),
+            ms(*t / total.max(1) as u32)
         );
     }
     println!("\ncascade step that read each class:");

@@ -12,16 +12,6 @@ pub struct Bitmap {
     pub px: Vec<bool>,
 }
 
-impl Bitmap {
-    pub fn inverted(&self) -> Bitmap {
-        Bitmap {
-            w: self.w,
-            h: self.h,
-            px: self.px.iter().map(|d| !d).collect(),
-        }
-    }
-}
-
 /// Average `factor` x `factor` blocks (factor >= 1). Trailing partial blocks are dropped.
 pub fn downscale(img: &GrayImage, factor: u32) -> GrayImage {
     if factor <= 1 {
@@ -95,6 +85,87 @@ pub fn blur3(img: &GrayImage) -> GrayImage {
         }
     }
     GrayImage::from_raw(w as u32, h as u32, out).expect("buffer size matches")
+}
+
+/// Box blur of radius `r` (edges clamp), separable, via running sums.
+pub fn box_blur(img: &GrayImage, r: usize) -> GrayImage {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    if r == 0 || w == 0 || h == 0 {
+        return img.clone();
+    }
+    let src = img.as_raw();
+    let n = (2 * r + 1) as u32;
+    let mut tmp = vec![0u8; w * h];
+    for y in 0..h {
+        let row = &src[y * w..y * w + w];
+        let mut acc: u32 =
+            row[0] as u32 * r as u32 + (0..=r).map(|i| row[i.min(w - 1)] as u32).sum::<u32>();
+        for x in 0..w {
+            tmp[y * w + x] = (acc / n) as u8;
+            acc += row[(x + r + 1).min(w - 1)] as u32;
+            acc -= row[x.saturating_sub(r)] as u32;
+        }
+    }
+    let mut out = vec![0u8; w * h];
+    let mut acc: Vec<u32> = (0..w)
+        .map(|x| {
+            tmp[x] as u32 * r as u32
+                + (0..=r)
+                    .map(|i| tmp[i.min(h - 1) * w + x] as u32)
+                    .sum::<u32>()
+        })
+        .collect();
+    for y in 0..h {
+        let add = (y + r + 1).min(h - 1) * w;
+        let sub = y.saturating_sub(r) * w;
+        for x in 0..w {
+            out[y * w + x] = (acc[x] / n) as u8;
+            acc[x] += tmp[add + x] as u32;
+            acc[x] -= tmp[sub + x] as u32;
+        }
+    }
+    GrayImage::from_raw(w as u32, h as u32, out).expect("buffer size matches")
+}
+
+/// Unsharp mask: `p + amount * (p - blur_r(p))`, against lens blur.
+pub fn sharpen(img: &GrayImage, r: usize, amount: f32) -> GrayImage {
+    let blurred = box_blur(img, r);
+    let k = (amount * 256.0) as i32;
+    let px: Vec<u8> = img
+        .as_raw()
+        .iter()
+        .zip(blurred.as_raw())
+        .map(|(&p, &b)| {
+            let p = p as i32;
+            (p + ((p - b as i32) * k) / 256).clamp(0, 255) as u8
+        })
+        .collect();
+    GrayImage::from_raw(img.width(), img.height(), px).expect("buffer size matches")
+}
+
+/// Grey-level closing of light seams: a vertical minimum filter then a vertical maximum
+/// filter, both of radius `k` (dark spreads over thin light rows, then shrinks back).
+pub fn close_vertical_gray(img: &GrayImage, k: usize) -> GrayImage {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let mut a = img.as_raw().clone();
+    for (take_min, out_is_a) in [(true, false), (false, true)] {
+        let mut b = vec![0u8; w * h];
+        for y in 0..h {
+            let lo = y.saturating_sub(k);
+            let hi = (y + k).min(h - 1);
+            for x in 0..w {
+                let mut v = a[lo * w + x];
+                for yy in lo + 1..=hi {
+                    let c = a[yy * w + x];
+                    v = if take_min { v.min(c) } else { v.max(c) };
+                }
+                b[y * w + x] = v;
+            }
+        }
+        let _ = out_is_a;
+        a = b;
+    }
+    GrayImage::from_raw(w as u32, h as u32, a).expect("buffer size matches")
 }
 
 /// Adaptive threshold: a pixel is dark when it is darker than `(100 - pct)`% of the mean of
@@ -192,6 +263,9 @@ pub struct Evidence {
     pub light_hits: usize,
     /// Median module size in pixels over the hits (0 when none).
     pub module: f32,
+    /// Groups of hits on nearby rows at the same place and scale: finder-pattern candidates.
+    /// A code needs three.
+    pub finders: usize,
 }
 
 /// Scan every other row for runs in the ratio 1:1:3:1:1, the signature of a QR finder
@@ -199,6 +273,8 @@ pub struct Evidence {
 pub fn finder_evidence(b: &Bitmap) -> Evidence {
     let mut units: Vec<f32> = Vec::new();
     let mut ev = Evidence::default();
+    // (centre x, last row, unit, polarity, hits)
+    let mut clusters: Vec<(f32, usize, f32, bool, usize)> = Vec::new();
     let mut runs: Vec<(bool, u32)> = Vec::with_capacity(256);
     for y in (0..b.h).step_by(2) {
         runs.clear();
@@ -218,7 +294,11 @@ pub fn finder_evidence(b: &Bitmap) -> Evidence {
         if runs.len() < 5 {
             continue;
         }
-        for win in runs.windows(5) {
+        let mut start = 0u32;
+        for (i, win) in runs.windows(5).enumerate() {
+            if i > 0 {
+                start += runs[i - 1].1;
+            }
             let l: [f32; 5] = [
                 win[0].1 as f32,
                 win[1].1 as f32,
@@ -246,9 +326,28 @@ pub fn finder_evidence(b: &Bitmap) -> Evidence {
                 if units.len() < 4096 {
                     units.push(unit);
                 }
+                let cx = start as f32 + total / 2.0;
+                let dark = win[2].0;
+                match clusters.iter_mut().rev().find(|c| {
+                    c.3 == dark
+                        && y - c.1 <= 4
+                        && (c.0 - cx).abs() <= c.2.max(unit) * 1.5
+                        && (c.2 / unit).max(unit / c.2) < 1.6
+                }) {
+                    Some(c) => {
+                        c.1 = y;
+                        c.4 += 1;
+                    }
+                    None => {
+                        if clusters.len() < 10_000 {
+                            clusters.push((cx, y, unit, dark, 1));
+                        }
+                    }
+                }
             }
         }
     }
+    ev.finders = clusters.iter().filter(|c| c.4 >= 2).count();
     if !units.is_empty() {
         let mid = units.len() / 2;
         units.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));

@@ -1,23 +1,33 @@
-//! Luma frame -> QR payload: rqrr behind a cascade of preprocessing steps ordered by cost.
+//! Luma frame -> QR payload: two decoders behind a cascade of steps ordered by cost and
+//! by what they read of the fixtures (`cargo bench --bench scan` prints what each step
+//! reads alone and which step read each class).
 //!
-//! 1. `Plain`: rqrr with its own thresholding on the frame, downscaled so that its longer
-//!    side is at most [`WORK_SIDE`] pixels (a 1280x720 frame is read at 640x360).
-//! 2. A finder-pattern probe over an adaptive threshold of that image: when no row crosses
-//!    anything shaped like a finder pattern (1:1:3:1:1) in either polarity, the frame has
-//!    no code and the scan stops here. This is what keeps frames without a code cheap.
-//! 3. `Adaptive`: rqrr on the adaptive (integral-image, local mean) threshold.
-//! 4. `CloseGaps`: the same after closing thin horizontal light seams, which terminal fonts
-//!    leave between rows of half blocks.
-//! 5. `Inverted`: light-on-dark codes, when the probe saw inverted finder patterns.
-//! 6. `FullRes`: the frame at full resolution when it was downscaled and the modules are
-//!    small.
-//! 7. `Upscale`: twice the resolution, for codes whose modules are under ~3 pixels.
-//! 8. `Blur`: a 3x3 box blur before thresholding, against noise, moire and JPEG blocks.
+//! The frame is first downscaled (box average) so that its longer side is at most
+//! [`WORK_SIDE`] pixels: a 1280x720 frame is read at 640x360.
 //!
-//! Each step tries every grid rqrr finds (also mirrored) and stops at the first payload
-//! the caller's `accept` returns true for, so a foreign code in the frame is skipped while
-//! other codes still get tried. A [`Scanner`] remembers the step that worked last and tries
-//! it first on the next frame.
+//! Cheap steps: rxing (a port of zxing-cpp's QR reader, hybrid local binarizer), about
+//! 1-2 ms each at 640x480:
+//! 1. `Rxing`: the working image as it is.
+//! 2. `Sharpen`: after an unsharp mask about a module wide (lens blur, soft focus).
+//! 3. `CloseGaps`: after a vertical grey closing that fills the thin light seams terminal
+//!    fonts leave between rows of half blocks.
+//! 4. `FullRes`: the full frame (when it was downscaled), then sharpened: small codes.
+//! 5. `Inverted`: light-on-dark codes (other programs draw those on dark themes).
+//!
+//! rqrr steps, several times slower, for still images only and only when a
+//! finder-pattern probe (rows crossing 1:1:3:1:1 runs, grouped over nearby rows) saw at
+//! least three candidates:
+//! 6. `Plain`: rqrr's own thresholding.
+//! 7. `Adaptive`: an integral-image local-mean threshold; of the sharpened image; with
+//!    seams closed.
+//! 8. `Blur`: a 3x3 box blur first (noise, moire, JPEG blocks).
+//! 9. `Upscale`: twice the resolution, for modules under ~3.5 pixels.
+//!
+//! Every step offers every code it reads (rqrr grids also mirrored) to the caller's
+//! `accept` and stops at the first it takes, so a foreign code in the frame is skipped
+//! while other codes still get tried; a payload refused once is not offered again in the
+//! same frame. A [`Scanner`] remembers the step that read the last code and tries it
+//! second; [`Scanner::streaming`] bounds the cost per camera frame.
 
 use image::GrayImage;
 use rqrr::{BitGrid, Grid, PreparedImage};
@@ -30,32 +40,53 @@ pub const WORK_SIDE: u32 = 800;
 /// A step of the cascade (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Step {
+    Rxing,
     Plain,
     Adaptive,
     CloseGaps,
     Inverted,
+    Sharpen,
     FullRes,
     Upscale,
     Blur,
 }
 
 impl Step {
-    pub const ALL: [Step; 7] = [
+    /// The cascade, cheapest and most productive first (measured on the fixtures).
+    pub const ALL: [Step; 9] = [
+        Step::Rxing,
+        Step::Sharpen,
+        Step::CloseGaps,
+        Step::FullRes,
+        Step::Inverted,
         Step::Plain,
         Step::Adaptive,
-        Step::CloseGaps,
-        Step::Inverted,
-        Step::FullRes,
-        Step::Upscale,
         Step::Blur,
+        Step::Upscale,
     ];
+
+    /// The rxing steps: a millisecond or two each. The others run rqrr, several times
+    /// slower; they run only on still images (not in [`Scanner::streaming`]) and only when
+    /// the finder-pattern probe saw at least three candidates.
+    pub fn is_cheap(self) -> bool {
+        matches!(
+            self,
+            Step::Rxing | Step::Sharpen | Step::CloseGaps | Step::FullRes | Step::Inverted
+        )
+    }
+
+    fn needs_finders(self) -> bool {
+        !self.is_cheap()
+    }
 
     pub fn name(self) -> &'static str {
         match self {
+            Step::Rxing => "rxing",
             Step::Plain => "plain",
             Step::Adaptive => "adaptive",
             Step::CloseGaps => "close-gaps",
             Step::Inverted => "inverted",
+            Step::Sharpen => "sharpen",
             Step::FullRes => "full-res",
             Step::Upscale => "upscale",
             Step::Blur => "blur",
@@ -78,8 +109,11 @@ pub struct ScanStats {
     pub tried: Vec<Step>,
     /// Payloads read but refused by `accept` (foreign codes).
     pub rejected: usize,
-    /// The probe found nothing shaped like a finder pattern: the frame was given up early.
+    /// The probe found fewer than three finder-pattern candidates: the frame was given up
+    /// after the first step.
     pub no_code: bool,
+    /// Finder-pattern candidates the probe found (when it ran).
+    pub finders: usize,
 }
 
 /// Scans frames; keeps which step worked last and tries it first.
@@ -87,6 +121,11 @@ pub struct ScanStats {
 pub struct Scanner {
     last: Option<Step>,
     stats: ScanStats,
+    /// Only these steps, in this order, without the no-code exit (for measuring a step).
+    only: Option<Vec<Step>>,
+    /// One extra step per frame, in turn (see [`Scanner::streaming`]).
+    streaming: bool,
+    cursor: usize,
 }
 
 /// Scan one frame with a fresh [`Scanner`].
@@ -139,6 +178,70 @@ impl Scanner {
         Self::default()
     }
 
+    /// A scanner that runs only `steps`, in order, with no early exit: for measuring what
+    /// each step is worth.
+    pub fn with_steps(steps: &[Step]) -> Self {
+        Scanner {
+            only: Some(steps.to_vec()),
+            ..Self::default()
+        }
+    }
+
+    /// A scanner for a live camera: each frame gets the cheapest step, the step that read
+    /// the last code, and one more step in turn (the four other cheap steps, then one rqrr
+    /// step, a different one each cycle), so the cost per frame stays bounded while a code
+    /// held in view meets every step within 20 frames.
+    pub fn streaming() -> Self {
+        Scanner {
+            streaming: true,
+            ..Self::default()
+        }
+    }
+
+    fn order(&mut self) -> Vec<Step> {
+        if let Some(only) = &self.only {
+            return only.clone();
+        }
+        let first = Step::ALL[0];
+        let mut order = vec![first];
+        if let Some(last) = self.last {
+            if last != first {
+                order.push(last);
+            }
+        }
+        if self.streaming {
+            // a cycle: every cheap step, then one rqrr step (a different one each cycle)
+            let cheap: Vec<Step> = Step::ALL[1..]
+                .iter()
+                .copied()
+                .filter(|s| s.is_cheap())
+                .collect();
+            let slow: Vec<Step> = Step::ALL
+                .iter()
+                .copied()
+                .filter(|s| !s.is_cheap())
+                .collect();
+            let cycle = cheap.len() + 1;
+            let slot = self.cursor % cycle;
+            let next = if slot < cheap.len() {
+                cheap[slot]
+            } else {
+                slow[(self.cursor / cycle) % slow.len()]
+            };
+            self.cursor = self.cursor.wrapping_add(1);
+            if !order.contains(&next) {
+                order.push(next);
+            }
+        } else {
+            for s in Step::ALL {
+                if !order.contains(&s) {
+                    order.push(s);
+                }
+            }
+        }
+        order
+    }
+
     /// What happened on the last frame scanned.
     pub fn stats(&self) -> &ScanStats {
         &self.stats
@@ -172,32 +275,23 @@ impl Scanner {
             bin: None,
             evidence: None,
         };
-        let mut order: Vec<Step> = Vec::with_capacity(8);
-        order.push(Step::Plain);
-        if let Some(last) = self.last {
-            if last != Step::Plain {
-                order.push(last);
-            }
-        }
-        for s in Step::ALL {
-            if !order.contains(&s) {
-                order.push(s);
-            }
-        }
+        let order = self.order();
+        let gated = self.only.is_none();
         let mut ctx = Ctx {
             accept: &mut accept,
             rejected: Vec::new(),
         };
         for step in order {
-            if step != Step::Plain {
+            if gated && step.needs_finders() {
                 let ev = work.evidence();
-                if ev.dark_hits == 0 && ev.light_hits == 0 {
+                self.stats.finders = ev.finders;
+                if ev.finders < 3 {
                     self.stats.no_code = true;
-                    break;
-                }
-                if !applies(step, &ev, factor) {
                     continue;
                 }
+            }
+            if gated && !applies(step, &mut work) {
+                continue;
             }
             self.stats.tried.push(step);
             if let Some(p) = run_step(step, &mut work, &mut ctx) {
@@ -213,13 +307,13 @@ impl Scanner {
 }
 
 /// Is the step worth its cost for this frame?
-fn applies(step: Step, ev: &Evidence, factor: u32) -> bool {
+fn applies(step: Step, work: &mut Work) -> bool {
+    let factor = work.factor;
     match step {
-        Step::Inverted => ev.light_hits > 0,
-        // modules under ~3 px in the downscaled image: read the detail that was averaged away
-        Step::FullRes => factor > 1 && (ev.module == 0.0 || ev.module < 3.5),
+        // the frame was downscaled: read the detail that was averaged away
+        Step::FullRes => factor > 1,
         Step::Upscale => {
-            let full_module = ev.module * factor as f32;
+            let full_module = work.evidence().module * factor as f32;
             full_module > 0.0 && full_module < 3.5
         }
         _ => true,
@@ -247,27 +341,45 @@ impl Ctx<'_> {
 
 fn run_step(step: Step, work: &mut Work, ctx: &mut Ctx) -> Option<Vec<u8>> {
     match step {
-        Step::Plain => rqrr_gray(work.small(), ctx),
-        Step::Adaptive => rqrr_bitmap(work.bin(), ctx),
+        Step::Rxing => rxing_gray(work.small(), ctx),
+        Step::Sharpen => {
+            let r = sharpen_radius(work.evidence().module);
+            let sharp = imgops::sharpen(work.small(), r, 1.5);
+            rxing_gray(&sharp, ctx)
+        }
         Step::CloseGaps => {
             let k = gap_radius(work.evidence().module);
-            let closed = imgops::close_vertical(work.bin(), k);
-            rqrr_bitmap(&closed, ctx)
-        }
-        Step::Inverted => {
-            let inv = work.bin().inverted();
-            rqrr_bitmap(&inv, ctx).or_else(|| {
-                let k = gap_radius(work.evidence().module);
-                rqrr_bitmap(&imgops::close_vertical(&inv, k), ctx)
-            })
+            let closed = imgops::close_vertical_gray(work.small(), k);
+            rxing_gray(&closed, ctx)
         }
         Step::FullRes => {
             let frame = work.frame;
-            let b = imgops::adaptive_threshold(frame, radius(frame), 8);
-            rqrr_bitmap(&b, ctx).or_else(|| {
-                let k = gap_radius(work.evidence().module * work.factor as f32);
-                rqrr_bitmap(&imgops::close_vertical(&b, k), ctx)
+            rxing_gray(frame, ctx).or_else(|| {
+                let r = sharpen_radius(work.evidence().module * work.factor as f32);
+                rxing_gray(&imgops::sharpen(frame, r, 1.5), ctx)
             })
+        }
+        Step::Inverted => {
+            let mut inv = work.small().clone();
+            image::imageops::invert(&mut inv);
+            rxing_gray(&inv, ctx)
+        }
+        Step::Plain => rqrr_gray(work.small(), ctx),
+        Step::Adaptive => {
+            if let Some(p) = rqrr_bitmap(work.bin(), ctx) {
+                return Some(p);
+            }
+            let module = work.evidence().module;
+            let sharp = imgops::sharpen(work.small(), sharpen_radius(module), 1.5);
+            let b = imgops::adaptive_threshold(&sharp, radius(&sharp), 8);
+            rqrr_bitmap(&b, ctx).or_else(|| {
+                let k = gap_radius(module);
+                rqrr_bitmap(&imgops::close_vertical(work.bin(), k), ctx)
+            })
+        }
+        Step::Blur => {
+            let blurred = imgops::blur3(work.small());
+            rqrr_gray(&blurred, ctx)
         }
         Step::Upscale => {
             let base = if work.factor > 1 {
@@ -283,15 +395,12 @@ fn run_step(step: Step, work: &mut Work, ctx: &mut Ctx) -> Option<Vec<u8>> {
             let b = imgops::adaptive_threshold(&up, radius(&up), 8);
             rqrr_bitmap(&b, ctx)
         }
-        Step::Blur => {
-            let blurred = imgops::blur3(work.small());
-            let b = imgops::adaptive_threshold(&blurred, radius(&blurred), 5);
-            rqrr_gray(&blurred, ctx).or_else(|| {
-                let k = gap_radius(work.evidence().module);
-                rqrr_bitmap(&imgops::close_vertical(&b, k), ctx)
-            })
-        }
     }
+}
+
+/// Unsharp-mask radius: about a module.
+fn sharpen_radius(module: f32) -> usize {
+    (module.round() as usize).clamp(2, 8)
 }
 
 /// Seams to close: up to about 40% of a module tall.
@@ -324,6 +433,50 @@ fn rqrr_bitmap(b: &Bitmap, ctx: &mut Ctx) -> Option<Vec<u8>> {
 /// rqrr on hostile frames: a panic inside the decoder must not take the scanner down.
 fn guarded(f: impl FnOnce() -> Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_default()
+}
+
+/// rxing (a port of zxing-cpp's QR reader) with its hybrid binarizer, every code in the
+/// frame.
+fn rxing_gray(img: &GrayImage, ctx: &mut Ctx) -> Option<Vec<u8>> {
+    use rxing::multi::MultipleBarcodeReader;
+    let (w, h) = img.dimensions();
+    let payloads = guarded(|| {
+        let Ok(source) = rxing::Luma8Source::new_with_slice(img.as_raw(), w, h) else {
+            return Vec::new();
+        };
+        let mut bitmap = rxing::BinaryBitmap::new(rxing::common::HybridBinarizer::new(source));
+        let hints = rxing::DecodeHints {
+            TryHarder: Some(true),
+            PossibleFormats: Some([rxing::BarcodeFormat::QR_CODE].into_iter().collect()),
+            ..Default::default()
+        };
+        rxing::qrcode::cpp_port::QrReader
+            .decode_multiple_with_hints(&mut bitmap, &hints)
+            .unwrap_or_default()
+            .iter()
+            .map(rxing_payload)
+            .collect()
+    });
+    payloads.into_iter().find_map(|p| ctx.offer(p))
+}
+
+/// The payload bytes of an rxing result: the text, unless the code carries byte segments
+/// that the text does not reproduce (binary data, decoded by rxing through a guessed
+/// character set), then the bytes themselves.
+fn rxing_payload(r: &rxing::RXingResult) -> Vec<u8> {
+    let text = r.getText();
+    if !text.is_ascii() {
+        if let Some(rxing::RXingResultMetadataValue::ByteSegments(segs)) = r
+            .getRXingResultMetadata()
+            .get(&rxing::RXingResultMetadataType::BYTE_SEGMENTS)
+        {
+            let bytes: Vec<u8> = segs.concat();
+            if !bytes.is_empty() {
+                return bytes;
+            }
+        }
+    }
+    text.as_bytes().to_vec()
 }
 
 struct Mirrored<'a, G>(&'a G);
