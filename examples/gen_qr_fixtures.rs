@@ -314,8 +314,9 @@ fn homography(from: &[(f64, f64); 4], to: &[(f64, f64); 4]) -> [f64; 9] {
         for row in 0..8 {
             if row != col {
                 let f = a[row][col] / a[col][col];
-                for k in col..9 {
-                    a[row][k] -= f * a[col][k];
+                let pivot = a[col];
+                for (x, p) in a[row][col..].iter_mut().zip(&pivot[col..]) {
+                    *x -= f * p;
                 }
             }
         }
@@ -557,8 +558,8 @@ fn photograph(rng: &mut Rng, shot: &Shot, qr_rect: [f64; 4], modules: f64, ph: &
         let mut img = RgbImage::new(fw as u32, fh as u32);
         for (i, px) in img.pixels_mut().enumerate() {
             let noise = rng.gauss() * ph.noise;
-            for c in 0..3 {
-                px.0[c] = clamp(planes[c][i] + noise + rng.gauss() * ph.noise * 0.3);
+            for (c, plane) in planes.iter().enumerate() {
+                px.0[c] = clamp(plane[i] + noise + rng.gauss() * ph.noise * 0.3);
             }
         }
         Out::Rgb(img)

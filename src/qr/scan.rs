@@ -460,23 +460,16 @@ fn rxing_gray(img: &GrayImage, ctx: &mut Ctx) -> Option<Vec<u8>> {
     payloads.into_iter().find_map(|p| ctx.offer(p))
 }
 
-/// The payload bytes of an rxing result: the text, unless the code carries byte segments
-/// that the text does not reproduce (binary data, decoded by rxing through a guessed
-/// character set), then the bytes themselves.
+/// The payload bytes of an rxing result. The zxing-cpp port's results carry the content
+/// bytes exactly as encoded (byte, alphanumeric and numeric segments alike), whatever
+/// character set the text was decoded with; the text is the fallback.
 fn rxing_payload(r: &rxing::RXingResult) -> Vec<u8> {
-    let text = r.getText();
-    if !text.is_ascii() {
-        if let Some(rxing::RXingResultMetadataValue::ByteSegments(segs)) = r
-            .getRXingResultMetadata()
-            .get(&rxing::RXingResultMetadataType::BYTE_SEGMENTS)
-        {
-            let bytes: Vec<u8> = segs.concat();
-            if !bytes.is_empty() {
-                return bytes;
-            }
-        }
+    let raw = r.getRawBytes();
+    if raw.is_empty() {
+        r.getText().as_bytes().to_vec()
+    } else {
+        raw.to_vec()
     }
-    text.as_bytes().to_vec()
 }
 
 struct Mirrored<'a, G>(&'a G);
