@@ -5,6 +5,11 @@
 //!   packed binary form (kind, setup role, DTLS fingerprint, candidates, CRC32).
 //! - `Z` baseline v1: base64url (no padding) of zlib(deflate) of the full SDP.
 //! - `{` / `join(` / `gotAnswer(`: browser JSON `{"type":"offer","sdp":"..."}`.
+//!
+//! Other capital letters are reserved for later formats ("made by a newer qrchat").
+//! Decoding is hostile-input safe: at most [`MAX_INPUT`] bytes are looked at, a baseline
+//! blob unpacks to at most [`MAX_INFLATED`] bytes, and every wrong input has its own
+//! [`DecodeError`] variant.
 
 use std::fmt;
 
@@ -29,4 +34,345 @@ impl fmt::Display for SdpKind {
 pub struct SessionDescription {
     pub kind: SdpKind,
     pub sdp: String,
+}
+
+mod baseline;
+mod compact;
+mod error;
+#[cfg(test)]
+mod fuzz_tests;
+mod json;
+mod sdp;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_webrtc;
+
+pub use error::{DecodeError, EncodeError};
+
+use sha2::{Digest, Sha256};
+
+/// The longest text `decode` looks at (before whitespace is stripped).
+pub const MAX_INPUT: usize = 64 * 1024;
+/// The largest description a baseline blob may unpack to.
+pub const MAX_INFLATED: usize = 64 * 1024;
+
+/// Which form `encode` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Format {
+    /// The compact form if it carries the description exactly, else the baseline.
+    #[default]
+    Auto,
+    /// Always the baseline (deflated full SDP).
+    Baseline,
+    /// The compact form, or an error if it cannot carry this description.
+    Compact,
+    /// Browser JSON `{"type":...,"sdp":...}` on one line.
+    Json,
+}
+
+/// Which form a blob was in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    Compact,
+    Baseline,
+    Json,
+}
+
+impl fmt::Display for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Encoding::Compact => "compact",
+            Encoding::Baseline => "baseline",
+            Encoding::Json => "json",
+        })
+    }
+}
+
+/// A decoded blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The full description (for a compact blob: rebuilt).
+    pub desc: SessionDescription,
+    pub encoding: Encoding,
+    /// Length of the blob in characters, whitespace from a paste left out.
+    pub chars: usize,
+}
+
+/// Turns a complete (post-gathering) description into a one-line blob.
+pub fn encode(desc: &SessionDescription, format: Format) -> Result<String, EncodeError> {
+    check_for_encode(&desc.sdp)?;
+    let blob = match format {
+        Format::Json => json::encode(desc.kind, &desc.sdp),
+        Format::Baseline => baseline::encode(desc.kind, &desc.sdp),
+        Format::Compact => compact_checked(desc).map_err(EncodeError::NotCompact)?,
+        Format::Auto => {
+            let base = baseline::encode(desc.kind, &desc.sdp);
+            match compact_checked(desc) {
+                Ok(c) if c.len() <= base.len() => c,
+                _ => base,
+            }
+        }
+    };
+    if blob.len() > MAX_INPUT {
+        return Err(EncodeError::TooBig {
+            len: blob.len(),
+            max: MAX_INPUT,
+        });
+    }
+    Ok(blob)
+}
+
+fn check_for_encode(sdp_text: &str) -> Result<(), EncodeError> {
+    if sdp_text.len() + 1 > MAX_INFLATED {
+        return Err(EncodeError::TooBig {
+            len: sdp_text.len(),
+            max: MAX_INFLATED - 1,
+        });
+    }
+    sdp::validate(sdp_text).map_err(EncodeError::BadSdp)?;
+    if sdp::fingerprint(sdp_text).is_none() {
+        return Err(EncodeError::NoFingerprint);
+    }
+    if sdp::attributes(sdp_text, "candidate").next().is_none() {
+        return Err(EncodeError::NoCandidates);
+    }
+    Ok(())
+}
+
+/// The compact blob, only if decoding it gives back the same fingerprint, setup role,
+/// ICE credentials and candidate set.
+fn compact_checked(desc: &SessionDescription) -> Result<String, String> {
+    let rec = sdp::compact_view(desc.kind, &desc.sdp)?;
+    let blob = compact::encode(&rec)?;
+    let back = decode(&blob).map_err(|e| format!("it does not decode: {e}"))?;
+    let again = sdp::compact_view(back.desc.kind, &back.desc.sdp)
+        .map_err(|e| format!("the rebuilt description is not compact: {e}"))?;
+    let set = |r: &sdp::Record| {
+        let mut c = r.candidates.clone();
+        c.sort();
+        c.dedup();
+        c
+    };
+    if again.kind != rec.kind
+        || again.setup != rec.setup
+        || again.fingerprint != rec.fingerprint
+        || set(&again) != set(&rec)
+    {
+        return Err("it does not round-trip".into());
+    }
+    Ok(blob)
+}
+
+/// Reads a blob in any form: compact, baseline or browser JSON, with whitespace and line
+/// breaks from a paste (any Unicode whitespace is ignored in compact and baseline blobs). Checks the description is whole: fingerprint and candidates.
+pub fn decode(text: &str) -> Result<Decoded, DecodeError> {
+    if text.len() > MAX_INPUT {
+        return Err(DecodeError::TooLong {
+            len: text.len(),
+            max: MAX_INPUT,
+        });
+    }
+    let t = text.trim_matches(char::is_whitespace);
+    if t.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    if json::looks_like(t) {
+        let (kind, sdp_text) = json::decode(t)?;
+        return Ok(Decoded {
+            desc: checked(kind, sdp_text)?,
+            encoding: Encoding::Json,
+            chars: t.chars().count(),
+        });
+    }
+    let blob: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut it = blob.chars();
+    let first = it.next().unwrap_or(' ');
+    let body = it.as_str();
+    let chars = blob.chars().count();
+    match first {
+        'Q' | 'q' => {
+            let rec = compact::decode(body)?;
+            Ok(Decoded {
+                desc: SessionDescription {
+                    kind: rec.kind,
+                    sdp: sdp::rebuild(&rec),
+                },
+                encoding: Encoding::Compact,
+                chars,
+            })
+        }
+        'Z' => {
+            let (kind, sdp_text) = baseline::decode(body)?;
+            Ok(Decoded {
+                desc: checked(kind, sdp_text)?,
+                encoding: Encoding::Baseline,
+                chars,
+            })
+        }
+        // Other capital letters are kept for future formats, which stay URL-safe; text
+        // with other characters (a URL, a Wi-Fi code) comes from some other QR code.
+        c if c.is_ascii_uppercase()
+            && body.len() >= 16
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Err(DecodeError::UnknownVersion)
+        }
+        _ => Err(DecodeError::NotQrchat),
+    }
+}
+
+fn checked(kind: SdpKind, sdp_text: String) -> Result<SessionDescription, DecodeError> {
+    sdp::validate(&sdp_text).map_err(DecodeError::BadSdp)?;
+    if sdp::fingerprint(&sdp_text).is_none() {
+        return Err(DecodeError::NoFingerprint);
+    }
+    if sdp::attributes(&sdp_text, "candidate").next().is_none() {
+        return Err(DecodeError::NoCandidates);
+    }
+    Ok(SessionDescription {
+        kind,
+        sdp: sdp_text,
+    })
+}
+
+/// decode + checks: the kind expected, and not our own blob fed back (same fingerprint).
+pub fn decode_expecting(
+    text: &str,
+    expected: SdpKind,
+    own_fingerprint: Option<&[u8; 32]>,
+) -> Result<Decoded, DecodeError> {
+    let d = decode(text)?;
+    if own_fingerprint.is_some() && fingerprint_of(&d.desc.sdp).as_ref() == own_fingerprint {
+        return Err(DecodeError::OwnBlob);
+    }
+    if d.desc.kind != expected {
+        return Err(DecodeError::WrongKind {
+            expected,
+            got: d.desc.kind,
+        });
+    }
+    Ok(d)
+}
+
+/// The first `a=fingerprint:sha-256 ...` of a description, as bytes.
+pub fn fingerprint_of(sdp: &str) -> Option<[u8; 32]> {
+    sdp::fingerprint(sdp)
+}
+
+/// ICE ufrag/pwd derived from a DTLS certificate fingerprint (the compact blob carries
+/// neither: both sides rebuild them). rtc sets these as the local credentials.
+///
+/// ufrag: 8 characters (48 bits), pwd: 24 characters (144 bits), from the ICE character
+/// set `[A-Za-z0-9+/]`; webrtc-rs wants at least 24 and 128 bits.
+pub fn ice_credentials(fingerprint: &[u8; 32]) -> (String, String) {
+    fn derive(tag: &[u8], fp: &[u8; 32], n: usize) -> String {
+        const ICE_CHARS: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let h = Sha256::new().chain_update(tag).chain_update(fp).finalize();
+        h.iter()
+            .take(n)
+            .map(|b| char::from(ICE_CHARS[usize::from(b & 63)]))
+            .collect()
+    }
+    (
+        derive(b"qrchat ice-ufrag v1\0", fingerprint, 8),
+        derive(b"qrchat ice-pwd v1\0", fingerprint, 24),
+    )
+}
+
+/// Short authentication string both peers show once connected: same on both sides
+/// (the two fingerprints are sorted first), six digits as "123 456".
+pub fn sas(fp_a: &[u8; 32], fp_b: &[u8; 32]) -> String {
+    let (lo, hi) = if fp_a <= fp_b {
+        (fp_a, fp_b)
+    } else {
+        (fp_b, fp_a)
+    };
+    let h = Sha256::new()
+        .chain_update(b"qrchat sas v1\0")
+        .chain_update(lo)
+        .chain_update(hi)
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&h[..8]);
+    let n = u64::from_be_bytes(first) % 1_000_000;
+    format!("{:03} {:03}", n / 1000, n % 1000)
+}
+
+/// What a blob holds, for people: see its `Display`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub kind: SdpKind,
+    pub encoding: Encoding,
+    /// Blob length in characters.
+    pub chars: usize,
+    /// DTLS setup role (`actpass`, `active`, `passive`), or "unknown".
+    pub setup: String,
+    /// `AB:CD:...` sha-256 fingerprint, or "none".
+    pub fingerprint: String,
+    /// `address:port type` per candidate (component 1), `[v6]:port`, ` tcp` when TCP.
+    pub candidates: Vec<String>,
+}
+
+pub fn summarize(decoded: &Decoded) -> Summary {
+    let text = &decoded.desc.sdp;
+    let candidates = sdp::attributes(text, "candidate")
+        .filter_map(|v| sdp::parse_candidate(v).ok())
+        .filter(|c| c.component == 1)
+        .map(|c| {
+            let addr = if c.address.contains(':') {
+                format!("[{}]", c.address)
+            } else {
+                c.address.to_string()
+            };
+            let mut s = format!("{addr}:{} {}", c.port, c.typ);
+            if !c.transport.eq_ignore_ascii_case("udp") {
+                s.push(' ');
+                s.push_str(&c.transport.to_ascii_lowercase());
+            }
+            s
+        })
+        .collect();
+    Summary {
+        kind: decoded.desc.kind,
+        encoding: decoded.encoding,
+        chars: decoded.chars,
+        setup: sdp::setup(text).unwrap_or("unknown").to_string(),
+        fingerprint: fingerprint_of(text)
+            .map(|fp| sdp::fingerprint_hex(&fp))
+            .unwrap_or_else(|| "none".into()),
+        candidates,
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 6;
+        let n = self.candidates.len();
+        write!(
+            f,
+            "{} ({}, {} chars): {n} candidate{}",
+            self.kind,
+            self.encoding,
+            self.chars,
+            if n == 1 { "" } else { "s" }
+        )?;
+        for (i, c) in self.candidates.iter().take(SHOWN).enumerate() {
+            write!(f, "{}{c}", if i == 0 { " " } else { ", " })?;
+        }
+        if n > SHOWN {
+            write!(f, " and {} more", n - SHOWN)?;
+        }
+        // Long enough to tell two apart at a glance; the SAS is what proves the link.
+        let fp = &self.fingerprint;
+        let short = if fp.len() > 20 {
+            format!("{}..{}", &fp[..8], &fp[fp.len() - 5..])
+        } else {
+            fp.clone()
+        };
+        write!(f, "; setup {}; fingerprint {short}", self.setup)
+    }
 }
