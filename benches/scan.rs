@@ -12,19 +12,10 @@ use qrchat::{camera, qr};
 /// Repetitions per frame; the per-frame figure is the median of these.
 const REPS: usize = 7;
 
-fn looks_like_blob(b: &[u8]) -> bool {
-    match b.split_first() {
-        Some((b'Q', rest)) => {
-            !rest.is_empty() && rest.iter().all(|c| matches!(c, b'A'..=b'Z' | b'2'..=b'7'))
-        }
-        Some((b'Z', rest)) => {
-            !rest.is_empty()
-                && rest
-                    .iter()
-                    .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
-        }
-        _ => false,
-    }
+fn looks_like_blob(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes)
+        .map(|t| qrchat::signal::decode(t).is_ok())
+        .unwrap_or(false)
 }
 
 fn unhex(s: &str) -> Vec<u8> {
@@ -104,10 +95,7 @@ fn main() {
                 let step = match &r {
                     Some((_, s)) if good => s.name().to_string(),
                     Some(_) => "WRONG".into(),
-                    None => format!(
-                        "MISSED (tried {:?}, finder candidates {})",
-                        stats.tried, stats.finders
-                    ),
+                    None => "MISSED".into(),
                 };
                 *steps
                     .entry(class.to_string())

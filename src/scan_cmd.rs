@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 
 use crate::{camera, qr};
+// signal: public API only (decode, summarize)
 
 /// Run `qrchat scan`.
 pub fn run_scan(raw: bool, images: &[PathBuf]) -> anyhow::Result<()> {
@@ -88,16 +89,10 @@ fn check_blob(bytes: &[u8]) -> Result<String, String> {
 }
 
 /// Decode and summarise with the signal codec.
-// TODO(lead): once `signal` lands, replace the body with:
-//     crate::signal::decode(text).map(|d| crate::signal::summarize(&d).to_string()).map_err(|e| e.to_string())
 fn blob_summary(text: &str) -> Result<String, String> {
-    let kind = match text.chars().next() {
-        Some('Q') => "compact",
-        Some('Z') => "baseline",
-        Some('{') => "browser JSON",
-        _ => return Err("not a qrchat code (it starts with neither Q, Z nor {)".into()),
-    };
-    Ok(format!("a {kind} qrchat blob of {} characters", text.len()))
+    crate::signal::decode(text)
+        .map(|d| crate::signal::summarize(&d).to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Run `qrchat cameras`.

@@ -8,19 +8,19 @@
 //! Cheap steps: rxing (a port of zxing-cpp's QR reader, hybrid local binarizer), about
 //! 1-2 ms each at 640x480:
 //! 1. `Rxing`: the working image as it is.
-//! 2. `Sharpen`: after an unsharp mask about a module wide (lens blur, soft focus).
+//! 2. `Blur`: after a 3x3 box blur (sensor noise, moire, JPEG blocks).
 //! 3. `CloseGaps`: after a vertical grey closing that fills the thin light seams terminal
 //!    fonts leave between rows of half blocks.
-//! 4. `FullRes`: the full frame (when it was downscaled), then sharpened: small codes.
-//! 5. `Inverted`: light-on-dark codes (other programs draw those on dark themes).
+//! 4. `Sharpen`: after an unsharp mask about a module wide (lens blur, soft focus).
+//! 5. `FullRes`: the full frame (when it was downscaled), then sharpened: small codes.
+//! 6. `Inverted`: light-on-dark codes (other programs draw those on dark themes).
 //!
-//! rqrr steps, several times slower, for still images only and only when a
-//! finder-pattern probe (rows crossing 1:1:3:1:1 runs, grouped over nearby rows) saw at
-//! least three candidates:
-//! 6. `Plain`: rqrr's own thresholding.
-//! 7. `Adaptive`: an integral-image local-mean threshold; of the sharpened image; with
+//! rqrr steps, several times slower, run only when a finder-pattern probe (rows crossing
+//! 1:1:3:1:1 runs, grouped over nearby rows) saw at least three candidates, and in
+//! [`Scanner::streaming`] one per cycle of frames:
+//! 7. `Plain`: rqrr's own thresholding.
+//! 8. `Adaptive`: an integral-image local-mean threshold; of the sharpened image; with
 //!    seams closed.
-//! 8. `Blur`: a 3x3 box blur first (noise, moire, JPEG blocks).
 //! 9. `Upscale`: twice the resolution, for modules under ~3.5 pixels.
 //!
 //! Every step offers every code it reads (rqrr grids also mirrored) to the caller's
@@ -55,13 +55,13 @@ impl Step {
     /// The cascade, cheapest and most productive first (measured on the fixtures).
     pub const ALL: [Step; 9] = [
         Step::Rxing,
-        Step::Sharpen,
+        Step::Blur,
         Step::CloseGaps,
+        Step::Sharpen,
         Step::FullRes,
         Step::Inverted,
         Step::Plain,
         Step::Adaptive,
-        Step::Blur,
         Step::Upscale,
     ];
 
@@ -71,7 +71,12 @@ impl Step {
     pub fn is_cheap(self) -> bool {
         matches!(
             self,
-            Step::Rxing | Step::Sharpen | Step::CloseGaps | Step::FullRes | Step::Inverted
+            Step::Rxing
+                | Step::Blur
+                | Step::Sharpen
+                | Step::CloseGaps
+                | Step::FullRes
+                | Step::Inverted
         )
     }
 
@@ -379,7 +384,7 @@ fn run_step(step: Step, work: &mut Work, ctx: &mut Ctx) -> Option<Vec<u8>> {
         }
         Step::Blur => {
             let blurred = imgops::blur3(work.small());
-            rqrr_gray(&blurred, ctx)
+            rxing_gray(&blurred, ctx)
         }
         Step::Upscale => {
             let base = if work.factor > 1 {
