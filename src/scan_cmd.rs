@@ -19,10 +19,20 @@ use anyhow::{bail, Context};
 use crate::{camera, qr};
 // signal: public API only (decode, summarize)
 
-/// Run `qrchat scan`.
+/// Run `qrchat scan`: results on stdout, per-image problems on stderr.
 pub fn run_scan(raw: bool, images: &[PathBuf]) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let stderr = std::io::stderr();
+    scan_to(raw, images, &mut stdout.lock(), &mut stderr.lock())
+}
+
+/// [`run_scan`] writing to `out` and `err`.
+pub fn scan_to(
+    raw: bool,
+    images: &[PathBuf],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<()> {
     let mut failed = Vec::new();
     let mut scanner = qr::Scanner::new();
     for path in images {
@@ -30,7 +40,7 @@ pub fn run_scan(raw: bool, images: &[PathBuf]) -> anyhow::Result<()> {
         let frame = match camera::load_luma(path) {
             Ok(f) => f,
             Err(e) => {
-                eprintln!("{e}");
+                let _ = writeln!(err, "{e}");
                 failed.push(shown);
                 continue;
             }
@@ -42,7 +52,7 @@ pub fn run_scan(raw: bool, images: &[PathBuf]) -> anyhow::Result<()> {
                     out.flush().context("writing to stdout")?;
                 }
                 None => {
-                    eprintln!("{shown}: no QR code found");
+                    let _ = writeln!(err, "{shown}: no QR code found");
                     failed.push(shown);
                 }
             }
@@ -69,7 +79,7 @@ pub fn run_scan(raw: bool, images: &[PathBuf]) -> anyhow::Result<()> {
                     .context("writing to stdout")?;
             }
             (None, None) => {
-                eprintln!("{shown}: no QR code found");
+                let _ = writeln!(err, "{shown}: no QR code found");
                 failed.push(shown);
             }
         }

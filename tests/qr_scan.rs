@@ -234,14 +234,85 @@ fn binary_payloads_come_back_byte_exact() {
     assert_eq!(qr::scan(&img, |_| true), Some(payload));
 }
 
+fn run_scan(raw: bool, files: &[PathBuf]) -> (anyhow::Result<()>, Vec<u8>, String) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let r = qrchat::scan_cmd::scan_to(raw, files, &mut out, &mut err);
+    (r, out, String::from_utf8(err).unwrap())
+}
+
 #[test]
-fn scan_command_names_an_image_without_a_code() {
-    let e = manifest().into_iter().find(|e| e.kind == "none").unwrap();
-    let path = fixtures().join(&e.file);
-    let err = qrchat::scan_cmd::run_scan(true, &[path]).unwrap_err();
-    assert!(err.to_string().contains(&e.file), "{err}");
-    let err = qrchat::scan_cmd::run_scan(false, &[fixtures().join("missing.png")]).unwrap_err();
-    assert!(err.to_string().contains("missing.png"), "{err}");
+fn scan_raw_writes_exactly_the_payloads_in_order() {
+    let m = manifest();
+    // two of ours, a foreign binary code, another of ours
+    let picks: Vec<&Entry> = [
+        m.iter().find(|e| e.class == "dark-theme"),
+        m.iter().find(|e| e.class == "baseline"),
+        m.iter()
+            .find(|e| e.kind == "foreign" && std::str::from_utf8(&e.payload).is_err()),
+        m.iter().find(|e| e.class == "cell-gaps"),
+    ]
+    .into_iter()
+    .map(|e| e.expect("fixture"))
+    .collect();
+    let files: Vec<PathBuf> = picks.iter().map(|e| fixtures().join(&e.file)).collect();
+    let (r, out, err) = run_scan(true, &files);
+    r.unwrap();
+    assert_eq!(err, "");
+    let expected: Vec<u8> = picks.iter().flat_map(|e| e.payload.clone()).collect();
+    assert_eq!(out, expected);
+}
+
+#[test]
+fn scan_summarises_our_blobs_and_names_foreign_and_missing_codes() {
+    let m = manifest();
+    let ours = m
+        .iter()
+        .find(|e| e.kind == "ours" && e.payload[0] == b'Q')
+        .unwrap();
+    let url = m
+        .iter()
+        .find(|e| e.kind == "foreign" && e.payload.starts_with(b"https://"))
+        .unwrap();
+    let (r, out, _) = run_scan(
+        false,
+        &[fixtures().join(&ours.file), fixtures().join(&url.file)],
+    );
+    r.unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let decoded = qrchat::signal::decode(std::str::from_utf8(&ours.payload).unwrap()).unwrap();
+    let summary = qrchat::signal::summarize(&decoded).to_string();
+    assert_eq!(
+        lines[0],
+        format!("{}: {summary}", fixtures().join(&ours.file).display())
+    );
+    assert!(
+        lines[1].contains(&url.file) && lines[1].contains("a QR code, but not a qrchat code: "),
+        "{}",
+        lines[1]
+    );
+
+    // an image without a code, and a file that is not there: named, non-zero, nothing on stdout
+    let none = m.iter().find(|e| e.kind == "none").unwrap();
+    let (r, out, err) = run_scan(
+        true,
+        &[fixtures().join(&none.file), fixtures().join("missing.png")],
+    );
+    let msg = r.unwrap_err().to_string();
+    assert!(out.is_empty());
+    assert!(
+        msg.contains(&none.file) && msg.contains("missing.png"),
+        "{msg}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{}: no QR code found",
+            fixtures().join(&none.file).display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("missing.png: no such file"), "{err}");
 }
 
 #[test]
@@ -249,4 +320,38 @@ fn cameras_command_behaves_without_a_camera() {
     // on a machine without a camera this prints the "no camera found" hint; with one it
     // lists it. Either way it is not an error.
     qrchat::scan_cmd::run_cameras().unwrap();
+}
+
+#[test]
+fn streaming_scanner_bounds_work_per_frame_and_still_reads_every_fixture() {
+    // a camera held on each scene: at most three steps a frame, and every code read
+    // within 20 frames (the cycle meets every step)
+    for (e, frame) in frames() {
+        let mut live = qr::Scanner::streaming();
+        let mut read = None;
+        for n in 1..=20 {
+            let got = live.scan(&frame, looks_like_blob);
+            assert!(
+                live.stats().tried.len() <= 3,
+                "{}: {:?}",
+                e.file,
+                live.stats().tried
+            );
+            if got.is_some() {
+                read = Some((n, got));
+                break;
+            }
+        }
+        match e.kind.as_str() {
+            "ours" => {
+                let (_, got) = read.unwrap_or_else(|| panic!("{}: not read in 20 frames", e.file));
+                assert_eq!(got.as_deref(), Some(&e.payload[..]), "{}", e.file);
+            }
+            _ => assert!(
+                read.is_none(),
+                "{}: a blob from a frame without ours",
+                e.file
+            ),
+        }
+    }
 }
