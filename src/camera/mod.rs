@@ -26,12 +26,15 @@ pub const WEBCAM_HEIGHT: u32 = 720;
 /// Frame rate asked of a webcam.
 pub const WEBCAM_FPS: u32 = 30;
 
+/// How long a webcam may go without delivering a frame before `next_frame` gives up.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A source of luma frames.
 pub trait FrameSource: Send {
     /// What the user would call it: "camera 0 (Integrated Webcam)", a file path.
     fn name(&self) -> String;
     /// The next frame; `Ok(None)` when the source is exhausted (files); blocks until a
-    /// frame arrives (webcams).
+    /// frame arrives (webcams, at most [`FRAME_TIMEOUT`]).
     fn next_frame(&mut self) -> Result<Option<GrayImage>, CameraError>;
 }
 
@@ -223,13 +226,17 @@ impl FrameSource for Webcam {
     }
 
     fn next_frame(&mut self) -> Result<Option<GrayImage>, CameraError> {
-        match self.frames.recv() {
+        match self.frames.recv_timeout(FRAME_TIMEOUT) {
             Ok(Ok(f)) => Ok(Some(f)),
             Ok(Err(reason)) => Err(CameraError::Capture {
                 index: self.index,
                 reason,
             }),
-            Err(_) => Err(CameraError::Capture {
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(CameraError::Capture {
+                index: self.index,
+                reason: format!("no frame for {} s", FRAME_TIMEOUT.as_secs()),
+            }),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(CameraError::Capture {
                 index: self.index,
                 reason: "the capture thread ended".into(),
             }),
