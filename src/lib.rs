@@ -11,4 +11,5 @@ pub mod headless;
 pub mod logging;
 pub mod qr;
 pub mod rtc;
+pub mod scan_cmd;
 pub mod signal;
