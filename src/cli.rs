@@ -108,9 +108,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Answer { blob, args }) => {
             crate::headless::run_answer(&cli.common, blob.as_deref(), args).await
         }
+        Some(Command::Scan { raw, images }) => crate::scan_cmd::run_scan(*raw, images),
+        Some(Command::Cameras) => crate::scan_cmd::run_cameras(),
         None => crate::tui::run(&cli).await,
-        Some(Command::Scan { .. }) | Some(Command::Cameras) => {
-            anyhow::bail!("not available in this build yet")
-        }
     }
 }

@@ -11,7 +11,7 @@
 //! queue is flushed) or when the peer closes; an error with a one-line reason otherwise.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::chat;
 use crate::cli::{Common, HeadlessArgs};
+use crate::qr;
 use crate::rtc::{CloseReason, RtcConfig, Session, SessionEvent};
 use crate::signal::{self, Encoding, Format, SdpKind};
 
@@ -135,19 +136,38 @@ pub async fn run_answer(common: &Common, blob: Option<&str>, args: &HeadlessArgs
     res
 }
 
-/// Print my blob on stdout (and, where asked, as a PNG).
-fn publish(session: &Session, format: Format, _args: &HeadlessArgs) -> Result<()> {
+/// Print my blob on stdout; draw it as a QR on stderr when that is a terminal; save it as
+/// a PNG when asked.
+fn publish(session: &Session, format: Format, args: &HeadlessArgs) -> Result<()> {
     let desc = session.local_description();
     let blob = signal::encode(desc, format).map_err(|e| anyhow!("cannot encode my code: {e}"))?;
+    let code = qr::matrix(&blob);
+    if let Some(path) = &args.qr_png {
+        let m = code
+            .as_ref()
+            .map_err(|e| anyhow!("cannot draw my code as a QR: {e}"))?;
+        qr::save_png(m, 8, path).map_err(|e| anyhow!("{e}"))?;
+        status(format!("QR code saved to {}", path.display()));
+    }
+    if std::io::stderr().is_terminal() {
+        if let Ok(m) = &code {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "{}", qr::to_ansi_string(m));
+        }
+    }
     let mut out = std::io::stdout().lock();
     writeln!(out, "{blob}")
         .and_then(|_| out.flush())
         .context("writing to stdout")?;
     status(format!(
-        "{} ready: {} characters, {} candidate(s)",
+        "{} ready: {} characters, {} candidate(s){}",
         desc.kind,
         blob.len(),
-        crate::rtc::candidate_count(&desc.sdp)
+        crate::rtc::candidate_count(&desc.sdp),
+        match &code {
+            Ok(m) => format!(", QR version {} ({:?})", m.version(), m.ecc()),
+            Err(_) => String::new(),
+        }
     ));
     Ok(())
 }

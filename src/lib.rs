@@ -11,5 +11,6 @@ pub mod headless;
 pub mod logging;
 pub mod qr;
 pub mod rtc;
+pub mod scan_cmd;
 pub mod signal;
 pub mod tui;

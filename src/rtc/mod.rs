@@ -44,6 +44,10 @@ const ICE_KEEPALIVE: Duration = Duration::from_secs(1);
 /// answer back, so give them ten minutes.
 const ICE_FAILED: Duration = Duration::from_secs(600);
 
+/// With STUN servers configured, gathering ends once no new candidate has come for this
+/// long (a live STUN server answers within a round trip), or at the deadline.
+pub const STUN_QUIET: Duration = Duration::from_millis(1000);
+
 /// Longest peer message passed on whole; the rest of a longer one is cut (with a note).
 pub const MAX_RECEIVE_BYTES: usize = 64 * 1024;
 /// Our read buffer. webrtc-rs ends a channel when a message does not fit the read buffer
@@ -143,6 +147,7 @@ struct Shared {
     open: AtomicBool,
     closed: AtomicBool,
     candidates: AtomicUsize,
+    last_candidate: std::sync::Mutex<Option<tokio::time::Instant>>,
     local_fp: [u8; 32],
     remote_fp: std::sync::Mutex<Option<[u8; 32]>>,
     pc: std::sync::OnceLock<std::sync::Weak<RTCPeerConnection>>,
@@ -274,6 +279,7 @@ impl Session {
             open: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             candidates: AtomicUsize::new(0),
+            last_candidate: std::sync::Mutex::new(None),
             local_fp,
             remote_fp: std::sync::Mutex::new(None),
             state_epoch: AtomicUsize::new(0),
@@ -285,6 +291,10 @@ impl Session {
             let shared = Arc::clone(&shared);
             pc.on_ice_candidate(Box::new(move |c| {
                 if c.is_some() {
+                    *shared
+                        .last_candidate
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = Some(tokio::time::Instant::now());
                     let n = shared.candidates.fetch_add(1, Ordering::SeqCst) + 1;
                     shared.emit(SessionEvent::Gathering { candidates: n });
                 }
@@ -428,16 +438,34 @@ async fn gather(
     };
     let mut done = pc.gathering_complete_promise().await;
     pc.set_local_description(desc).await?;
-    let timed_out = tokio::time::timeout(cfg.gather_timeout, done.recv())
-        .await
-        .is_err();
-    if timed_out {
-        tracing::warn!(
-            "ICE gathering still {:?} after {:?}; using the candidates found so far",
-            pc.ice_gathering_state(),
-            cfg.gather_timeout
-        );
-    }
+    let start = tokio::time::Instant::now();
+    let deadline = start + cfg.gather_timeout;
+    let timed_out = loop {
+        tokio::select! {
+            _ = done.recv() => break false,
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {
+                let now = tokio::time::Instant::now();
+                if now >= deadline {
+                    tracing::warn!(
+                        "ICE gathering still {:?} after {:?}; using the candidates found so far",
+                        pc.ice_gathering_state(),
+                        cfg.gather_timeout
+                    );
+                    break true;
+                }
+                // With STUN, host candidates come at once and a live server answers in
+                // a round trip; a silent one would hold us to the deadline for nothing.
+                let last = *shared.last_candidate.lock().unwrap_or_else(|e| e.into_inner());
+                if !cfg.stun.is_empty()
+                    && shared.candidates.load(Ordering::SeqCst) > 0
+                    && last.is_some_and(|t| now.duration_since(t) >= STUN_QUIET)
+                {
+                    tracing::info!("no new candidate for {STUN_QUIET:?}; STUN silent, gathering done");
+                    break true;
+                }
+            }
+        }
+    };
     let local = pc
         .local_description()
         .await

@@ -245,3 +245,24 @@ fn ctrl_c_leaves_cleanly_at_every_step() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("the peer left"), "{err}");
 }
+
+/// `--qr-png` writes the code as an image the scanner reads back to the very blob printed.
+#[test]
+fn qr_png_scans_back_to_the_printed_blob() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("offer.png");
+    let mut alice = Peer::spawn(&["offer", "--qr-png", png.to_str().unwrap()]);
+    let offer = alice.line(T);
+    alice.hang_up();
+    let _ = alice.exit(T);
+    let out = Command::new(BIN)
+        .args(["scan", "--raw", png.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), offer);
+}

@@ -106,21 +106,22 @@ async fn unreachable_stun_never_holds_gathering_past_the_deadline() {
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = sock.local_addr().unwrap().port();
     cfg.stun = vec![format!("stun:127.0.0.1:{port}")];
-    cfg.gather_timeout = Duration::from_millis(1500);
+    cfg.gather_timeout = Duration::from_secs(20);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let t0 = std::time::Instant::now();
     let s = Session::offer(&cfg, tx).await.unwrap();
     let took = t0.elapsed();
-    // Host candidates still made it, and gathering was cut at the deadline rather than
-    // waiting for STUN; generous bound: this only checks "not the 5-10 s STUN stall".
+    // Host candidates still made it, and gathering ended once STUN stayed silent
+    // (STUN_QUIET after the last candidate) instead of holding the user to the 20 s
+    // deadline; the bound is loose on purpose: it tells "cut early" from "waited it out".
     assert!(qrchat::rtc::candidate_count(&s.local_description().sdp) >= 1);
-    assert!(took < Duration::from_secs(5), "gathering took {took:?}");
+    assert!(took < Duration::from_secs(12), "gathering took {took:?}");
     let timed_out = wait_for(&mut rx, T, |e| match e {
         SessionEvent::Gathered { timed_out, .. } => Some(*timed_out),
         _ => None,
     })
     .await;
-    assert!(timed_out, "a silent STUN server should hit the deadline");
+    assert!(timed_out, "gathering was cut short, not complete");
     drop(sock);
     s.close().await;
 }
