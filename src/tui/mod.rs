@@ -362,10 +362,11 @@ fn camera_loop(spec: CameraSpec, stop: Arc<AtomicBool>, tx: UnboundedSender<AppE
     if !send(CameraEvent::Opened(src.name())) {
         return;
     }
+    let mut scanner = seams::FrameScanner::default();
     while !stop.load(Ordering::SeqCst) {
         match src.next_frame() {
             Ok(Some(frame)) => {
-                let code = seams::scan_frame(&frame);
+                let code = scanner.scan(&frame);
                 let (w, h) = frame.dimensions();
                 let preview = if w > PREVIEW_WIDTH {
                     let ph = (h as u64 * PREVIEW_WIDTH as u64 / w as u64).max(1) as u32;
@@ -387,7 +388,7 @@ fn camera_loop(spec: CameraSpec, stop: Arc<AtomicBool>, tx: UnboundedSender<AppE
                 return;
             }
             Err(e) => {
-                send(CameraEvent::Failed(e));
+                send(CameraEvent::Failed(e.to_string()));
                 return;
             }
         }

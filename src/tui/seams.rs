@@ -123,118 +123,45 @@ pub fn candidates_of(sdp: &str) -> Vec<String> {
 
 // ---------------------------------------------------------------- qr
 
-/// The QR of a code as half-block lines (two modules per cell, quiet zone 4), drawn
-/// dark-on-light with an explicit style by the caller.
+/// The QR of a code as half-block lines (two modules per cell, quiet zone included),
+/// drawn dark-on-light with an explicit style by the caller.
 pub fn qr_lines(blob: &str) -> Result<Vec<String>, String> {
-    use qrcode::{Color, EcLevel, QrCode};
-    // The highest ECC whose code fits 80x24 with its quiet zone, else M, else L.
-    let fits = |c: &QrCode| c.width() + 8 <= 48;
-    let code = [EcLevel::H, EcLevel::Q, EcLevel::M]
-        .iter()
-        .filter_map(|l| QrCode::with_error_correction_level(blob, *l).ok())
-        .find(fits)
-        .or_else(|| QrCode::with_error_correction_level(blob, EcLevel::M).ok())
-        .or_else(|| QrCode::with_error_correction_level(blob, EcLevel::L).ok())
-        .ok_or_else(|| format!("the code is too long for a QR ({} bytes)", blob.len()))?;
-    let w = code.width();
-    let colors = code.to_colors();
-    let quiet = 4usize;
-    let full = w + 2 * quiet;
-    let dark = |x: usize, y: usize| -> bool {
-        if x < quiet || y < quiet || x >= quiet + w || y >= quiet + w {
-            return false;
-        }
-        colors[(y - quiet) * w + (x - quiet)] == Color::Dark
-    };
-    let mut lines = Vec::with_capacity(full.div_ceil(2));
-    let mut y = 0;
-    while y < full {
-        let mut s = String::with_capacity(full * 3);
-        for x in 0..full {
-            let top = dark(x, y);
-            let bottom = y + 1 < full && dark(x, y + 1);
-            s.push(match (top, bottom) {
-                (true, true) => '█',
-                (true, false) => '▀',
-                (false, true) => '▄',
-                (false, false) => ' ',
-            });
-        }
-        lines.push(s);
-        y += 2;
-    }
-    Ok(lines)
+    let m = crate::qr::matrix(blob).map_err(|e| e.to_string())?;
+    Ok(crate::qr::to_half_block_lines(&m))
 }
 
-/// Look for a QR code in a frame; its text when one decodes.
-pub fn scan_frame(frame: &GrayImage) -> Option<String> {
-    let (w, h) = frame.dimensions();
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
-        frame.get_pixel(x as u32, y as u32).0[0]
-    });
-    for grid in img.detect_grids() {
-        if let Ok((_, text)) = grid.decode() {
-            return Some(text);
-        }
+/// Looks for codes in camera frames, remembering what worked on the last one.
+#[derive(Default)]
+pub struct FrameScanner(crate::qr::Scanner);
+
+impl FrameScanner {
+    /// The text of a QR code seen in the frame (any text: the app says what is wrong with
+    /// a code that is not the one it wants).
+    pub fn scan(&mut self, frame: &GrayImage) -> Option<String> {
+        let bytes = self.0.scan(frame, |b| std::str::from_utf8(b).is_ok())?;
+        String::from_utf8(bytes).ok()
     }
-    None
+}
+
+/// Look for a QR code in one frame.
+pub fn scan_frame(frame: &GrayImage) -> Option<String> {
+    FrameScanner::default().scan(frame)
 }
 
 // ---------------------------------------------------------------- camera
 
-/// Where frames come from.
-pub trait Frames: Send {
-    fn name(&self) -> String;
-    /// The next frame; `None` when the source has no more.
-    fn next_frame(&mut self) -> Result<Option<GrayImage>, String>;
-}
+pub use crate::camera::FrameSource as Frames;
 
-struct ImageFiles {
-    name: String,
-    frames: Vec<std::path::PathBuf>,
-    at: usize,
-}
-
-impl Frames for ImageFiles {
-    fn name(&self) -> String {
-        self.name.clone()
-    }
-    fn next_frame(&mut self) -> Result<Option<GrayImage>, String> {
-        if self.frames.is_empty() {
-            return Ok(None);
-        }
-        let p = &self.frames[self.at % self.frames.len()];
-        self.at += 1;
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        let img = image::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        Ok(Some(img.to_luma8()))
-    }
-}
-
-/// Open the camera the options ask for.
+/// Open the camera the options ask for: `--camera-file`, else webcam `--camera N` (0).
 pub fn open_camera(
     index: Option<u32>,
     file: Option<&std::path::Path>,
 ) -> Result<Box<dyn Frames>, String> {
-    if let Some(path) = file {
-        let frames = if path.is_dir() {
-            let mut v: Vec<_> = std::fs::read_dir(path)
-                .map_err(|e| format!("{}: {e}", path.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .collect();
-            v.sort();
-            v
-        } else {
-            vec![path.to_path_buf()]
-        };
-        return Ok(Box::new(ImageFiles {
-            name: path.display().to_string(),
-            frames,
-            at: 0,
-        }));
+    match file {
+        Some(path) => crate::camera::open_path(path),
+        None => crate::camera::open_webcam(index.unwrap_or(0)),
     }
-    let _ = index;
-    Err("no camera support in this build".into())
+    .map_err(|e| e.to_string())
 }
 
 // ---------------------------------------------------------------- chat
