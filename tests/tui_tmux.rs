@@ -350,3 +350,34 @@ fn ctrl_c_on_every_screen_exits_0_with_a_clean_terminal() {
     t.keys("a", &["C-c"]);
     assert_restored(&t, "a");
 }
+
+/// The scan path with the real camera code: B's "camera" is an image file of A's QR (as
+/// `--camera-file` takes it); B scans it, joins, and the chat opens once A has B's answer.
+#[test]
+fn joining_by_scanning_a_camera_file_of_the_code() {
+    let t = Tmux::new("scan");
+    launch(&t, "a", "--start --bind 127.0.0.1");
+    let offer = read_code(&t, "a");
+    let m = qrchat::qr::matrix(&offer).expect("a QR for the offer");
+    let shot = t.dir.join("offer-qr.png");
+    qrchat::qr::to_png(&m, 6).save(&shot).unwrap();
+    launch(
+        &t,
+        "b",
+        &format!("--join --bind 127.0.0.1 --camera-file {}", shot.display()),
+    );
+    // B saw the code (the frame named after the file), joined, and shows its answer.
+    let answer = read_code(&t, "b");
+    t.keys("a", &["p"]);
+    paste_code(&t, "a", &answer);
+    let sa = t.wait("a", "the chat", |s| sas(s).is_some());
+    let sb = t.wait("b", "the chat", |s| sas(s).is_some());
+    assert_eq!(sas(&sa), sas(&sb));
+    // Only A pasted a code: only A is asked to compare the safety number.
+    assert!(sa.contains("a code was pasted"));
+    assert!(!sb.contains("a code was pasted"));
+    t.keys("a", &["C-c"]);
+    t.keys("b", &["C-c"]);
+    assert_restored(&t, "a");
+    assert_restored(&t, "b");
+}
