@@ -1,7 +1,8 @@
 //! The TUI's figures (issue 4): time to draw one frame of the chat screen at 200x60 with
 //! 10,000 messages in the scrollback, following the newest, scrolled back, with a new
 //! message every frame, and for a keypress (update + draw). Prints median and p95 per
-//! scenario on ratatui's TestBackend; asserts nothing.
+//! scenario on ratatui's TestBackend; and the time from "my description is ready" to the
+//! first frame with the QR (encode, QR matrix, draw). Asserts nothing.
 //!
 //! `cargo bench --bench tui` (add `-- quick` for fewer frames).
 
@@ -75,6 +76,62 @@ fn measure(app: &mut App, frames: usize, mut step: impl FnMut(&mut App, usize)) 
     (pct(&times, 0.5), pct(&times, 0.95))
 }
 
+/// A description like a LAN session's: derived ICE credentials, two host candidates.
+fn local_sdp(fp: u8) -> qrchat::signal::SessionDescription {
+    let fingerprint = vec![format!("{fp:02X}"); 32].join(":");
+    let (ufrag, pwd) = qrchat::signal::ice_credentials(&[fp; 32]);
+    let sdp = [
+        "v=0".to_string(),
+        "o=- 4215775240449105457 2 IN IP4 0.0.0.0".into(),
+        "s=-".into(),
+        "t=0 0".into(),
+        format!("a=fingerprint:sha-256 {fingerprint}"),
+        "a=group:BUNDLE 0".into(),
+        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel".into(),
+        "c=IN IP4 0.0.0.0".into(),
+        "a=setup:actpass".into(),
+        "a=mid:0".into(),
+        "a=sendrecv".into(),
+        "a=sctp-port:5000".into(),
+        format!("a=ice-ufrag:{ufrag}"),
+        format!("a=ice-pwd:{pwd}"),
+        "a=candidate:1 1 udp 2130706431 192.168.1.20 50000 typ host".into(),
+        "a=candidate:2 1 udp 2130706431 10.0.0.7 50001 typ host".into(),
+        "a=end-of-candidates".into(),
+        String::new(),
+    ]
+    .join("\r\n");
+    qrchat::signal::SessionDescription {
+        kind: qrchat::signal::SdpKind::Offer,
+        sdp,
+    }
+}
+
+fn code_to_qr_frame(runs: usize) -> (f64, f64) {
+    let mut times = Vec::with_capacity(runs);
+    let mut term = Terminal::new(TestBackend::new(W, H)).unwrap();
+    for i in 0..runs {
+        let (mut app, _) = App::new(Options {
+            start: true,
+            size: (W, H),
+            ..Default::default()
+        });
+        let pairing = app.pairing;
+        let desc = local_sdp((i % 250) as u8 + 1);
+        let t = Instant::now();
+        app.update(AppEvent::Local {
+            pairing,
+            desc,
+            fingerprint: [0; 32],
+        });
+        term.draw(|f| ui::draw(f, &app)).unwrap();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        assert!(matches!(&app.local, Some(l) if l.qr.is_ok()));
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (pct(&times, 0.5), pct(&times, 0.95))
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
     let frames = if quick { 100 } else { 1000 };
@@ -128,5 +185,11 @@ fn main() {
     println!(
         "{:<44} {m:>10.3} {p:>10.3}",
         "keypress in the input (update + draw)"
+    );
+
+    let (m, p) = code_to_qr_frame(if quick { 20 } else { 200 });
+    println!(
+        "{:<44} {m:>10.3} {p:>10.3}",
+        "description ready -> first frame with the QR"
     );
 }
