@@ -192,6 +192,8 @@ pub struct App {
     pub gathering: Option<(Duration, usize)>,
     pub local: Option<LocalCode>,
     pub local_error: Option<String>,
+    /// Gathering was cut short by `--gather-timeout`.
+    pub gather_cut: bool,
     pub show_text: bool,
     pub notice: Option<(String, Duration)>,
     /// Answer in browser JSON (the offer came as JSON, or `--json`).
@@ -220,6 +222,7 @@ impl App {
             gathering: None,
             local: None,
             local_error: None,
+            gather_cut: false,
             show_text: false,
             notice: None,
             pasted: false,
@@ -410,10 +413,19 @@ impl App {
 
     fn on_session(&mut self, ev: SessionEvent) -> Vec<Effect> {
         match ev {
-            SessionEvent::Gathering { candidates } | SessionEvent::Gathered { candidates, .. } => {
+            SessionEvent::Gathering { candidates } => {
                 if let Some(g) = &mut self.gathering {
                     g.1 = candidates;
                 }
+            }
+            SessionEvent::Gathered {
+                candidates,
+                timed_out,
+            } => {
+                if let Some(g) = &mut self.gathering {
+                    g.1 = candidates;
+                }
+                self.gather_cut = timed_out;
             }
             SessionEvent::State(s) => {
                 if self.conn.states.last() != Some(&s) {
@@ -603,6 +615,7 @@ impl App {
         self.gathering = None;
         self.local = None;
         self.local_error = None;
+        self.gather_cut = false;
         self.show_text = false;
         self.json_reply = self.opts.json;
         self.pasted = false;

@@ -279,6 +279,25 @@ fn snapshot_my_code_text_toggle_and_copy() {
 }
 
 #[test]
+fn a_gathering_cut_at_the_deadline_is_said() {
+    let (mut app, _) = app_with(true, false, 130, 40);
+    session(
+        &mut app,
+        SessionEvent::Gathered {
+            candidates: 1,
+            timed_out: true,
+        },
+    );
+    let pairing = app.pairing;
+    app.update(AppEvent::Local {
+        pairing,
+        desc: sdp(SdpKind::Offer, 0xAA, 50000),
+        fingerprint: [0xAA; 32],
+    });
+    assert!(render(&app).contains("(gathering stopped at --gather-timeout)"));
+}
+
+#[test]
 fn snapshot_my_code_error() {
     let (mut app, _) = app_with(true, false, 80, 24);
     let pairing = app.pairing;

@@ -85,7 +85,15 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         return;
     };
     let next = next_step(app);
-    let cands = format!("candidates: {}", candidates_line(local));
+    let cands = format!(
+        "candidates: {}{}",
+        candidates_line(local),
+        if app.gather_cut {
+            " (gathering stopped at --gather-timeout)"
+        } else {
+            ""
+        }
+    );
     let qr = local.qr.as_ref();
     let fit = qr.ok().and_then(|lines| fit_qr(lines, area));
 
