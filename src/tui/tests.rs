@@ -645,6 +645,30 @@ fn json_offer_gets_a_json_answer() {
     app.update(AppEvent::Paste(json));
     app.update(key(KeyCode::Enter));
     assert!(app.json_reply);
+    let pairing = app.pairing;
+    app.update(AppEvent::Local {
+        pairing,
+        desc: sdp(SdpKind::Answer, 0xAA, 50002),
+        fingerprint: [0xAA; 32],
+    });
+    let reply = &app.local.as_ref().unwrap().blob;
+    let v: serde_json::Value = serde_json::from_str(reply).expect("the answer is JSON");
+    assert_eq!(v["type"], "answer");
+}
+
+#[test]
+fn a_compact_offer_gets_a_compact_answer() {
+    let (mut app, _) = app_with(false, true, 80, 24);
+    app.update(key(KeyCode::Char('p')));
+    app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xBB)));
+    app.update(key(KeyCode::Enter));
+    let pairing = app.pairing;
+    app.update(AppEvent::Local {
+        pairing,
+        desc: sdp(SdpKind::Answer, 0xAA, 50002),
+        fingerprint: [0xAA; 32],
+    });
+    assert!(app.local.as_ref().unwrap().blob.starts_with('Q'));
 }
 
 #[test]
