@@ -3,7 +3,8 @@
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Once;
+use std::sync::{Mutex, Once};
+use std::thread::ThreadId;
 
 use crossterm::cursor::Show;
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
@@ -14,6 +15,7 @@ use crossterm::terminal::{
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static HOOK: Once = Once::new();
+static UI_THREAD: Mutex<Option<ThreadId>> = Mutex::new(None);
 
 /// Holds the terminal in app mode while alive.
 pub struct TerminalGuard(());
@@ -23,10 +25,18 @@ impl TerminalGuard {
         HOOK.call_once(|| {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
-                restore();
+                // A panic on the UI's thread ends the app: put the terminal back first so
+                // the message is readable. Panics on other threads (a runtime task) are
+                // caught there and the app goes on drawing, so leave the terminal alone.
+                if *UI_THREAD.lock().unwrap_or_else(|e| e.into_inner())
+                    == Some(std::thread::current().id())
+                {
+                    restore();
+                }
                 previous(info);
             }));
         });
+        *UI_THREAD.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::thread::current().id());
         enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
         let guard = TerminalGuard(());
