@@ -25,7 +25,8 @@ impl Tmux {
     fn new(tag: &str) -> Tmux {
         let dir = tempfile::tempdir().unwrap();
         let t = Tmux {
-            socket: format!("qrchat-test-{}-{tag}", std::process::id()),
+            // Our own server, its socket in the temporary directory (removed with it).
+            socket: dir.path().join(format!("tmux-{tag}")).display().to_string(),
             deadline: Instant::now() + OVERALL,
             dir: dir.path().to_path_buf(),
             _dir: dir,
@@ -40,7 +41,7 @@ impl Tmux {
 
     fn run(&self, args: &[&str]) -> Output {
         let out = Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(["-S", &self.socket, "-f", "/dev/null"])
             .args(args)
             .env_remove("TMUX")
             .output()
@@ -124,7 +125,7 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
+            .args(["-S", &self.socket, "kill-server"])
             .output();
     }
 }
