@@ -223,6 +223,7 @@ async fn relay(
                 }
                 Some(SessionEvent::Binary(n)) => status(format!("ignored {n} bytes of binary data from the peer")),
                 Some(SessionEvent::State(s)) => tracing::debug!("state {s}"),
+                Some(SessionEvent::Rtt(rtt)) => tracing::debug!("round trip {rtt:?}"),
                 Some(SessionEvent::Gathering { .. }) | Some(SessionEvent::Gathered { .. }) => {}
                 Some(SessionEvent::Closed(CloseReason::PeerLeft)) => {
                     status("the peer left the chat");

@@ -5,6 +5,7 @@
 //! [`Session`] methods never block on the peer.
 
 mod net;
+mod rtt;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use webrtc::peer_connection::RTCPeerConnection;
 use crate::signal::{self, SdpKind, SessionDescription};
 
 pub use net::BindError;
+pub use rtt::{RTT_EVERY, RTT_LABEL};
 
 /// The data channel's label. The answering side accepts the first channel the offerer
 /// opens whatever its label (browser pages name theirs freely) and closes any further one.
@@ -93,6 +95,8 @@ pub enum SessionEvent {
     Message(String),
     /// The peer sent binary data of this many bytes (not part of chat; ignored).
     Binary(usize),
+    /// Round-trip time to the peer, measured every [`RTT_EVERY`] (qrchat peers only).
+    Rtt(Duration),
     /// The link is over. Always the last event.
     Closed(CloseReason),
 }
@@ -150,6 +154,9 @@ struct Shared {
     last_candidate: std::sync::Mutex<Option<tokio::time::Instant>>,
     local_fp: [u8; 32],
     remote_fp: std::sync::Mutex<Option<[u8; 32]>>,
+    /// The peer is qrchat (see `rtt`): a round-trip channel may be opened to it.
+    peer_is_qrchat: AtomicBool,
+    rtt_taken: AtomicBool,
     pc: std::sync::OnceLock<std::sync::Weak<RTCPeerConnection>>,
     /// Bumped on every state change, so a "peer lost" timer knows if the link recovered.
     state_epoch: AtomicUsize,
@@ -208,6 +215,13 @@ impl Session {
             pc.on_data_channel(Box::new(move |dc: Arc<RTCDataChannel>| {
                 let shared = Arc::clone(&shared);
                 Box::pin(async move {
+                    if dc.label() == RTT_LABEL
+                        && shared.peer_is_qrchat.load(Ordering::SeqCst)
+                        && !shared.rtt_taken.swap(true, Ordering::SeqCst)
+                    {
+                        wire_rtt(&shared, dc);
+                        return;
+                    }
                     let taken = shared.channel.lock().await.is_some();
                     if taken {
                         tracing::warn!(
@@ -288,6 +302,8 @@ impl Session {
             last_candidate: std::sync::Mutex::new(None),
             local_fp,
             remote_fp: std::sync::Mutex::new(None),
+            peer_is_qrchat: AtomicBool::new(false),
+            rtt_taken: AtomicBool::new(false),
             state_epoch: AtomicUsize::new(0),
             pc: std::sync::OnceLock::new(),
         });
@@ -358,7 +374,12 @@ impl Session {
                 want: SdpKind::Answer,
             });
         }
-        set_remote(&self.pc, &self.shared, answer).await
+        set_remote(&self.pc, &self.shared, answer).await?;
+        if self.shared.peer_is_qrchat.load(Ordering::SeqCst) {
+            let dc = self.pc.create_data_channel(RTT_LABEL, None).await?;
+            wire_rtt(&self.shared, dc);
+        }
+        Ok(())
     }
 
     /// Whether the chat channel is open.
@@ -425,6 +446,9 @@ async fn set_remote(
     if let Some(fp) = signal::fingerprint_of(&desc.sdp) {
         *shared.remote_fp.lock().unwrap_or_else(|e| e.into_inner()) = Some(fp);
     }
+    shared
+        .peer_is_qrchat
+        .store(rtt::made_by_qrchat(&desc.sdp), Ordering::SeqCst);
     pc.set_remote_description(remote)
         .await
         .map_err(|e| RtcError::Remote(e.to_string()))
@@ -531,6 +555,19 @@ async fn wire_channel(shared: &Arc<Shared>, dc: Arc<RTCDataChannel>) {
             };
             shared.emit(SessionEvent::Open { sas, remote });
             tokio::spawn(read_loop(shared, raw));
+        })
+    }));
+}
+
+/// Run the round-trip channel once it opens.
+fn wire_rtt(shared: &Arc<Shared>, dc: Arc<RTCDataChannel>) {
+    let shared = Arc::clone(shared);
+    let dc2 = Arc::clone(&dc);
+    dc.on_open(Box::new(move || {
+        Box::pin(async move {
+            if let Ok(raw) = dc2.detach().await {
+                tokio::spawn(rtt::run(shared, raw));
+            }
         })
     }));
 }

@@ -177,6 +177,8 @@ pub struct ChatState {
     pub sas: Option<String>,
     pub state: String,
     pub peer_left: Option<String>,
+    /// Latest round-trip time to the peer (qrchat peers report it).
+    pub rtt: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -470,6 +472,7 @@ impl App {
             SessionEvent::Message(text) => {
                 self.push_line(Who::Peer, seams::sanitize(&text));
             }
+            SessionEvent::Rtt(rtt) => self.chat.rtt = Some(rtt),
             SessionEvent::Binary(n) => {
                 self.push_line(
                     Who::Warn,

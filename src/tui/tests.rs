@@ -493,7 +493,9 @@ fn snapshot_chat_with_safety_number_and_paste_warning() {
         SessionEvent::Message("a long message that wraps over more than one line of the chat screen, so the continuation is indented under the text".into()),
     );
     typed(&mut app, "draft");
+    session(&mut app, SessionEvent::Rtt(Duration::from_micros(420)));
     let out = render(&app);
+    assert!(out.contains("rtt 0.4 ms"), "{out}");
     assert!(out.contains("safety number 418 092"), "{out}");
     assert!(out.contains("peer 192.168.1.21:50001"));
     assert!(out.contains("a code was pasted"));

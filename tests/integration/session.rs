@@ -125,3 +125,21 @@ async fn unreachable_stun_never_holds_gathering_past_the_deadline() {
     drop(sock);
     s.close().await;
 }
+
+#[tokio::test]
+async fn round_trip_time_is_reported_on_both_sides() {
+    let (alice, mut arx, bob, mut brx) = pair().await;
+    for rx in [&mut arx, &mut brx] {
+        let rtt = wait_for(rx, T, |e| match e {
+            SessionEvent::Rtt(d) => Some(*d),
+            _ => None,
+        })
+        .await;
+        assert!(
+            rtt > Duration::ZERO && rtt < Duration::from_secs(1),
+            "{rtt:?}"
+        );
+    }
+    alice.close().await;
+    bob.close().await;
+}

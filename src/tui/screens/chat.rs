@@ -282,6 +282,12 @@ fn status_line(app: &App) -> Line<'static> {
     if let Some(p) = &app.chat.peer {
         s.push(Span::raw(format!("│ peer {p} ")));
     }
+    if let (Some(rtt), None) = (app.chat.rtt, &app.chat.peer_left) {
+        s.push(Span::raw(format!(
+            "│ rtt {:.1} ms ",
+            rtt.as_secs_f64() * 1e3
+        )));
+    }
     Line::from(s)
 }
 
