@@ -11,11 +11,7 @@ use qrchat::signal::{self, Format, SdpKind, SessionDescription};
 use tokio::sync::mpsc;
 
 fn loopback() -> RtcConfig {
-    RtcConfig {
-        stun: vec![],
-        bind: vec!["127.0.0.1".into()],
-        gather_timeout: Duration::from_secs(3),
-    }
+    RtcConfig::loopback()
 }
 
 fn pct(sorted: &[f64], p: f64) -> f64 {

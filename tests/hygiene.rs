@@ -7,11 +7,7 @@ use qrchat::rtc::{RtcConfig, Session, SessionEvent};
 use tokio::sync::mpsc;
 
 fn loopback() -> RtcConfig {
-    RtcConfig {
-        stun: vec![],
-        bind: vec!["127.0.0.1".into()],
-        gather_timeout: Duration::from_secs(3),
-    }
+    RtcConfig::loopback()
 }
 
 fn count(dir: &str) -> usize {

@@ -69,6 +69,17 @@ pub struct RtcConfig {
     pub gather_timeout: Duration,
 }
 
+impl RtcConfig {
+    /// A same-machine pairing: host candidates on 127.0.0.1 only, no STUN. Nothing leaves
+    /// the machine (what `--bind 127.0.0.1` gives).
+    pub fn loopback() -> RtcConfig {
+        RtcConfig {
+            bind: vec!["127.0.0.1".into()],
+            ..RtcConfig::default()
+        }
+    }
+}
+
 impl Default for RtcConfig {
     fn default() -> Self {
         RtcConfig {

@@ -7,11 +7,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Every test pairing stays on loopback: no packet leaves the machine.
 pub fn loopback() -> RtcConfig {
-    RtcConfig {
-        stun: vec![],
-        bind: vec!["127.0.0.1".into()],
-        gather_timeout: Duration::from_secs(3),
-    }
+    RtcConfig::loopback()
 }
 
 /// Wait for the first event `pick` accepts (others are dropped), or panic after `limit`
