@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -335,6 +335,15 @@ pub async fn receive<W: Wire>(
         v.sort_by_key(|p| p.0);
         v
     };
+    // a peer cannot fill the disk: what is announced must fit in what is free
+    let needed = rx.total_bytes() - points.iter().map(|p| p.1).sum::<u64>();
+    if let Some(free) = free_space(&dir) {
+        if needed > free {
+            rx.stop();
+            let e = TransferError::NoSpace { needed, free };
+            return Err(fail(wire, e).await);
+        }
+    }
     for m in rx.accept(&points) {
         if let Err(e) = wire.send(proto::encode(&m)).await {
             return Err(fail(wire, TransferError::Wire(e)).await);
@@ -458,6 +467,12 @@ async fn next_rx<W: Wire>(
     }
 }
 
+/// Bytes an unprivileged user may still write in `dir`'s filesystem.
+fn free_space(dir: &Path) -> Option<u64> {
+    let v = rustix::fs::statvfs(dir).ok()?;
+    Some(v.f_bavail.saturating_mul(v.f_frsize))
+}
+
 /// Partial files of earlier runs: (entry, bytes there, hash state after them).
 fn scan_partials(
     dir: &Path,
@@ -531,8 +546,15 @@ fn start_file(
         .write(true)
         .create(true)
         .truncate(false)
+        // never through a symlink, even one made since the check above
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
         .open(&part)
         .map_err(|e| io_error(&rel, e))?;
+    // one writer per partial: a second transfer of the same name at the same time
+    // stops here instead of interleaving its bytes (the lock goes with the file)
+    if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        return Err(TransferError::Busy { path: rel });
+    }
     file.set_len(from).map_err(|e| io_error(&rel, e))?;
     file.seek(SeekFrom::Start(from))
         .map_err(|e| io_error(&rel, e))?;

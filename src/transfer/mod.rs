@@ -200,6 +200,10 @@ pub enum TransferError {
     Interrupted,
     #[error("disk full writing {path} (the partial file is kept; free some space and send again to resume)")]
     DiskFull { path: String },
+    #[error("not enough space: the transfer needs {} and {} is free", human_bytes(*.needed), human_bytes(*.free))]
+    NoSpace { needed: u64, free: u64 },
+    #[error("{path} is being received by another transfer right now")]
+    Busy { path: String },
     #[error("permission denied: {path}")]
     PermissionDenied { path: String },
     #[error("{path}: content does not match its SHA-256 (the partial file was removed)")]
@@ -224,6 +228,24 @@ pub enum TransferError {
     Wire(io::Error),
 }
 
+/// `1.5 MB`, `320 kB`, `17 B` (decimal units, as file managers show sizes).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else if v < 10.0 {
+        format!("{v:.1} {}", UNITS[u])
+    } else {
+        format!("{v:.0} {}", UNITS[u])
+    }
+}
+
 fn reason_suffix(r: &str) -> String {
     if r.is_empty() {
         String::new()
@@ -236,7 +258,7 @@ impl TransferError {
     /// The code told to the peer when this side stops with this error.
     pub fn code(&self) -> ErrorCode {
         match self {
-            TransferError::DiskFull { .. } => ErrorCode::DiskFull,
+            TransferError::DiskFull { .. } | TransferError::NoSpace { .. } => ErrorCode::DiskFull,
             TransferError::PermissionDenied { .. } => ErrorCode::PermissionDenied,
             TransferError::Verify { .. } => ErrorCode::Verify,
             TransferError::SourceChanged { .. } => ErrorCode::SourceChanged,

@@ -672,6 +672,34 @@ impl Drop for Unmount {
     }
 }
 
+/// A receiving wire that fills the disk at `fill` once the first content arrives,
+/// leaving `leave` bytes free: the disk runs full in the middle of a file.
+struct Filler {
+    end: PipeEnd,
+    fill: PathBuf,
+    leave: u64,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl Wire for Filler {
+    async fn send(&self, msg: Msg) -> io::Result<()> {
+        self.end.send(msg).await
+    }
+    async fn recv(&self) -> io::Result<Option<Msg>> {
+        let m = self.end.recv().await?;
+        if matches!(m, Some(Msg::Binary(_))) && !self.done.swap(true, Ordering::SeqCst) {
+            let v = rustix::fs::statvfs(self.fill.parent().unwrap()).unwrap();
+            let free = v.f_bavail * v.f_frsize;
+            let n = free.saturating_sub(self.leave) as usize;
+            std::fs::write(&self.fill, vec![0u8; n]).unwrap();
+        }
+        Ok(m)
+    }
+    async fn close(&self) {
+        self.end.close().await
+    }
+}
+
 #[tokio::test]
 async fn a_full_disk_is_reported_both_ways_and_resumes_after() {
     let src = tempfile::tempdir().unwrap();
@@ -681,39 +709,53 @@ async fn a_full_disk_is_reported_both_ways_and_resumes_after() {
         return;
     }
     let _unmount = Unmount(mnt.path().to_path_buf());
-    let data = noise(3 << 20, 7);
-    write(&src.path().join("big.bin"), &data);
-    let (tx, rx) = run(&[src.path().join("big.bin")], mnt.path(), Policy::AcceptAll).await;
+    let dir = mnt.path().join("in");
+
+    // an offer bigger than the free space is stopped before a byte is written
+    write(&src.path().join("big.bin"), &noise(3 << 20, 7));
+    let (tx, rx) = run(&[src.path().join("big.bin")], &dir, Policy::AcceptAll).await;
+    assert!(matches!(&rx, Err(TransferError::NoSpace { needed, .. }) if *needed == 3 << 20), "{rx:?}");
+    assert!(rx.unwrap_err().to_string().contains("not enough space"));
     assert!(
-        matches!(&rx, Err(TransferError::DiskFull { path }) if path == "big.bin"),
-        "{rx:?}"
+        matches!(&tx, Err(TransferError::Peer { code: ErrorCode::DiskFull, .. })),
+        "{tx:?}"
     );
-    assert!(rx.unwrap_err().to_string().contains("disk full"));
+    assert!(tx.unwrap_err().to_string().contains("disk full: not enough space"));
+    assert_eq!(tree(&dir), Vec::<String>::new());
+
+    // the disk runs full in the middle of a file (something else filled it)
+    let data = noise(600 << 10, 8);
+    let file = src.path().join("mid.bin");
+    write(&file, &data);
+    let (a, b) = pipe(8);
+    let b = Filler {
+        end: b,
+        fill: mnt.path().join("filler"),
+        leave: 200 << 10,
+        done: Default::default(),
+    };
+    let files = [file.clone()];
+    let (tx, rx) = tokio::join!(
+        send(&a, &files, Options::default()),
+        receive(&b, &dir, Policy::AcceptAll, Options::default())
+    );
+    assert!(matches!(&rx, Err(TransferError::DiskFull { path }) if path == "mid.bin"), "{rx:?}");
+    assert!(rx.unwrap_err().to_string().contains("disk full writing mid.bin"));
     assert!(
-        matches!(
-            &tx,
-            Err(TransferError::Peer {
-                code: ErrorCode::DiskFull,
-                ..
-            })
-        ),
+        matches!(&tx, Err(TransferError::Peer { code: ErrorCode::DiskFull, .. })),
         "{tx:?}"
     );
     assert!(tx.unwrap_err().to_string().contains("disk full"));
-    let kept = part_len(mnt.path(), "big.bin");
-    assert!(kept > 512 * 1024, "the partial is kept ({kept} bytes)");
-    // space freed (the mount grows): the transfer resumes from what is there
-    let grow = std::process::Command::new("mount")
-        .args(["-o", "remount,size=8m"])
-        .arg(mnt.path())
-        .status()
-        .unwrap();
-    assert!(grow.success());
-    let (tx, rx) = run(&[src.path().join("big.bin")], mnt.path(), Policy::AcceptAll).await;
+    let kept = part_len(&dir, "mid.bin");
+    assert!(kept >= 100 << 10, "the partial is kept ({kept} bytes)");
+
+    // space freed: the transfer resumes from what is there
+    std::fs::remove_file(mnt.path().join("filler")).unwrap();
+    let (tx, rx) = run(&files, &dir, Policy::AcceptAll).await;
     let tx = tx.unwrap();
     rx.unwrap();
     assert_eq!(tx.resumed, kept);
-    assert_eq!(std::fs::read(mnt.path().join("big.bin")).unwrap(), data);
+    assert_eq!(std::fs::read(dir.join("mid.bin")).unwrap(), data);
 }
 
 #[tokio::test]
@@ -795,4 +837,25 @@ async fn progress_is_reported() {
     assert_eq!(last.direction, Direction::Receive);
     assert!(last.rate > 0.0);
     assert!(all.windows(2).all(|w| w[0].done <= w[1].done));
+}
+
+#[tokio::test]
+async fn one_partial_has_one_writer() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    write(&src.path().join("a.bin"), &noise(100_000, 9));
+    // another transfer is writing a.bin's partial right now
+    let other = std::fs::File::create(paths::part_path(dst.path(), "a.bin")).unwrap();
+    rustix::fs::flock(&other, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let (tx, rx) = run(&[src.path().join("a.bin")], dst.path(), Policy::AcceptAll).await;
+    assert!(matches!(&rx, Err(TransferError::Busy { path }) if path == "a.bin"), "{rx:?}");
+    assert!(matches!(&tx, Err(TransferError::Peer { .. })), "{tx:?}");
+    drop(other);
+    let (tx, rx) = run(&[src.path().join("a.bin")], dst.path(), Policy::AcceptAll).await;
+    tx.unwrap();
+    rx.unwrap();
+    assert_eq!(
+        std::fs::read(dst.path().join("a.bin")).unwrap(),
+        noise(100_000, 9)
+    );
 }
