@@ -203,7 +203,11 @@ impl Files {
             Direction::Send => "sending",
             Direction::Receive => "receiving",
         };
-        let pct = p.done.saturating_mul(100).checked_div(p.total).unwrap_or(100);
+        let pct = p
+            .done
+            .saturating_mul(100)
+            .checked_div(p.total)
+            .unwrap_or(100);
         let eta = p
             .eta
             .map(|d| format!(", {} s left", d.as_secs()))
