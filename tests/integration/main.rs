@@ -6,3 +6,4 @@ mod hostile;
 mod layout;
 mod lossy;
 mod session;
+mod tamper;
