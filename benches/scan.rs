@@ -283,13 +283,19 @@ impl Before {
 }
 
 /// A 1280x720 webcam frame of a terminal showing `ours` as half blocks (8x16 px cells,
-/// 14 px glyphs: light seams between rows, as terminal fonts leave) and, when given, a
-/// foreign QR printed on paper beside it; sensor noise over all of it.
-fn scene(ours: Option<&[u8]>, foreign: Option<&[u8]>, seed: u32) -> image::GrayImage {
+/// 14 px glyphs: light seams between rows, as terminal fonts leave; scaled to 5/8) and, when
+/// given, a foreign QR printed on paper beside it (`foreign_left`: to the left of the
+/// terminal, so it comes first in reading order); sensor noise over all of it.
+fn scene(
+    ours: Option<&[u8]>,
+    foreign: Option<&[u8]>,
+    foreign_left: bool,
+    seed: u32,
+) -> image::GrayImage {
     let mut frame = image::GrayImage::from_pixel(1280, 720, image::Luma([70]));
-    // the terminal window
+    let (term_x, paper_x) = if foreign_left { (520, 40) } else { (30, 800) };
     for y in 40..680 {
-        for x in 30..760 {
+        for x in term_x..term_x + 730 {
             frame.put_pixel(x, y, image::Luma([200]));
         }
     }
@@ -302,12 +308,12 @@ fn scene(ours: Option<&[u8]>, foreign: Option<&[u8]>, seed: u32) -> image::GrayI
             img.height() * 5 / 8,
             image::imageops::FilterType::Triangle,
         );
-        image::imageops::overlay(&mut frame, &img, 60, 70);
+        image::imageops::overlay(&mut frame, &img, term_x as i64 + 30, 70);
     }
     if let Some(p) = foreign {
         let m = qr::matrix_bytes(p).expect("foreign code renders");
-        let img = qr::to_png(&m, 8);
-        image::imageops::overlay(&mut frame, &img, 800, 120);
+        let img = qr::to_png(&m, 7);
+        image::imageops::overlay(&mut frame, &img, paper_x, 120);
     }
     let mut x = 0x9E37_79B9u32 ^ seed.wrapping_mul(0x85EB_CA6B);
     for p in frame.pixels_mut() {
@@ -395,12 +401,15 @@ fn camera_path() {
     let ours_text = String::from_utf8(ours.clone()).expect("our code is text");
     let wifi = b"WIFI:S:Cafe Guest;T:WPA;P:espresso42;;".as_slice();
     let url = b"https://example.com/menu?table=12".as_slice();
-    let scenes = |o: Option<&[u8]>, f: Option<&[u8]>| -> Vec<image::GrayImage> {
-        (0..4).map(|s| scene(o, f, s)).collect()
+    let scenes = |o: Option<&[u8]>| -> Vec<image::GrayImage> {
+        (0..4).map(|s| scene(o, None, false, s)).collect()
+    };
+    let with = |o: Option<&[u8]>, left: bool| -> Vec<image::GrayImage> {
+        vec![scene(o, Some(wifi), left, 0), scene(o, Some(url), left, 1)]
     };
     type Case = (&'static str, Vec<image::GrayImage>, Option<String>);
-    let mut cases: Vec<Case> = vec![
-        ("no code (rendered)", scenes(None, None), None),
+    let cases: Vec<Case> = vec![
+        ("no code (rendered)", scenes(None), None),
         (
             "no code (photos)",
             photos["none"].iter().map(|(f, _)| f.clone()).collect(),
@@ -408,23 +417,29 @@ fn camera_path() {
         ),
         (
             "our code (rendered)",
-            scenes(Some(&ours), None),
+            scenes(Some(&ours)),
             Some(ours_text.clone()),
         ),
         (
-            "foreign beside ours",
-            vec![
-                scene(Some(&ours), Some(wifi), 0),
-                scene(Some(&ours), Some(url), 1),
-            ],
+            "foreign left of ours",
+            with(Some(&ours), true),
             Some(ours_text.clone()),
         ),
         (
-            "foreign only",
-            vec![scene(None, Some(wifi), 0), scene(None, Some(url), 1)],
-            None,
+            "foreign right of ours",
+            with(Some(&ours), false),
+            Some(ours_text.clone()),
         ),
+        ("foreign only", with(None, true), None),
     ];
+    // our photographed codes, each with a crisp foreign code printed in a corner
+    let sticker = qr::to_png(&qr::matrix_bytes(wifi).expect("renders"), 5);
+    let mut stickered: Vec<(image::GrayImage, String)> = Vec::new();
+    for (frame, payload) in &photos["ours"] {
+        let mut f = frame.clone();
+        image::imageops::overlay(&mut f, &sticker, 1280 - sticker.width() as i64 - 10, 10);
+        stickered.push((f, String::from_utf8(payload.clone()).unwrap_or_default()));
+    }
     let ours_photos: Vec<(image::GrayImage, String)> = photos["ours"]
         .iter()
         .map(|(f, p)| (f.clone(), String::from_utf8(p.clone()).unwrap_or_default()))
@@ -442,7 +457,7 @@ fn camera_path() {
         "case", "fps", "CPU/frame", "read ours", "fps", "CPU/frame", "read ours", "hints"
     );
     let cpu = |d: Option<Duration>| d.map(ms).unwrap_or_else(|| "n/a".into());
-    for (name, frames, want) in cases.drain(..) {
+    for (name, frames, want) in cases {
         let b = run_before(&frames, want.as_deref());
         let a = run_after(&frames, want.as_deref());
         println!(
@@ -456,6 +471,38 @@ fn camera_path() {
             a.foreign_hints
         );
     }
+    // each stickered photo held in view for 30 frames: frames on which our code was read
+    let (mut before_read, mut after_read, mut held) = (0, 0, 0);
+    let (mut cpu_b, mut cpu_a) = (Duration::ZERO, Duration::ZERO);
+    for (frame, want) in &stickered {
+        let mut b = Before(qr::Scanner::default());
+        let mut a = qrchat::tui::camera::CodeFinder::live();
+        for _ in 0..30 {
+            held += 1;
+            let c0 = thread_cpu();
+            if b.frame(frame).as_deref() == Some(want.as_str()) {
+                before_read += 1;
+            }
+            let c1 = thread_cpu();
+            let seen = a.scan(frame);
+            std::hint::black_box(qrchat::tui::camera::preview(frame));
+            if seen.code.as_deref() == Some(want.as_str()) {
+                after_read += 1;
+            }
+            if let (Some(c0), Some(c1), Some(c2)) = (c0, c1, thread_cpu()) {
+                cpu_b += c1 - c0;
+                cpu_a += c2 - c1;
+            }
+        }
+    }
+    println!(
+        "  our {} photographed codes with a foreign code in a corner, 30 frames each: \
+         ours read on {before_read}/{held} frames before ({} CPU/frame), {after_read}/{held} \
+         after ({} CPU/frame)",
+        stickered.len(),
+        ms(cpu_b / held.max(1)),
+        ms(cpu_a / held.max(1))
+    );
     // our photographed codes held in view: frames each one takes the live finder to read
     let mut until: Vec<usize> = Vec::new();
     let mut cpu_total = Duration::ZERO;

@@ -206,7 +206,8 @@ fn start_and_join_subcommands_run_the_app() {
     assert!(screen.to_lowercase().contains("paste"), "{screen}");
     // typing into the paste box: keystrokes must not reach the log
     t.run(&["send-keys", "-t", "t", "-l", "secretword"]);
-    thread::sleep(Duration::from_millis(300));
+    // the app took the keys (they show in the paste box's verdict or input)
+    t.wait_for("secretword");
     t.run(&["send-keys", "-t", "t", "C-c"]);
     let t0 = Instant::now();
     while !t.screen().contains("Pane is dead") && t0.elapsed() < Duration::from_secs(10) {
