@@ -1,5 +1,6 @@
 //! One integration-test binary, one module per area.
 mod blip;
+mod cli;
 mod common;
 mod headless;
 mod hostile;
