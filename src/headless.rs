@@ -34,6 +34,7 @@ const MAX_LINE_BYTES: usize = 1 << 20;
 pub fn rtc_config(common: &Common) -> RtcConfig {
     RtcConfig {
         stun: common.stun.clone(),
+        turn: common.turn_servers(),
         bind: common.bind.clone(),
         gather_timeout: common.gather_timeout(),
     }

@@ -6,6 +6,7 @@
 
 mod net;
 mod rtt;
+mod servers;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -18,7 +19,6 @@ use webrtc::data_channel::data_channel_state::RTCDataChannelState;
 use webrtc::data_channel::RTCDataChannel;
 use webrtc::ice::mdns::MulticastDnsMode;
 use webrtc::ice::network_type::NetworkType;
-use webrtc::ice_transport::ice_server::RTCIceServer;
 use webrtc::peer_connection::certificate::RTCCertificate;
 use webrtc::peer_connection::configuration::RTCConfiguration;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
@@ -30,6 +30,9 @@ use crate::signal::{self, SdpKind, SessionDescription};
 
 pub use net::BindError;
 pub use rtt::{RTT_EVERY, RTT_LABEL};
+pub use servers::{
+    check_cli as check_servers, check_resolves, turn_servers, ServerError, TurnServer,
+};
 
 /// The data channel's label. The answering side accepts the first channel the offerer
 /// opens whatever its label (browser pages name theirs freely) and closes any further one.
@@ -63,6 +66,8 @@ const READ_BUFFER_BYTES: usize = 1024 * 1024 + 64 * 1024;
 pub struct RtcConfig {
     /// STUN servers (`stun:host:port`, or just `host:port`). None: LAN only, offline.
     pub stun: Vec<String>,
+    /// TURN servers (`turn:host:port`), used only when no direct path works.
+    pub turn: Vec<TurnServer>,
     /// Restrict host candidates to these local addresses or interface names.
     pub bind: Vec<String>,
     /// Deadline for ICE gathering; what was found by then is used.
@@ -84,6 +89,7 @@ impl Default for RtcConfig {
     fn default() -> Self {
         RtcConfig {
             stun: Vec::new(),
+            turn: Vec::new(),
             bind: Vec::new(),
             gather_timeout: Duration::from_secs(3),
         }
@@ -140,8 +146,8 @@ impl std::fmt::Display for CloseReason {
 pub enum RtcError {
     #[error(transparent)]
     Bind(#[from] BindError),
-    #[error("bad STUN server {0:?}: expected stun:host:port")]
-    BadStun(String),
+    #[error(transparent)]
+    Server(#[from] ServerError),
     #[error("this description is {got}, expected {want}")]
     WrongKind { got: SdpKind, want: SdpKind },
     #[error("no candidates were found: no usable network interface{hint}")]
@@ -264,7 +270,7 @@ impl Session {
         events: mpsc::UnboundedSender<SessionEvent>,
     ) -> Result<(Arc<RTCPeerConnection>, Arc<Shared>), RtcError> {
         let plan = net::BindPlan::resolve(&cfg.bind)?;
-        let ice_servers = stun_servers(&cfg.stun)?;
+        let ice_servers = servers::ice_servers(&cfg.stun, &cfg.turn)?;
 
         // A fresh certificate per session; the ICE credentials are derived from its
         // fingerprint so the compact blob need not carry them.
@@ -497,7 +503,7 @@ async fn gather(
                 // With STUN, host candidates come at once and a live server answers in
                 // a round trip; a silent one would hold us to the deadline for nothing.
                 let last = *shared.last_candidate.lock().unwrap_or_else(|e| e.into_inner());
-                if !cfg.stun.is_empty()
+                if !(cfg.stun.is_empty() && cfg.turn.is_empty())
                     && shared.candidates.load(Ordering::SeqCst) > 0
                     && last.is_some_and(|t| now.duration_since(t) >= STUN_QUIET)
                 {
@@ -633,28 +639,6 @@ async fn selected_remote(pc: &RTCPeerConnection) -> Option<String> {
         _ => format!("{}:{}", r.address, r.port),
     };
     Some(format!("{addr} ({})", r.typ))
-}
-
-fn stun_servers(urls: &[String]) -> Result<Vec<RTCIceServer>, RtcError> {
-    let mut out = Vec::new();
-    for u in urls {
-        let u = u.trim();
-        let url = if u.starts_with("stun:") || u.starts_with("stuns:") {
-            u.to_owned()
-        } else if !u.is_empty() && !u.contains("://") && !u.contains(char::is_whitespace) {
-            format!("stun:{u}")
-        } else {
-            return Err(RtcError::BadStun(u.to_owned()));
-        };
-        if url.len() <= "stun:".len() {
-            return Err(RtcError::BadStun(u.to_owned()));
-        }
-        out.push(RTCIceServer {
-            urls: vec![url],
-            ..Default::default()
-        });
-    }
-    Ok(out)
 }
 
 fn parse_hex_fingerprint(s: &str) -> Option<[u8; 32]> {

@@ -46,6 +46,8 @@ mod sdp;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_reach;
+#[cfg(test)]
 mod tests_webrtc;
 
 pub use error::{DecodeError, EncodeError};

@@ -50,6 +50,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
     let common = &cli.common;
     let connector = seams::connector(crate::rtc::RtcConfig {
         stun: common.stun.clone(),
+        turn: common.turn_servers(),
         bind: common.bind.clone(),
         gather_timeout: common.gather_timeout(),
     });

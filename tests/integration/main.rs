@@ -4,4 +4,6 @@ mod headless;
 mod hostile;
 mod layout;
 mod lossy;
+mod netns;
+mod reach;
 mod session;
