@@ -22,14 +22,14 @@ const T: Duration = Duration::from_secs(20);
 
 /// How the link goes, as the user is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
+pub enum Route {
     Lan,
     Nat,
     Relay,
 }
 
 impl Route {
-    fn words(self) -> &'static str {
+    pub fn words(self) -> &'static str {
         match self {
             Route::Lan => "direct on your network",
             Route::Nat => "direct through a NAT",
@@ -69,8 +69,8 @@ fn route_of(offerer: &str, answerer: &str) -> Route {
 }
 
 /// Servers a side is given.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Servers {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Servers {
     None,
     Stun,
     StunAndTurn,
@@ -93,7 +93,7 @@ fn args(role: &str, servers: Servers, log: &std::path::Path) -> Vec<String> {
 }
 
 /// Two hosts for a cell: on one LAN, or each behind its own router.
-fn hosts(net: &mut Net, nats: Option<(Nat, Nat)>, servers: Servers) -> (Ns, Ns) {
+pub fn hosts(net: &mut Net, nats: Option<(Nat, Nat)>, servers: Servers) -> (Ns, Ns) {
     let pair = match nats {
         None => net.lan_pair(),
         Some((a, b)) => {
@@ -108,17 +108,27 @@ fn hosts(net: &mut Net, nats: Option<(Nat, Nat)>, servers: Servers) -> (Ns, Ns) 
     pair
 }
 
-/// Pair the two sides, chat both ways, check the route; returns answer-applied-to-open.
-fn connects(name: &str, nats: Option<(Nat, Nat)>, servers: Servers, want: Route) -> Duration {
-    let mut net = Net::new();
-    let (ha, hb) = hosts(&mut net, nats, servers);
-    let (log_a, log_b) = (net.dir().join("offer.log"), net.dir().join("answer.log"));
+/// What one pairing showed.
+pub struct Outcome {
+    /// From the offerer's "answer applied" line to its "connected" line.
+    pub took: Duration,
+    pub route: Route,
+    /// The candidate type each side names for the other (offerer's view, answerer's view).
+    pub types: (String, String),
+}
+
+/// One pairing between two hosts of a network: offer on `ha`, answer on `hb`, a message
+/// each way, the route checked against what both sides say, then both leave cleanly.
+/// Logs go to the network's scratch directory, named after `tag`.
+pub fn pair_once(net: &Net, ha: &Ns, hb: &Ns, servers: Servers, tag: &str) -> Outcome {
+    let log_a = net.dir().join(format!("{tag}-offer.log"));
+    let log_b = net.dir().join(format!("{tag}-answer.log"));
     let a_args = args("offer", servers, &log_a);
-    let mut alice = net.qrchat(&ha, &a_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut alice = net.qrchat(ha, &a_args.iter().map(String::as_str).collect::<Vec<_>>());
     let offer = alice.line(T);
     let mut b_args = args("answer", servers, &log_b);
     b_args.insert(1, offer);
-    let mut bob = net.qrchat(&hb, &b_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut bob = net.qrchat(hb, &b_args.iter().map(String::as_str).collect::<Vec<_>>());
     let answer = bob.line(T);
     assert!(
         answer.starts_with('Q'),
@@ -130,36 +140,50 @@ fn connects(name: &str, nats: Option<(Nat, Nat)>, servers: Servers, want: Route)
     let (open, _) = alice.wait_stderr("safety number", T);
     let took = open.duration_since(applied);
     alice.say("hello bob, alice here");
-    assert_eq!(bob.line(T), "hello bob, alice here", "{name}: alice -> bob");
+    assert_eq!(bob.line(T), "hello bob, alice here", "{tag}: alice -> bob");
     assert_eq!(
         alice.line(T),
         "hello alice, this is bob",
-        "{name}: bob -> alice"
+        "{tag}: bob -> alice"
     );
     bob.wait_stderr("safety number", T);
     let (ea, eb) = (alice.stderr(), bob.stderr());
     let route = route_of(&ea, &eb);
-    eprintln!(
-        "reach {name}: answer applied -> channel open in {} ms; route {:?} ({} / {})",
-        took.as_millis(),
-        route,
-        remote_type(&ea).unwrap_or_default(),
-        remote_type(&eb).unwrap_or_default(),
-    );
-    assert_eq!(route, want, "{name}\noffer:\n{ea}\nanswer:\n{eb}");
-    // Once the status names the route in words, both sides must say the right ones.
+    // Once the status names the route in words, both sides must say the same ones.
     for (side, err) in [("offer", &ea), ("answer", &eb)] {
         if let Some(said) = route_said(err) {
-            assert_eq!(said, want, "{name} {side}: {err}");
+            assert_eq!(said, route, "{tag} {side}: {err}");
         }
     }
     alice.hang_up();
     let (code, err) = alice.exit(T);
-    assert_eq!(code, 0, "{name} offer: {err}");
+    assert_eq!(code, 0, "{tag} offer: {err}");
     let (code, err) = bob.exit(T);
-    assert_eq!(code, 0, "{name} answer: {err}");
-    assert!(err.contains("the peer left"), "{name}: {err}");
-    took
+    assert_eq!(code, 0, "{tag} answer: {err}");
+    assert!(err.contains("the peer left"), "{tag}: {err}");
+    Outcome {
+        took,
+        route,
+        types: (
+            remote_type(&ea).unwrap_or_default(),
+            remote_type(&eb).unwrap_or_default(),
+        ),
+    }
+}
+
+/// One cell of the matrix: its network, one pairing, the route it must take.
+fn connects(name: &str, nats: Option<(Nat, Nat)>, servers: Servers, want: Route) {
+    let mut net = Net::new();
+    let (ha, hb) = hosts(&mut net, nats, servers);
+    let out = pair_once(&net, &ha, &hb, servers, "cell");
+    eprintln!(
+        "reach {name}: answer applied -> channel open in {} ms; route {:?} ({} / {})",
+        out.took.as_millis(),
+        out.route,
+        out.types.0,
+        out.types.1,
+    );
+    assert_eq!(out.route, want, "{name}");
 }
 
 #[test]
