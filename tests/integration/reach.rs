@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::netns::{Nat, Net, Ns, TurnInfo, BIN};
+use crate::netns::{Nat, Net, Ns, TurnInfo, BIN, TURN_PASSWORD};
 use crate::netns_or_skip;
 
 const T: Duration = Duration::from_secs(20);
@@ -161,6 +161,22 @@ pub fn pair_once(net: &Net, ha: &Ns, hb: &Ns, servers: Servers, tag: &str) -> Ou
     let (code, err) = bob.exit(T);
     assert_eq!(code, 0, "{tag} answer: {err}");
     assert!(err.contains("the peer left"), "{tag}: {err}");
+    // The logs hold neither the chat nor the TURN password.
+    for log in [&log_a, &log_b] {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        assert!(!text.is_empty(), "{tag}: {} is empty", log.display());
+        for secret in [
+            TURN_PASSWORD,
+            "hello bob, alice here",
+            "hello alice, this is bob",
+        ] {
+            assert!(
+                !text.contains(secret),
+                "{tag}: {} holds {secret:?}",
+                log.display()
+            );
+        }
+    }
     Outcome {
         took,
         route,
