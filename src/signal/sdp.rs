@@ -209,7 +209,7 @@ pub(crate) fn fingerprint(sdp: &str) -> Option<[u8; 32]> {
     })
 }
 
-fn parse_fingerprint_hex(hex: &str) -> Option<[u8; 32]> {
+pub(crate) fn parse_fingerprint_hex(hex: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     let mut parts = hex.split(':');
     for byte in out.iter_mut() {

@@ -145,3 +145,13 @@ async fn webrtc_rs_answers_a_rebuilt_offer_with_relay_candidates() {
     }
     pc.close().await.unwrap();
 }
+
+/// Which of the peer's addresses are its own (host): a peer-reflexive pair to one of them is
+/// on the LAN, to its NAT's public address (the srflx one) it crosses a NAT.
+#[test]
+fn host_addresses_leave_out_reflexive_and_relay_ones() {
+    let offer = nat_offer();
+    assert_eq!(host_addresses(&offer.sdp), vec!["10.99.11.2".to_string()]);
+    let all = candidate_addresses(&offer.sdp);
+    assert!(all.contains(&"10.99.0.11".to_string()) && all.contains(&"10.99.0.1".to_string()));
+}

@@ -10,6 +10,7 @@ use image::GrayImage;
 use super::input::Input;
 use super::screens;
 use super::seams::{self, Checked, CloseReason, SessionEvent};
+use crate::rtc::LinkState;
 use crate::signal::{SdpKind, SessionDescription};
 
 /// How long to wait for the link once both codes are exchanged.
@@ -430,21 +431,18 @@ impl App {
                 self.gather_cut = timed_out;
             }
             SessionEvent::State(s) => {
-                if self.conn.states.last() != Some(&s) {
-                    self.conn.states.push(s.clone());
+                let name = s.to_string();
+                if self.conn.states.last() != Some(&name) {
+                    self.conn.states.push(name);
                 }
-                if self.conn.since.is_none() && matches!(s.as_str(), "checking" | "connecting") {
+                if self.conn.since.is_none() && s == LinkState::Connecting {
                     self.conn.since = Some(self.now);
                 }
-                self.chat.state = s.clone();
-                let dead = matches!(s.as_str(), "failed" | "closed");
-                if dead && self.screen == Screen::Chat {
-                    self.peer_left(format!("connection {s}"));
-                } else if dead && self.conn.failed.is_none() {
-                    self.fail(format!("connection {s}"));
+                if !s.is_open() {
+                    self.chat.state = s.to_string();
                 }
             }
-            SessionEvent::Open { sas, remote } => {
+            SessionEvent::Open { sas, remote, .. } => {
                 self.screen = Screen::Chat;
                 self.conn.failed = None;
                 self.chat.state = "connected".into();
@@ -473,6 +471,9 @@ impl App {
                 self.push_line(Who::Peer, seams::sanitize(&text));
             }
             SessionEvent::Rtt(rtt) => self.chat.rtt = Some(rtt),
+            SessionEvent::Notice(text) => self.push_line(Who::Warn, seams::sanitize(&text)),
+            // Transfers are not offered in the TUI yet: the peer's channel is dropped.
+            SessionEvent::Channel(_) => {}
             SessionEvent::Binary(n) => {
                 self.push_line(
                     Who::Warn,

@@ -48,12 +48,7 @@ use session::{Connector, Link};
 /// Run the app on the terminal until the user quits. Ctrl-C ends it with `Ok(())`.
 pub async fn run(cli: &Cli) -> anyhow::Result<()> {
     let common = &cli.common;
-    let connector = seams::connector(crate::rtc::RtcConfig {
-        stun: common.stun.clone(),
-        turn: common.turn_servers(),
-        bind: common.bind.clone(),
-        gather_timeout: common.gather_timeout(),
-    });
+    let connector = seams::connector(common.rtc_config());
     let camera = CameraSpec {
         index: common.camera,
         file: common.camera_file.clone(),

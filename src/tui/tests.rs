@@ -16,6 +16,7 @@ use super::app::*;
 use super::seams::{self, SessionEvent};
 use super::session::{Scripted, SdpKind, SessionDescription};
 use super::{ui, CameraSpec, Runner};
+use crate::rtc::{CloseReason, LinkState, Route};
 
 /// A full SDP like webrtc-rs makes, with a fingerprint of `fp` bytes.
 pub fn sdp(kind: SdpKind, fp: u8, port: u16) -> SessionDescription {
@@ -127,13 +128,17 @@ fn chatting(w: u16, h: u16) -> App {
     app.update(key(KeyCode::Char('p')));
     app.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
     app.update(key(KeyCode::Enter));
-    session(&mut app, SessionEvent::State("checking".into()));
-    session(&mut app, SessionEvent::State("connected".into()));
+    session(&mut app, SessionEvent::State(LinkState::Connecting));
+    session(
+        &mut app,
+        SessionEvent::State(LinkState::Open { route: Route::Lan }),
+    );
     session(
         &mut app,
         SessionEvent::Open {
             sas: "418 092".into(),
             remote: Some("192.168.1.21:50001".into()),
+            route: Route::Lan,
         },
     );
     app
@@ -330,9 +335,9 @@ fn snapshot_joiner_answer_waiting() {
         desc: sdp(SdpKind::Answer, 0xAA, 50002),
         fingerprint: [0xAA; 32],
     });
-    session(&mut app, SessionEvent::State("checking".into()));
+    session(&mut app, SessionEvent::State(LinkState::Connecting));
     let out = render(&app);
-    assert!(out.contains("connection: checking"), "{out}");
+    assert!(out.contains("connection: connecting"), "{out}");
     insta::assert_snapshot!("my_code_joiner", out);
 }
 
@@ -465,9 +470,9 @@ fn snapshot_connecting_and_failure_hints() {
     assert!(matches!(&fx[..], [Effect::AcceptAnswer(d)] if d.kind == SdpKind::Answer));
     assert_eq!(app.screen, Screen::Connecting);
     app.set_now(Duration::from_millis(2500));
-    session(&mut app, SessionEvent::State("checking".into()));
+    session(&mut app, SessionEvent::State(LinkState::Connecting));
     let out = render(&app);
-    assert!(out.contains("link: checking"), "{out}");
+    assert!(out.contains("link: connecting"), "{out}");
     insta::assert_snapshot!("connecting", out);
 
     app.set_now(CONNECT_TIMEOUT + Duration::from_secs(1));
@@ -701,7 +706,7 @@ fn binary_and_failed_states_are_reported() {
     let mut app = chatting(80, 24);
     session(&mut app, SessionEvent::Binary(12));
     assert!(render(&app).contains("12 bytes of binary data"));
-    session(&mut app, SessionEvent::State("failed".into()));
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
     assert!(app.chat.peer_left.is_some());
 }
 
@@ -749,11 +754,12 @@ async fn a_whole_pairing_through_the_runner_with_a_scripted_session() {
         fingerprint: [0xAA; 32],
         on_gather: vec![SessionEvent::Gathering { candidates: 1 }],
         on_connect: vec![
-            SessionEvent::State("checking".into()),
-            SessionEvent::State("connected".into()),
+            SessionEvent::State(LinkState::Connecting),
+            SessionEvent::State(LinkState::Open { route: Route::Lan }),
             SessionEvent::Open {
                 sas: "111 222".into(),
                 remote: Some("127.0.0.1:4000".into()),
+                route: Route::Lan,
             },
             SessionEvent::Message("hello from the peer".into()),
         ],

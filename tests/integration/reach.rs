@@ -54,17 +54,16 @@ fn remote_type(stderr: &str) -> Option<String> {
     Some(line[open + 2..open + close].to_owned())
 }
 
-/// The pair's route from both sides' view of the other's candidate: relayed when either
-/// end is a relay candidate, through a NAT when either is reflexive, else on the LAN.
-fn route_of(offerer: &str, answerer: &str) -> Route {
+/// Whether a route fits the candidate types both sides name for the other (a relay one
+/// means relayed; a server-reflexive one, not on the LAN; host ones both, on the LAN; a
+/// peer-reflexive one may be either, so it decides nothing).
+fn fits_types(route: Route, offerer: &str, answerer: &str) -> bool {
     let types = [remote_type(offerer), remote_type(answerer)];
     let has = |t: &str| types.iter().any(|x| x.as_deref() == Some(t));
-    if has("relay") {
-        Route::Relay
-    } else if has("srflx") || has("prflx") {
-        Route::Nat
-    } else {
-        Route::Lan
+    match route {
+        Route::Relay => has("relay"),
+        Route::Nat => !has("relay") && (has("srflx") || has("prflx")),
+        Route::Lan => !has("relay") && !has("srflx"),
     }
 }
 
@@ -148,13 +147,15 @@ pub fn pair_once(net: &Net, ha: &Ns, hb: &Ns, servers: Servers, tag: &str) -> Ou
     );
     bob.wait_stderr("safety number", T);
     let (ea, eb) = (alice.stderr(), bob.stderr());
-    let route = route_of(&ea, &eb);
-    // Once the status names the route in words, both sides must say the same ones.
-    for (side, err) in [("offer", &ea), ("answer", &eb)] {
-        if let Some(said) = route_said(err) {
-            assert_eq!(said, route, "{tag} {side}: {err}");
-        }
-    }
+    // Both sides say how the link goes, in the same words, and the candidate types each
+    // names for the other agree with it.
+    let route =
+        route_said(&ea).unwrap_or_else(|| panic!("{tag}: the offerer names no route:\n{ea}"));
+    assert_eq!(route_said(&eb), Some(route), "{tag} answer: {eb}");
+    assert!(
+        fits_types(route, &ea, &eb),
+        "{tag}: candidate types vs {route:?}\n{ea}\n{eb}"
+    );
     alice.hang_up();
     let (code, err) = alice.exit(T);
     assert_eq!(code, 0, "{tag} offer: {err}");
@@ -283,8 +284,8 @@ fn reach_symmetric_without_turn_fails_with_a_reason() {
     );
     let last = err.lines().last().unwrap_or_default();
     assert!(
-        last.starts_with("qrchat: ") && last.contains("no connection"),
-        "one line saying why: {err}"
+        last.starts_with("qrchat: ") && last.contains("no connection") && last.contains("--turn"),
+        "one line saying why, and what would help: {err}"
     );
     let bob_err = bob.stderr();
     assert!(!bob_err.contains("safety number"), "{bob_err}");
@@ -344,4 +345,45 @@ fn bad_server_settings_are_refused_up_front() {
         assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
         assert!(err.starts_with(want), "{args:?}: {err}");
     }
+}
+
+/// A STUN or TURN host that does not resolve is named on stderr when the session starts,
+/// and the pairing goes on without it (here on one LAN, where it is not needed). The
+/// namespace's resolver is 127.0.0.1 inside it: the lookup fails at once, nothing leaves.
+#[test]
+fn a_server_name_that_does_not_resolve_is_named() {
+    netns_or_skip!();
+    let mut net = Net::new();
+    let (ha, hb) = net.lan_pair();
+    let mut alice = net.qrchat(&ha, &["offer"]);
+    let offer = alice.line(T);
+    let mut bob = net.qrchat(
+        &hb,
+        &[
+            "answer",
+            &offer,
+            "--stun",
+            "stun:stun.nowhere.invalid:3478",
+            "--turn",
+            "turn:relay.nowhere.invalid",
+            "--turn-user",
+            "u",
+            "--turn-password",
+            "p",
+        ],
+    );
+    let answer = bob.line(T);
+    bob.wait_stderr("STUN server stun.nowhere.invalid:3478 does not resolve", T);
+    bob.wait_stderr("TURN server relay.nowhere.invalid:3478 does not resolve", T);
+    alice.say(&answer);
+    alice.say("still here");
+    assert_eq!(bob.line(T), "still here");
+    bob.hang_up();
+    let (code, err) = bob.exit(T);
+    assert_eq!(code, 0, "{err}");
+    let notes = err
+        .lines()
+        .filter(|l| l.contains("does not resolve"))
+        .count();
+    assert_eq!(notes, 2, "each problem said once: {err}");
 }
