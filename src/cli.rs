@@ -78,8 +78,15 @@ pub struct Common {
     #[arg(long, value_name = "NAME", global = true)]
     pub turn_user: Option<String>,
 
-    /// Password (long-term credential) on the --turn server(s).
-    #[arg(long, value_name = "SECRET", global = true)]
+    /// Password (long-term credential) on the --turn server(s). The environment variable
+    /// keeps it out of the process list.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        global = true,
+        env = "QRCHAT_TURN_PASSWORD",
+        hide_env_values = true
+    )]
     pub turn_password: Option<String>,
 
     /// Gather host candidates only on this local address or interface name, repeatable

@@ -466,8 +466,14 @@ impl Net {
 
     /// The real qrchat binary inside a namespace, with stdin, stdout and stderr piped.
     pub fn qrchat(&self, ns: &Ns, args: &[&str]) -> Proc {
+        self.qrchat_with_env(ns, args, &[])
+    }
+
+    /// The same, with extra environment variables.
+    pub fn qrchat_with_env(&self, ns: &Ns, args: &[&str], env: &[(&str, &str)]) -> Proc {
         let mut cmd = ip_cmd();
         cmd.args(["netns", "exec", ns.name(), BIN]).args(args);
+        cmd.envs(env.iter().copied());
         Proc::spawn(cmd)
     }
 }

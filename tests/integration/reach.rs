@@ -330,12 +330,13 @@ fn bad_server_settings_are_refused_up_front() {
             "qrchat: --turn \"turn:192.0.2.1:3478?transport=tcp\": TURN over TCP is not supported",
         ),
         (
-            vec!["offer", "--turn-password", "p"],
-            "qrchat: --turn-password is given but no --turn server is",
+            vec!["offer", "--turn-user", "me"],
+            "qrchat: --turn-user is given but no --turn server is",
         ),
     ] {
         let out = std::process::Command::new(BIN)
             .args(&args)
+            .env_remove("QRCHAT_TURN_PASSWORD")
             .stdin(std::process::Stdio::null())
             .output()
             .expect("run qrchat");
@@ -357,7 +358,8 @@ fn a_server_name_that_does_not_resolve_is_named() {
     let (ha, hb) = net.lan_pair();
     let mut alice = net.qrchat(&ha, &["offer"]);
     let offer = alice.line(T);
-    let mut bob = net.qrchat(
+    // The TURN password comes from the environment (kept out of the process list).
+    let mut bob = net.qrchat_with_env(
         &hb,
         &[
             "answer",
@@ -368,9 +370,8 @@ fn a_server_name_that_does_not_resolve_is_named() {
             "turn:relay.nowhere.invalid",
             "--turn-user",
             "u",
-            "--turn-password",
-            "p",
         ],
+        &[("QRCHAT_TURN_PASSWORD", "p")],
     );
     let answer = bob.line(T);
     bob.wait_stderr("STUN server stun.nowhere.invalid:3478 does not resolve", T);
