@@ -28,7 +28,7 @@ fn main() {
         return;
     }
     let runs = if quick { 3 } else { 10 };
-    let cells: [Cell; 5] = [
+    let cells: [Cell; 6] = [
         ("same LAN", None, Servers::None),
         (
             "cone + cone, STUN",
@@ -43,6 +43,11 @@ fn main() {
         (
             "symmetric + cone, STUN+TURN",
             Some((Nat::Symmetric, Nat::Cone)),
+            Servers::StunAndTurn,
+        ),
+        (
+            "cone + symmetric, STUN+TURN",
+            Some((Nat::Cone, Nat::Symmetric)),
             Servers::StunAndTurn,
         ),
         (

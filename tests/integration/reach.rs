@@ -10,6 +10,7 @@
 //! | cone NAT  | cone NAT  | STUN        | direct through a NAT (hole punched)        |
 //! | cone NAT  | cone NAT  | STUN + TURN | direct through a NAT (TURN left unused)    |
 //! | symmetric | cone NAT  | STUN + TURN | relayed through your TURN server           |
+//! | cone NAT  | symmetric | STUN + TURN | relayed through your TURN server           |
 //! | symmetric | symmetric | STUN + TURN | relayed through your TURN server           |
 //! | cone NAT  | symmetric | STUN        | no connection, said in one line            |
 
@@ -238,6 +239,18 @@ fn reach_symmetric_and_cone_go_through_turn() {
     connects(
         "symmetric+cone, STUN+TURN",
         Some((Nat::Symmetric, Nat::Cone)),
+        Servers::StunAndTurn,
+        Route::Relay,
+    );
+}
+
+/// The symmetric NAT on the answering side this time.
+#[test]
+fn reach_cone_and_symmetric_go_through_turn() {
+    netns_or_skip!("iptables", "turnserver");
+    connects(
+        "cone+symmetric, STUN+TURN",
+        Some((Nat::Cone, Nat::Symmetric)),
         Servers::StunAndTurn,
         Route::Relay,
     );
