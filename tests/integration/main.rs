@@ -1,5 +1,6 @@
 //! One integration-test binary, one module per area.
 mod blip;
+mod cli;
 mod common;
 mod headless;
 mod hostile;
@@ -8,3 +9,4 @@ mod lossy;
 mod netns;
 mod reach;
 mod session;
+mod tamper;
