@@ -46,6 +46,8 @@ mod sdp;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_reach;
+#[cfg(test)]
 mod tests_webrtc;
 
 pub use error::{DecodeError, EncodeError};
@@ -313,6 +315,16 @@ pub fn fingerprint_of(sdp: &str) -> Option<[u8; 32]> {
 /// `AB:CD:...` (32 hex bytes, as SDP and webrtc write a sha-256 fingerprint) as bytes.
 pub fn parse_fingerprint_hex(hex: &str) -> Option<[u8; 32]> {
     sdp::parse_fingerprint_hex(hex)
+}
+
+/// The addresses of a description's host candidates (component 1), as written: where the
+/// peer itself is, as opposed to its NAT's public address (srflx) or a relay.
+pub fn host_addresses(text: &str) -> Vec<String> {
+    sdp::attributes(text, "candidate")
+        .filter_map(|v| sdp::parse_candidate(v).ok())
+        .filter(|c| c.component == 1 && c.typ == "host")
+        .map(|c| c.address.to_string())
+        .collect()
 }
 
 /// The addresses of a description's candidates (component 1), as written.
