@@ -165,7 +165,10 @@ async fn main() {
     let dst = work.path().join("in");
     std::fs::create_dir(&dst).unwrap();
     make_file(&src, size);
-    println!("transfer bench: a {} MiB file, in-memory pipe (both sides in this process)", mb());
+    println!(
+        "transfer bench: a {} MiB file, in-memory pipe (both sides in this process)",
+        mb()
+    );
 
     let raw = raw_pipe(size).await;
     let can_reset = reset_peak();

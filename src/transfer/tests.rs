@@ -714,13 +714,25 @@ async fn a_full_disk_is_reported_both_ways_and_resumes_after() {
     // an offer bigger than the free space is stopped before a byte is written
     write(&src.path().join("big.bin"), &noise(3 << 20, 7));
     let (tx, rx) = run(&[src.path().join("big.bin")], &dir, Policy::AcceptAll).await;
-    assert!(matches!(&rx, Err(TransferError::NoSpace { needed, .. }) if *needed == 3 << 20), "{rx:?}");
+    assert!(
+        matches!(&rx, Err(TransferError::NoSpace { needed, .. }) if *needed == 3 << 20),
+        "{rx:?}"
+    );
     assert!(rx.unwrap_err().to_string().contains("not enough space"));
     assert!(
-        matches!(&tx, Err(TransferError::Peer { code: ErrorCode::DiskFull, .. })),
+        matches!(
+            &tx,
+            Err(TransferError::Peer {
+                code: ErrorCode::DiskFull,
+                ..
+            })
+        ),
         "{tx:?}"
     );
-    assert!(tx.unwrap_err().to_string().contains("disk full: not enough space"));
+    assert!(tx
+        .unwrap_err()
+        .to_string()
+        .contains("disk full: not enough space"));
     assert_eq!(tree(&dir), Vec::<String>::new());
 
     // the disk runs full in the middle of a file (something else filled it)
@@ -739,10 +751,22 @@ async fn a_full_disk_is_reported_both_ways_and_resumes_after() {
         send(&a, &files, Options::default()),
         receive(&b, &dir, Policy::AcceptAll, Options::default())
     );
-    assert!(matches!(&rx, Err(TransferError::DiskFull { path }) if path == "mid.bin"), "{rx:?}");
-    assert!(rx.unwrap_err().to_string().contains("disk full writing mid.bin"));
     assert!(
-        matches!(&tx, Err(TransferError::Peer { code: ErrorCode::DiskFull, .. })),
+        matches!(&rx, Err(TransferError::DiskFull { path }) if path == "mid.bin"),
+        "{rx:?}"
+    );
+    assert!(rx
+        .unwrap_err()
+        .to_string()
+        .contains("disk full writing mid.bin"));
+    assert!(
+        matches!(
+            &tx,
+            Err(TransferError::Peer {
+                code: ErrorCode::DiskFull,
+                ..
+            })
+        ),
         "{tx:?}"
     );
     assert!(tx.unwrap_err().to_string().contains("disk full"));
@@ -848,7 +872,10 @@ async fn one_partial_has_one_writer() {
     let other = std::fs::File::create(paths::part_path(dst.path(), "a.bin")).unwrap();
     rustix::fs::flock(&other, rustix::fs::FlockOperation::LockExclusive).unwrap();
     let (tx, rx) = run(&[src.path().join("a.bin")], dst.path(), Policy::AcceptAll).await;
-    assert!(matches!(&rx, Err(TransferError::Busy { path }) if path == "a.bin"), "{rx:?}");
+    assert!(
+        matches!(&rx, Err(TransferError::Busy { path }) if path == "a.bin"),
+        "{rx:?}"
+    );
     assert!(matches!(&tx, Err(TransferError::Peer { .. })), "{tx:?}");
     drop(other);
     let (tx, rx) = run(&[src.path().join("a.bin")], dst.path(), Policy::AcceptAll).await;

@@ -5,3 +5,4 @@ mod hostile;
 mod layout;
 mod lossy;
 mod session;
+mod transfer;
