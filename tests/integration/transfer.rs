@@ -438,3 +438,88 @@ async fn a_hostile_peer_gets_every_bad_header_refused() {
     bob.close().await;
     raw.pc.close().await.unwrap();
 }
+
+/// The receiving channel, counting content; past `after` bytes it rings `bell` once.
+struct Watched {
+    ch: Channel,
+    seen: std::sync::atomic::AtomicU64,
+    after: u64,
+    bell: tokio::sync::Notify,
+}
+
+impl transfer::Wire for Watched {
+    async fn send(&self, msg: transfer::Msg) -> std::io::Result<()> {
+        transfer::Wire::send(&self.ch, msg).await
+    }
+    async fn recv(&self) -> std::io::Result<Option<transfer::Msg>> {
+        let m = transfer::Wire::recv(&self.ch).await?;
+        if let Some(transfer::Msg::Binary(b)) = &m {
+            use std::sync::atomic::Ordering;
+            let before = self.seen.fetch_add(b.len() as u64, Ordering::SeqCst);
+            if before < self.after && before + b.len() as u64 >= self.after {
+                self.bell.notify_one();
+            }
+        }
+        Ok(m)
+    }
+    async fn close(&self) {
+        transfer::Wire::close(&self.ch).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pairing_that_breaks_mid_file_resumes_in_the_next() {
+    let src = tempfile::tempdir().unwrap();
+    let data = noise(24 << 20, 3);
+    let file = src.path().join("video.mp4");
+    write(&file, &data);
+    let dst = tempfile::tempdir().unwrap();
+    let paths = [file.clone()];
+
+    // first pairing: the sender's session goes away once 6 MiB are across
+    let (alice, _arx, bob, mut brx) = pair().await;
+    let send = async {
+        let ch = alice.open_channel(proto::LABEL).await.unwrap();
+        transfer::send(&ch, &paths, Options::default()).await
+    };
+    let recv = async {
+        let ch = Watched {
+            ch: incoming(&mut brx).await,
+            seen: Default::default(),
+            after: 6 << 20,
+            bell: Default::default(),
+        };
+        let r = transfer::receive(&ch, dst.path(), Policy::AcceptAll, Options::default());
+        tokio::pin!(r);
+        tokio::select! {
+            r = &mut r => return r,
+            () = ch.bell.notified() => {}
+        }
+        alice.close().await;
+        tokio::time::timeout(T, r)
+            .await
+            .expect("the receiver notices")
+    };
+    let (s, r) = tokio::join!(send, recv);
+    assert!(s.is_err(), "{s:?}");
+    assert!(matches!(r, Err(TransferError::Interrupted)), "{r:?}");
+    bob.close().await;
+    let part = transfer::paths::part_path(dst.path(), "video.mp4");
+    let arrived = std::fs::metadata(&part).unwrap().len();
+    assert!(arrived >= 6 << 20, "{arrived}");
+
+    // a new pairing, the same file: only the rest crosses, the whole file is verified
+    let (alice, _arx, bob, mut brx) = pair().await;
+    let (tx, rx) = transfer_between(&alice, &mut brx, &paths, dst.path()).await;
+    assert_eq!(std::fs::read(dst.path().join("video.mp4")).unwrap(), data);
+    assert!(!part.exists());
+    let again = tx.sent - (data.len() as u64 - arrived);
+    println!(
+        "resume over rtc: {arrived} bytes had arrived, {again} sent again ({:.2}%)",
+        again as f64 * 100.0 / arrived as f64
+    );
+    assert!(again * 20 < arrived, "sent again {again} of {arrived}");
+    assert_eq!((tx.resumed, rx.resumed), (arrived, arrived));
+    alice.close().await;
+    bob.close().await;
+}
