@@ -227,8 +227,119 @@ async fn resume(src: &Path, dst: &Path, size: u64) -> (u64, u64) {
     (arrived, tx.sent - (size - arrived))
 }
 
+/// One side in its own process (the bench runs itself twice): the sender prints its
+/// offer code and reads the answer on stdin, the receiver the other way round; both
+/// end by printing `RESULT <bytes> <seconds> <peak RSS bytes>`.
+async fn child(role: &str, path: &Path) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let (etx, mut erx) = mpsc::unbounded_channel();
+    let cfg = RtcConfig::loopback();
+    let session = if role == "send" {
+        let s = Session::offer(&cfg, etx).await.unwrap();
+        println!(
+            "{}",
+            signal::encode(s.local_description(), Format::Auto).unwrap()
+        );
+        let line = lines.next_line().await.unwrap().unwrap();
+        let answer = signal::decode_expecting(&line, SdpKind::Answer, None).unwrap();
+        s.accept_answer(&answer.desc).await.unwrap();
+        s
+    } else {
+        let line = lines.next_line().await.unwrap().unwrap();
+        let offer = signal::decode_expecting(&line, SdpKind::Offer, None).unwrap();
+        let s = Session::answer(&cfg, &offer.desc, etx).await.unwrap();
+        println!(
+            "{}",
+            signal::encode(s.local_description(), Format::Auto).unwrap()
+        );
+        s
+    };
+    while let Some(e) = erx.recv().await {
+        if matches!(e, SessionEvent::Open { .. }) {
+            break;
+        }
+    }
+    let t = Instant::now();
+    let bytes = if role == "send" {
+        let ch = session.open_channel(proto::LABEL).await.unwrap();
+        let r = transfer::send(&ch, &[path.to_path_buf()], Options::default()).await;
+        r.unwrap().bytes
+    } else {
+        let ch = incoming(&mut erx, proto::LABEL).await;
+        let r = transfer::receive(&ch, path, Policy::AcceptAll, Options::default()).await;
+        r.unwrap().bytes
+    };
+    println!(
+        "RESULT {bytes} {} {}",
+        t.elapsed().as_secs_f64(),
+        peak_rss()
+    );
+    session.close().await;
+}
+
+/// Run the two sides as two processes; returns (MB/s, sender's peak RSS, receiver's).
+fn two_processes(src: &Path, dst: &Path) -> (f64, u64, u64) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let me = std::env::current_exe().unwrap();
+    let spawn = |role: &str, p: &Path| {
+        Command::new(&me)
+            .args(["--child", role])
+            .arg(p)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut s = spawn("send", src);
+    let mut r = spawn("receive", dst);
+    let mut s_out = BufReader::new(s.stdout.take().unwrap());
+    let mut r_out = BufReader::new(r.stdout.take().unwrap());
+    let mut line = String::new();
+    s_out.read_line(&mut line).unwrap();
+    r.stdin
+        .as_mut()
+        .unwrap()
+        .write_all(line.as_bytes())
+        .unwrap();
+    line.clear();
+    r_out.read_line(&mut line).unwrap();
+    s.stdin
+        .as_mut()
+        .unwrap()
+        .write_all(line.as_bytes())
+        .unwrap();
+    let result = |out: &mut BufReader<std::process::ChildStdout>| -> (u64, f64, u64) {
+        let mut l = String::new();
+        loop {
+            l.clear();
+            if out.read_line(&mut l).unwrap() == 0 {
+                panic!("a side ended without a result");
+            }
+            if let Some(rest) = l.trim().strip_prefix("RESULT ") {
+                let v: Vec<&str> = rest.split(' ').collect();
+                return (
+                    v[0].parse().unwrap(),
+                    v[1].parse().unwrap(),
+                    v[2].parse().unwrap(),
+                );
+            }
+        }
+    };
+    let (bytes, secs, s_rss) = result(&mut s_out);
+    let (_, _, r_rss) = result(&mut r_out);
+    let _ = s.wait();
+    let _ = r.wait();
+    (bytes as f64 / secs / 1e6, s_rss, r_rss)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--child") {
+        return child(&args[2], Path::new(&args[3])).await;
+    }
     let size = mb() << 20;
     let work = tempfile::tempdir_in(std::env::var_os("QRCHAT_BENCH_DIR").unwrap_or("/tmp".into()))
         .unwrap();
@@ -265,6 +376,20 @@ async fn main() {
     }
     let (pipe_rate, _) = file_over_pipe(&src, &dst).await;
     println!("  file transfer over the in-memory pipe {pipe_rate:5.0} MB/s (the driver alone)");
+    let (rate, s_rss, r_rss) = tokio::task::spawn_blocking({
+        let (src, dst) = (src.clone(), dst.clone());
+        move || two_processes(&src, &dst)
+    })
+    .await
+    .unwrap();
+    for f in std::fs::read_dir(&dst).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    println!(
+        "  two processes: file transfer {rate:5.1} MB/s; peak RSS sender {:.1} MiB, receiver {:.1} MiB",
+        mib(s_rss),
+        mib(r_rss)
+    );
     let (arrived, again) = resume(&src, &dst, size).await;
     println!(
         "  resume after a break at half: {arrived} bytes had arrived, {again} sent again ({:.3}%)",
