@@ -75,6 +75,8 @@ pub enum CameraEvent {
         code: Option<String>,
     },
     Failed(String),
+    /// A QR code that is not a qrchat code is in view (sent once per camera session).
+    Foreign,
     /// The source has no more frames (an image file, a directory).
     Ended,
 }
@@ -132,6 +134,8 @@ pub struct ScanState {
     pub refused: Option<String>,
     /// A good code, waiting for the green frame to show.
     pub found: Option<(Checked, Duration)>,
+    /// A QR code that is not a qrchat code was seen.
+    pub foreign: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -553,6 +557,7 @@ impl App {
                     }
                 }
             }
+            CameraEvent::Foreign => self.scan.foreign = true,
             CameraEvent::Ended if self.scan.found.is_none() => {
                 let name = self.scan.camera.clone().unwrap_or_default();
                 return self.goto_paste(Some(format!(

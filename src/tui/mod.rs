@@ -17,6 +17,7 @@
 //! the peer's address.
 
 pub mod app;
+pub mod camera;
 pub mod input;
 pub mod screens;
 pub mod seams;
@@ -28,7 +29,6 @@ pub mod ui;
 mod tests;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -42,7 +42,8 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 
 use crate::cli::Cli;
-use app::{App, AppEvent, CameraEvent, Effect, Options};
+use app::{App, AppEvent, Effect, Options};
+pub use camera::CameraSpec;
 use session::{Connector, Link};
 
 /// Run the app on the terminal until the user quits. Ctrl-C ends it with `Ok(())`.
@@ -134,9 +135,6 @@ async fn event_loop(
             }
         };
         app.set_now(started.elapsed());
-        if let AppEvent::Key(k) = &event {
-            tracing::debug!(?k, "key");
-        }
         quit = runner.execute_all(app.update(event));
         // Take whatever else is queued before drawing again (a flood of messages).
         for _ in 0..1000 {
@@ -161,13 +159,6 @@ fn map_terminal_event(e: Event) -> Option<AppEvent> {
         Event::Resize(w, h) => Some(AppEvent::Resize(w, h)),
         _ => None,
     }
-}
-
-/// Which camera to open.
-#[derive(Debug, Clone, Default)]
-pub struct CameraSpec {
-    pub index: Option<u32>,
-    pub file: Option<PathBuf>,
 }
 
 enum Cmd {
@@ -306,9 +297,7 @@ impl Runner {
         }
         let stop = Arc::new(AtomicBool::new(false));
         self.camera_stop = Some(stop.clone());
-        let spec = self.camera.clone();
-        let tx = self.tx.clone();
-        tokio::task::spawn_blocking(move || camera_loop(spec, stop, tx));
+        camera::spawn(self.camera.clone(), stop, self.tx.clone());
     }
 
     /// Stop the camera and close the session, waiting a little for the goodbye to go out.
@@ -338,54 +327,6 @@ async fn serve(
                 if let Err(e) = link.send(t).await {
                     let _ = tx.send(AppEvent::SendError(e));
                 }
-            }
-        }
-    }
-}
-
-/// Preview frames are scaled down to at most this many pixels wide.
-const PREVIEW_WIDTH: u32 = 160;
-
-fn camera_loop(spec: CameraSpec, stop: Arc<AtomicBool>, tx: UnboundedSender<AppEvent>) {
-    let send = |e: CameraEvent| tx.send(AppEvent::Camera(e)).is_ok();
-    let mut src = match seams::open_camera(spec.index, spec.file.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            send(CameraEvent::Failed(e));
-            return;
-        }
-    };
-    if !send(CameraEvent::Opened(src.name())) {
-        return;
-    }
-    let mut scanner = seams::FrameScanner::default();
-    while !stop.load(Ordering::SeqCst) {
-        match src.next_frame() {
-            Ok(Some(frame)) => {
-                let code = scanner.scan(&frame);
-                let (w, h) = frame.dimensions();
-                let preview = if w > PREVIEW_WIDTH {
-                    let ph = (h as u64 * PREVIEW_WIDTH as u64 / w as u64).max(1) as u32;
-                    image::imageops::resize(
-                        &frame,
-                        PREVIEW_WIDTH,
-                        ph,
-                        image::imageops::FilterType::Triangle,
-                    )
-                } else {
-                    frame
-                };
-                if !send(CameraEvent::Frame { preview, code }) {
-                    return;
-                }
-            }
-            Ok(None) => {
-                send(CameraEvent::Ended);
-                return;
-            }
-            Err(e) => {
-                send(CameraEvent::Failed(e.to_string()));
-                return;
             }
         }
     }
