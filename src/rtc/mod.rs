@@ -323,7 +323,16 @@ impl Session {
         }
         .await;
         match res {
-            Ok(local) => {
+            Ok(mut local) => {
+                // Tie the answer to the offer it answers, so the offerer can tell an answer
+                // made for another code (an earlier one, or one changed on the way).
+                // qrchat offers only: a browser page's JSON stays as it is.
+                if let (true, Some(fp)) = (
+                    rtt::made_by_qrchat(&offer.sdp),
+                    signal::fingerprint_of(&offer.sdp),
+                ) {
+                    local.sdp = signal::tie_answer(&local.sdp, &fp);
+                }
                 s.local = local;
                 Ok(s)
             }
