@@ -678,6 +678,11 @@ impl Proc {
         }
     }
 
+    /// Still running?
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Wait for it to exit: (exit code, all of stderr). Killed and a panic after `limit`.
     pub fn exit(mut self, limit: Duration) -> (i32, String) {
         let t0 = Instant::now();
