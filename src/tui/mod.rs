@@ -8,18 +8,20 @@
 //! start ──s──▶ my code (gathering… then QR) ──s/p──▶ scan / paste their answer ──▶ connecting ──▶ chat
 //!   └───j──▶ scan (or paste) their code ──▶ my code (my answer's QR, waiting) ────────────────▶ chat
 //! ```
-//! Keys: Ctrl-C quits from anywhere (exit 0, terminal restored); `?` (F1 while typing)
-//! shows help. My code: `t` text/QR, `c` copy (OSC 52), `s` scan / `p` paste the answer.
-//! Scan: `p` paste instead. Paste: a bracketed paste or typing, checked as it comes; Enter
-//! uses it; Esc goes back. Chat: Enter sends, Alt-Enter or Ctrl-J adds a line, Up/Down
-//! recall sent messages, PgUp/PgDn scroll (End follows the newest); Esc after the peer
-//! left starts a new pairing. The status bar shows the link state, the safety number and
-//! the peer's address.
+//! Each screen's keys are one table (`keys.rs`, `screens/*::KEYS`) that decides what a
+//! key does, what the footer offers and what the help box lists. Esc goes back one step
+//! and quits only on the first screen; Ctrl-C quits from anywhere (exit 0, terminal
+//! restored). The per-pairing state is one `app::Pairing`, replaced whole by the next.
+//!
+//! Files: `app.rs` state and update, `runner.rs` effects to tasks, `session/` the seam
+//! over the network (trait, rtc adapter, scripted double), `input.rs` the composer,
+//! `terminal.rs` the guard, `ui.rs` and `screens/` drawing.
 
 pub mod app;
 pub mod input;
+pub mod keys;
+pub mod runner;
 pub mod screens;
-pub mod seams;
 pub mod session;
 pub mod terminal;
 pub mod ui;
@@ -27,10 +29,9 @@ pub mod ui;
 #[cfg(test)]
 mod tests;
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -38,17 +39,17 @@ use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
-use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
-use tokio::task::JoinHandle;
+use tokio::sync::mpsc::{self, UnboundedSender};
 
 use crate::cli::Cli;
-use app::{App, AppEvent, CameraEvent, Effect, Options};
-use session::{Connector, Link};
+use app::{App, AppEvent, CameraEvent, Notifier, Options};
+pub use runner::Runner;
+use session::Connector;
 
 /// Run the app on the terminal until the user quits. Ctrl-C ends it with `Ok(())`.
 pub async fn run(cli: &Cli) -> anyhow::Result<()> {
     let common = &cli.common;
-    let connector = seams::connector(crate::rtc::RtcConfig {
+    let connector = session::connector(crate::rtc::RtcConfig {
         stun: common.stun.clone(),
         bind: common.bind.clone(),
         gather_timeout: common.gather_timeout(),
@@ -71,6 +72,9 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
         size: (size.width, size.height),
         clock_origin,
         stun: !common.stun.is_empty(),
+        quiet: false,
+        notifier: Notifier::detect(|k| std::env::var(k).ok()),
+        in_tmux: std::env::var_os("TMUX").is_some(),
     };
     let result = event_loop(&mut term, opts, connector, camera).await;
     let _ = term.show_cursor();
@@ -86,7 +90,7 @@ async fn event_loop(
     camera: CameraSpec,
 ) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut runner = Runner::new(connector, camera, tx);
+    let mut runner = Runner::new(connector, camera, tx, Box::new(std::io::stdout()));
     let started = Instant::now();
     let (mut app, fx) = App::new(opts);
     let mut quit = runner.execute_all(fx);
@@ -101,6 +105,9 @@ async fn event_loop(
     let mut dirty = true;
     while !quit {
         if dirty {
+            if std::mem::take(&mut app.repaint) {
+                term.clear()?;
+            }
             term.draw(|f| ui::draw(f, &app))?;
             dirty = false;
         }
@@ -138,9 +145,6 @@ async fn event_loop(
             }
         };
         app.set_now(started.elapsed());
-        if let AppEvent::Key(k) = &event {
-            tracing::debug!(?k, "key");
-        }
         quit = runner.execute_all(app.update(event));
         // Take whatever else is queued before drawing again (a flood of messages).
         for _ in 0..1000 {
@@ -163,7 +167,9 @@ fn map_terminal_event(e: Event) -> Option<AppEvent> {
         Event::Key(k) => Some(AppEvent::Key(k)),
         Event::Paste(s) => Some(AppEvent::Paste(s)),
         Event::Resize(w, h) => Some(AppEvent::Resize(w, h)),
-        _ => None,
+        Event::FocusGained => Some(AppEvent::Focus(true)),
+        Event::FocusLost => Some(AppEvent::Focus(false)),
+        Event::Mouse(_) => None,
     }
 }
 
@@ -174,199 +180,36 @@ pub struct CameraSpec {
     pub file: Option<PathBuf>,
 }
 
-enum Cmd {
-    Accept(session::SessionDescription),
-    Send(String),
-}
-
-/// Turns effects into tasks; the tasks report back as `AppEvent`s.
-pub struct Runner {
-    connector: Arc<dyn Connector>,
-    camera: CameraSpec,
-    tx: UnboundedSender<AppEvent>,
-    link: Arc<Mutex<Option<Arc<dyn Link>>>>,
-    cmds: Option<UnboundedSender<Cmd>>,
-    task: Option<JoinHandle<()>>,
-    closing: Vec<JoinHandle<()>>,
-    camera_stop: Option<Arc<AtomicBool>>,
-}
-
-impl Runner {
-    pub fn new(
-        connector: Arc<dyn Connector>,
-        camera: CameraSpec,
-        tx: UnboundedSender<AppEvent>,
-    ) -> Runner {
-        Runner {
-            connector,
-            camera,
-            tx,
-            link: Arc::new(Mutex::new(None)),
-            cmds: None,
-            task: None,
-            closing: vec![],
-            camera_stop: None,
-        }
-    }
-
-    /// Run effects; true when the app should end.
-    pub fn execute_all(&mut self, fx: Vec<Effect>) -> bool {
-        let mut quit = false;
-        for e in fx {
-            quit |= self.execute(e);
-        }
-        quit
-    }
-
-    pub fn execute(&mut self, e: Effect) -> bool {
-        match e {
-            Effect::StartOffer { pairing } => self.begin(pairing, None),
-            Effect::Join { pairing, offer } => self.begin(pairing, Some(offer)),
-            Effect::AcceptAnswer(d) => self.command(Cmd::Accept(d)),
-            Effect::Send(t) => self.command(Cmd::Send(t)),
-            Effect::Close => self.close(),
-            Effect::Copy(text) => {
-                use base64::Engine;
-                let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
-                let mut out = std::io::stdout();
-                let _ = write!(out, "\x1b]52;c;{b64}\x07");
-                let _ = out.flush();
-            }
-            Effect::OpenCamera => self.open_camera(),
-            Effect::StopCamera => {
-                if let Some(stop) = self.camera_stop.take() {
-                    stop.store(true, Ordering::SeqCst);
-                }
-            }
-            Effect::Quit => return true,
-        }
-        false
-    }
-
-    fn command(&mut self, c: Cmd) {
-        if let Some(cmds) = &self.cmds {
-            let _ = cmds.send(c);
-        }
-    }
-
-    fn begin(&mut self, pairing: u64, offer: Option<session::SessionDescription>) {
-        self.close();
-        let (stx, mut srx) = mpsc::unbounded_channel();
-        let (ctx, crx) = mpsc::unbounded_channel();
-        self.cmds = Some(ctx);
-        let tx = self.tx.clone();
-        let slot = self.link.clone();
-        let connector = self.connector.clone();
-        let forward_tx = tx.clone();
-        self.task = Some(tokio::spawn(async move {
-            let forward = tokio::spawn(async move {
-                while let Some(event) = srx.recv().await {
-                    if forward_tx
-                        .send(AppEvent::Session { pairing, event })
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            });
-            let made = match offer {
-                None => connector.offer(stx).await,
-                Some(o) => connector.answer(o, stx).await,
-            };
-            match made {
-                Ok(link) => {
-                    *slot.lock().unwrap() = Some(link.clone());
-                    let _ = tx.send(AppEvent::Local {
-                        pairing,
-                        desc: link.local_description(),
-                        fingerprint: link.local_fingerprint(),
-                    });
-                    serve(link, crx, tx, pairing).await;
-                }
-                Err(message) => {
-                    let _ = tx.send(AppEvent::SessionError { pairing, message });
-                }
-            }
-            let _ = forward.await;
-        }));
-    }
-
-    fn close(&mut self) {
-        self.cmds = None;
-        if let Some(t) = self.task.take() {
-            t.abort();
-        }
-        if let Some(link) = self.link.lock().unwrap().take() {
-            self.closing.push(tokio::spawn(async move {
-                link.close().await;
-            }));
-        }
-        self.closing.retain(|t| !t.is_finished());
-    }
-
-    fn open_camera(&mut self) {
-        if let Some(stop) = self.camera_stop.take() {
-            stop.store(true, Ordering::SeqCst);
-        }
-        let stop = Arc::new(AtomicBool::new(false));
-        self.camera_stop = Some(stop.clone());
-        let spec = self.camera.clone();
-        let tx = self.tx.clone();
-        tokio::task::spawn_blocking(move || camera_loop(spec, stop, tx));
-    }
-
-    /// Stop the camera and close the session, waiting a little for the goodbye to go out.
-    pub async fn shutdown(&mut self) {
-        self.execute(Effect::StopCamera);
-        self.close();
-        for t in self.closing.drain(..) {
-            let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
-        }
-    }
-}
-
-async fn serve(
-    link: Arc<dyn Link>,
-    mut cmds: UnboundedReceiver<Cmd>,
-    tx: UnboundedSender<AppEvent>,
-    pairing: u64,
-) {
-    while let Some(c) = cmds.recv().await {
-        match c {
-            Cmd::Accept(d) => {
-                if let Err(message) = link.accept_answer(d).await {
-                    let _ = tx.send(AppEvent::SessionError { pairing, message });
-                }
-            }
-            Cmd::Send(t) => {
-                if let Err(e) = link.send(t).await {
-                    let _ = tx.send(AppEvent::SendError(e));
-                }
-            }
-        }
-    }
-}
-
 /// Preview frames are scaled down to at most this many pixels wide.
 const PREVIEW_WIDTH: u32 = 160;
 
 fn camera_loop(spec: CameraSpec, stop: Arc<AtomicBool>, tx: UnboundedSender<AppEvent>) {
     let send = |e: CameraEvent| tx.send(AppEvent::Camera(e)).is_ok();
-    let mut src = match seams::open_camera(spec.index, spec.file.as_deref()) {
+    let opened = match &spec.file {
+        Some(path) => crate::camera::open_path(path),
+        None => crate::camera::open_webcam(spec.index.unwrap_or(0)),
+    };
+    let mut src = match opened {
         Ok(s) => s,
         Err(e) => {
-            send(CameraEvent::Failed(e));
+            send(CameraEvent::Failed(Arc::new(e)));
             return;
         }
     };
     if !send(CameraEvent::Opened(src.name())) {
         return;
     }
-    let mut scanner = seams::FrameScanner::default();
+    // Live frames: the streaming scanner (cheap on frames without a code), taking only a
+    // code that decodes as a qrchat code, so a foreign QR in view never hides ours.
+    let mut scanner = crate::qr::Scanner::streaming();
+    let is_qrchat =
+        |b: &[u8]| std::str::from_utf8(b).is_ok_and(|t| crate::signal::decode(t).is_ok());
     while !stop.load(Ordering::SeqCst) {
         match src.next_frame() {
             Ok(Some(frame)) => {
-                let code = scanner.scan(&frame);
+                let code = scanner
+                    .scan(&frame, is_qrchat)
+                    .and_then(|b| String::from_utf8(b).ok());
                 let (w, h) = frame.dimensions();
                 let preview = if w > PREVIEW_WIDTH {
                     let ph = (h as u64 * PREVIEW_WIDTH as u64 / w as u64).max(1) as u32;
@@ -388,7 +231,7 @@ fn camera_loop(spec: CameraSpec, stop: Arc<AtomicBool>, tx: UnboundedSender<AppE
                 return;
             }
             Err(e) => {
-                send(CameraEvent::Failed(e.to_string()));
+                send(CameraEvent::Failed(Arc::new(e)));
                 return;
             }
         }
