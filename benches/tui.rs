@@ -43,6 +43,7 @@ fn chat_app() -> App {
         event: SessionEvent::Open {
             sas: "123 456".into(),
             remote: Some("192.168.1.20:50000 (host)".into()),
+            route: qrchat::rtc::Route::Lan,
         },
     });
     for i in 0..MESSAGES {

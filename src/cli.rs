@@ -90,6 +90,11 @@ pub struct Common {
     #[arg(long, value_name = "SECS", global = true, default_value_t = 3.0)]
     pub gather_timeout: f64,
 
+    /// Seconds a peer that stopped answering is given before the chat ends (a blip
+    /// shorter than this loses nothing).
+    #[arg(long, value_name = "SECS", global = true, default_value_t = 60.0)]
+    pub peer_timeout: f64,
+
     /// Write logs to this file (nothing is logged otherwise).
     #[arg(long, value_name = "FILE", global = true)]
     pub log: Option<PathBuf>,
@@ -98,6 +103,16 @@ pub struct Common {
 impl Common {
     pub fn gather_timeout(&self) -> Duration {
         Duration::from_secs_f64(self.gather_timeout.clamp(0.05, 600.0))
+    }
+
+    /// The options as the session's config: the one place they turn into it.
+    pub fn rtc_config(&self) -> crate::rtc::RtcConfig {
+        crate::rtc::RtcConfig {
+            stun: self.stun.clone(),
+            bind: self.bind.clone(),
+            gather_timeout: self.gather_timeout(),
+            peer_timeout: Duration::from_secs_f64(self.peer_timeout.clamp(1.0, 86_400.0)),
+        }
     }
 }
 

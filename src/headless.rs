@@ -12,7 +12,6 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use tokio::sync::mpsc;
@@ -20,23 +19,14 @@ use tokio::sync::mpsc;
 use crate::chat;
 use crate::cli::{Common, HeadlessArgs};
 use crate::qr;
-use crate::rtc::{CloseReason, RtcConfig, Session, SessionEvent};
+use crate::rtc::{CloseReason, LinkState, RtcConfig, Session, SessionEvent};
 use crate::signal::{self, Encoding, Format, SdpKind};
 
-/// How long the offerer waits for the link once the answer is applied. ICE and DTLS take
-/// milliseconds on a LAN; a path that has not come up by then will not.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// The answerer waits for a human to carry the answer back to the offerer.
-pub const ANSWER_WAIT: Duration = Duration::from_secs(610);
 /// Longest stdin line we read; anything longer is cut (and then refused as a message).
 const MAX_LINE_BYTES: usize = 1 << 20;
 
 pub fn rtc_config(common: &Common) -> RtcConfig {
-    RtcConfig {
-        stun: common.stun.clone(),
-        bind: common.bind.clone(),
-        gather_timeout: common.gather_timeout(),
-    }
+    common.rtc_config()
 }
 
 fn status(msg: impl std::fmt::Display) {
@@ -85,7 +75,7 @@ pub async fn run_offer(common: &Common, args: &HeadlessArgs) -> Result<()> {
             .await
             .context("the answer was refused")?;
         status("answer applied; connecting…");
-        relay(&session, &mut events, &mut stdin, CONNECT_TIMEOUT).await
+        relay(&session, &mut events, &mut stdin).await
     };
     let res = tokio::select! {
         r = body => r,
@@ -126,7 +116,7 @@ pub async fn run_answer(common: &Common, blob: Option<&str>, args: &HeadlessArgs
     let body = async {
         publish(&session, format, args)?;
         status("give this answer code to the other side; waiting for the link…");
-        relay(&session, &mut events, &mut stdin, ANSWER_WAIT).await
+        relay(&session, &mut events, &mut stdin).await
     };
     let res = tokio::select! {
         r = body => r,
@@ -177,13 +167,10 @@ async fn relay(
     session: &Session,
     events: &mut mpsc::UnboundedReceiver<SessionEvent>,
     stdin: &mut mpsc::Receiver<String>,
-    connect_timeout: Duration,
 ) -> Result<()> {
     let mut queue: VecDeque<String> = VecDeque::new();
     let mut stdin_open = true;
     let mut open = false;
-    let deadline = tokio::time::sleep(connect_timeout);
-    tokio::pin!(deadline);
     loop {
         tokio::select! {
             line = stdin.recv(), if stdin_open => match line {
@@ -204,10 +191,10 @@ async fn relay(
             },
             ev = events.recv() => match ev {
                 None => bail!("the session ended unexpectedly"),
-                Some(SessionEvent::Open { sas, remote }) => {
+                Some(SessionEvent::Open { sas, remote, route }) => {
                     open = true;
                     let via = remote.map(|r| format!(" to {r}")).unwrap_or_default();
-                    status(format!("connected{via}; safety number {sas} (the other side must show the same)"));
+                    status(format!("connected{via}, {route}; safety number {sas} (the other side must show the same)"));
                     flush(session, &mut queue).await;
                     if !stdin_open {
                         status("stdin closed; leaving the chat");
@@ -222,19 +209,32 @@ async fn relay(
                     }
                 }
                 Some(SessionEvent::Binary(n)) => status(format!("ignored {n} bytes of binary data from the peer")),
-                Some(SessionEvent::State(s)) => tracing::debug!("state {s}"),
+                Some(SessionEvent::State(s)) => {
+                    tracing::debug!("state {s}");
+                    match s {
+                        LinkState::Interrupted { .. } => status(format!(
+                            "link interrupted: the other side is not responding; reconnecting \
+                             (messages wait; giving up after {} s)",
+                            session.peer_timeout().as_secs()
+                        )),
+                        LinkState::Open { route } if open => status(format!("link back ({route})")),
+                        _ => {}
+                    }
+                }
+                Some(SessionEvent::Notice(text)) => status(chat::sanitize_line(&text)),
+                // A transfer channel: not wired in headless yet; dropping it closes nothing.
+                Some(SessionEvent::Channel(_)) => {}
                 Some(SessionEvent::Rtt(rtt)) => tracing::debug!("round trip {rtt:?}"),
                 Some(SessionEvent::Gathering { .. }) | Some(SessionEvent::Gathered { .. }) => {}
                 Some(SessionEvent::Closed(CloseReason::PeerLeft)) => {
                     status("the peer left the chat");
                     return Ok(());
                 }
+                Some(SessionEvent::Closed(reason @ CloseReason::NoConnection(_))) => bail!(
+                    "{reason}: are both on the same network? A firewall may block UDP; across networks try --stun"
+                ),
                 Some(SessionEvent::Closed(reason)) => bail!("{reason}"),
             },
-            _ = &mut deadline, if !open => bail!(
-                "no connection after {} s: are both on the same network? A firewall may block UDP; across networks try --stun",
-                connect_timeout.as_secs()
-            ),
         }
     }
 }

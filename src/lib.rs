@@ -13,4 +13,5 @@ pub mod qr;
 pub mod rtc;
 pub mod scan_cmd;
 pub mod signal;
+pub mod transfer;
 pub mod tui;

@@ -1,21 +1,26 @@
 //! WebRTC session over webrtc-rs (0.17 line): offer/answer, gathering with a deadline,
-//! the "chat" data channel, and state events. Knows nothing of QR codes or terminals.
+//! the chat and further data channels, and typed state events. Knows nothing of QR codes
+//! or terminals.
 //!
-//! Everything the UI needs to know arrives as [`SessionEvent`]s on a channel; the
-//! [`Session`] methods never block on the peer.
+//! Shape (ARCHITECTURE.md): one driver task ([`driver`]) owns each session; webrtc
+//! callbacks only forward facts to it; the decisions live in a pure state machine
+//! ([`machine`]); everything the owner needs arrives as [`SessionEvent`]s, in order, with
+//! `Closed` last. The [`Session`] methods never block on the peer.
 
+mod channel;
+mod driver;
+pub mod machine;
 mod net;
 mod rtt;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::{mpsc, oneshot, watch};
 use webrtc::api::setting_engine::SettingEngine;
 use webrtc::api::APIBuilder;
-use webrtc::data_channel::data_channel_state::RTCDataChannelState;
 use webrtc::data_channel::RTCDataChannel;
+use webrtc::dtls_transport::dtls_transport_state::RTCDtlsTransportState;
 use webrtc::ice::mdns::MulticastDnsMode;
 use webrtc::ice::network_type::NetworkType;
 use webrtc::ice_transport::ice_server::RTCIceServer;
@@ -27,7 +32,11 @@ use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
 
 use crate::signal::{self, SdpKind, SessionDescription};
+use driver::{Driver, Input};
+use machine::{Fact, Machine, PcState, Role, Rules};
 
+pub use channel::{Channel, ChannelMessage, MAX_CHANNEL_MESSAGE, SEND_HIGH_WATER};
+pub use machine::{CONNECT_TIMEOUT, STUN_QUIET, WAIT_FOR_PEER};
 pub use net::BindError;
 pub use rtt::{RTT_EVERY, RTT_LABEL};
 
@@ -35,28 +44,21 @@ pub use rtt::{RTT_EVERY, RTT_LABEL};
 /// opens whatever its label (browser pages name theirs freely) and closes any further one.
 pub const CHANNEL_LABEL: &str = "chat";
 
-/// After the link was up, how long a silent peer may stay "disconnected" before we call it
-/// gone. ICE declares "disconnected" after [`ICE_DISCONNECTED`] without traffic; keepalives
-/// every [`ICE_KEEPALIVE`] keep a healthy idle link from ever getting there.
-pub const PEER_LOST_GRACE: Duration = Duration::from_secs(3);
-const ICE_DISCONNECTED: Duration = Duration::from_secs(4);
-const ICE_KEEPALIVE: Duration = Duration::from_secs(1);
+/// After the link was up, how long a silent peer is given before we call it gone (unless
+/// set otherwise in [`RtcConfig::peer_timeout`]). A blip of 30 s (Wi-Fi roaming, a cable
+/// pulled and put back) must end nothing; a peer that quit says so and is seen at once.
+pub const PEER_TIMEOUT: Duration = Duration::from_secs(60);
+/// ICE calls the path "disconnected" (we say interrupted) after this long without traffic;
+/// keepalives every [`ICE_KEEPALIVE`] keep a healthy idle link from ever getting there.
+const ICE_DISCONNECTED: Duration = Duration::from_secs(3);
+const ICE_KEEPALIVE: Duration = Duration::from_millis(500);
 /// ICE "failed" comes after disconnected + this. It also bounds how long the answering side
 /// keeps checking while the offerer has not applied the answer yet: a human carries the
-/// answer back, so give them ten minutes.
-const ICE_FAILED: Duration = Duration::from_secs(600);
-
-/// With STUN servers configured, gathering ends once no new candidate has come for this
-/// long (a live STUN server answers within a round trip), or at the deadline.
-pub const STUN_QUIET: Duration = Duration::from_millis(1000);
+/// answer back, so give them ten minutes. Our own deadlines (machine.rs) come first.
+const ICE_FAILED: Duration = Duration::from_secs(900);
 
 /// Longest peer message passed on whole; the rest of a longer one is cut (with a note).
 pub const MAX_RECEIVE_BYTES: usize = 64 * 1024;
-/// Our read buffer. webrtc-rs ends a channel when a message does not fit the read buffer
-/// (its own is 64 KiB), so a hostile peer could end the chat with one big message. We read
-/// detached channels into a buffer as big as SCTP's whole receive window: every message
-/// that can arrive at all fits, and is then cut to [`MAX_RECEIVE_BYTES`].
-const READ_BUFFER_BYTES: usize = 1024 * 1024 + 64 * 1024;
 
 /// How a session gathers and connects.
 #[derive(Debug, Clone)]
@@ -67,6 +69,8 @@ pub struct RtcConfig {
     pub bind: Vec<String>,
     /// Deadline for ICE gathering; what was found by then is used.
     pub gather_timeout: Duration,
+    /// How long a peer that stopped answering is given before the session ends.
+    pub peer_timeout: Duration,
 }
 
 impl RtcConfig {
@@ -86,6 +90,60 @@ impl Default for RtcConfig {
             stun: Vec::new(),
             bind: Vec::new(),
             gather_timeout: Duration::from_secs(3),
+            peer_timeout: PEER_TIMEOUT,
+        }
+    }
+}
+
+/// How the link goes, from the candidate pair ICE selected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Both ends on the same network, host addresses.
+    Lan,
+    /// Direct, through at least one NAT (a STUN-learned or peer-reflexive address).
+    Nat,
+    /// Relayed through a TURN server.
+    Relay,
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Route::Lan => "direct on your network",
+            Route::Nat => "direct through a NAT",
+            Route::Relay => "relayed through your TURN server",
+        })
+    }
+}
+
+/// Where the link is, in the user's words (ARCHITECTURE.md, "Link states").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Our code is out; the other side has not applied it yet.
+    WaitingForPeer,
+    /// Both codes are applied; ICE, DTLS and SCTP are coming up.
+    Connecting,
+    /// The chat channel is open.
+    Open { route: Route },
+    /// Was open; the path went silent at `since` (a blip, or a peer that vanished). Chat
+    /// messages are held and go out in order once it is back; after the peer timeout
+    /// the session ends with [`CloseReason::PeerLost`].
+    Interrupted { since: Instant },
+}
+
+impl LinkState {
+    pub fn is_open(&self) -> bool {
+        matches!(self, LinkState::Open { .. })
+    }
+}
+
+impl std::fmt::Display for LinkState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkState::WaitingForPeer => f.write_str("waiting for the other side to read my code"),
+            LinkState::Connecting => f.write_str("connecting"),
+            LinkState::Open { route } => write!(f, "connected, {route}"),
+            LinkState::Interrupted { .. } => f.write_str("link interrupted, reconnecting"),
         }
     }
 }
@@ -97,18 +155,26 @@ pub enum SessionEvent {
     Gathering { candidates: usize },
     /// Gathering ended; `timed_out` when the deadline cut it short.
     Gathered { candidates: usize, timed_out: bool },
-    /// The peer connection moved to this state (new, connecting, connected, ...).
-    State(String),
-    /// The data channel is open. `sas` is the short authentication string both sides show;
-    /// `remote` the peer's address as ICE selected it.
-    Open { sas: String, remote: Option<String> },
+    /// The link moved to this state (every change, including Open).
+    State(LinkState),
+    /// The chat channel opened (once, right after `State(Open)`). `sas` is the short
+    /// authentication string both sides show; `remote` the peer's address as ICE selected it.
+    Open {
+        sas: String,
+        remote: Option<String>,
+        route: Route,
+    },
     /// A text message from the peer, raw: sanitise before display.
     Message(String),
-    /// The peer sent binary data of this many bytes (not part of chat; ignored).
+    /// The peer sent binary data of this many bytes on the chat (not part of chat; ignored).
     Binary(usize),
     /// Round-trip time to the peer, measured every [`RTT_EVERY`] (qrchat peers only).
     Rtt(Duration),
-    /// The link is over. Always the last event.
+    /// The peer opened a further channel (qrchat peers only: a file transfer). Open.
+    Channel(Channel),
+    /// Something the user should know that does not end the session.
+    Notice(String),
+    /// The link is over. Always the last event (none follows our own close).
     Closed(CloseReason),
 }
 
@@ -117,10 +183,17 @@ pub enum SessionEvent {
 pub enum CloseReason {
     /// The peer closed the chat (a normal end).
     PeerLeft,
-    /// The peer went silent (process killed, network gone) for longer than ICE and
-    /// [`PEER_LOST_GRACE`] allow.
+    /// The peer stopped answering for longer than the peer timeout.
     PeerLost,
-    /// No path to the peer could be found, or the channel broke.
+    /// ICE found no path to the peer.
+    NoPath,
+    /// The link did not come up this long after the answer was applied.
+    NoConnection(Duration),
+    /// The other side did not apply our code within this time.
+    NotRead(Duration),
+    /// DTLS refused the peer's certificate: it is not the one its code named.
+    CertificateMismatch,
+    /// Anything else.
     Failed(String),
 }
 
@@ -131,6 +204,19 @@ impl std::fmt::Display for CloseReason {
             CloseReason::PeerLost => {
                 f.write_str("the peer stopped responding (gone or network down)")
             }
+            CloseReason::NoPath => {
+                f.write_str("the connection failed: no network path to the peer was found")
+            }
+            CloseReason::NoConnection(d) => write!(f, "no connection after {} s", d.as_secs()),
+            CloseReason::NotRead(d) => write!(
+                f,
+                "the other side did not read my code within {} min",
+                d.as_secs() / 60
+            ),
+            CloseReason::CertificateMismatch => f.write_str(
+                "the other side's certificate does not match its code: the code may have been \
+                 changed on the way (someone in the middle); pair again by reading the QR",
+            ),
             CloseReason::Failed(why) => f.write_str(why),
         }
     }
@@ -148,48 +234,32 @@ pub enum RtcError {
     NoCandidates { hint: &'static str },
     #[error("the data channel is not open yet")]
     NotOpen,
+    #[error("the session is closed")]
+    Closed,
     #[error("message too long ({len} bytes; the limit is {max})")]
     TooLong { len: usize, max: usize },
     #[error("the other side's description was refused: {0}")]
     Remote(String),
+    #[error("data channel: {0}")]
+    Channel(String),
     #[error("WebRTC: {0}")]
     Webrtc(#[from] webrtc::Error),
 }
 
-struct Shared {
-    events: mpsc::UnboundedSender<SessionEvent>,
-    channel: Mutex<Option<Arc<RTCDataChannel>>>,
-    open: AtomicBool,
-    closed: AtomicBool,
-    candidates: AtomicUsize,
-    last_candidate: std::sync::Mutex<Option<tokio::time::Instant>>,
-    local_fp: [u8; 32],
-    remote_fp: std::sync::Mutex<Option<[u8; 32]>>,
-    /// The peer is qrchat (see `rtt`): a round-trip channel may be opened to it.
-    peer_is_qrchat: AtomicBool,
-    rtt_taken: AtomicBool,
-    pc: std::sync::OnceLock<std::sync::Weak<RTCPeerConnection>>,
-    /// Bumped on every state change, so a "peer lost" timer knows if the link recovered.
-    state_epoch: AtomicUsize,
-}
-
-impl Shared {
-    fn emit(&self, ev: SessionEvent) {
-        if self.closed.load(Ordering::SeqCst) {
-            return;
-        }
-        if matches!(ev, SessionEvent::Closed(_)) {
-            self.closed.store(true, Ordering::SeqCst);
-        }
-        let _ = self.events.send(ev);
-    }
-}
+/// How many chat messages may wait for the writer before [`Session::send`] waits.
+const OUTGOING: usize = 256;
 
 /// One peer connection with its chat channel.
 pub struct Session {
     pc: Arc<RTCPeerConnection>,
-    shared: Arc<Shared>,
     local: SessionDescription,
+    local_fp: [u8; 32],
+    inputs: mpsc::UnboundedSender<Input>,
+    state: watch::Receiver<Option<LinkState>>,
+    outgoing: mpsc::Sender<Option<String>>,
+    qrchat: OnceLock<bool>,
+    role: Role,
+    peer_timeout: Duration,
 }
 
 impl Session {
@@ -199,12 +269,23 @@ impl Session {
         cfg: &RtcConfig,
         events: mpsc::UnboundedSender<SessionEvent>,
     ) -> Result<Session, RtcError> {
-        let (pc, shared) = Self::peer_connection(cfg, events).await?;
-        let dc = pc.create_data_channel(CHANNEL_LABEL, None).await?;
-        wire_channel(&shared, dc).await;
-        let offer = pc.create_offer(None).await?;
-        let local = gather(&pc, &shared, cfg, offer).await?;
-        Ok(Session { pc, shared, local })
+        let mut s = Self::start(cfg, Role::Offerer, events).await?;
+        let dc = s.pc.create_data_channel(CHANNEL_LABEL, None).await?;
+        let inputs = s.inputs.clone();
+        driver::on_open(dc, move |ch| {
+            let _ = inputs.send(Input::ChatReady(ch));
+        });
+        let offer = s.pc.create_offer(None).await?;
+        match s.gather(cfg, offer).await {
+            Ok(local) => {
+                s.local = local;
+                Ok(s)
+            }
+            Err(e) => {
+                s.close().await;
+                Err(e)
+            }
+        }
     }
 
     /// Join a chat: apply the offer, answer, gather, and return with the complete answer.
@@ -220,49 +301,30 @@ impl Session {
                 want: SdpKind::Offer,
             });
         }
-        let (pc, shared) = Self::peer_connection(cfg, events).await?;
-        {
-            let shared = Arc::clone(&shared);
-            pc.on_data_channel(Box::new(move |dc: Arc<RTCDataChannel>| {
-                let shared = Arc::clone(&shared);
-                Box::pin(async move {
-                    if dc.label() == RTT_LABEL
-                        && shared.peer_is_qrchat.load(Ordering::SeqCst)
-                        && !shared.rtt_taken.swap(true, Ordering::SeqCst)
-                    {
-                        wire_rtt(&shared, dc);
-                        return;
-                    }
-                    let taken = shared.channel.lock().await.is_some();
-                    if taken {
-                        tracing::warn!(
-                            label = dc.label(),
-                            "peer opened an extra data channel; closing it"
-                        );
-                        // It may not be open at the SCTP level yet: close it when it is.
-                        let dc2 = Arc::clone(&dc);
-                        dc.on_open(Box::new(move || {
-                            Box::pin(async move {
-                                let _ = dc2.close().await;
-                            })
-                        }));
-                        let _ = dc.close().await;
-                    } else {
-                        wire_channel(&shared, dc).await;
-                    }
-                })
-            }));
+        let mut s = Self::start(cfg, Role::Answerer, events).await?;
+        let res = async {
+            s.set_remote(offer).await?;
+            let answer = s.pc.create_answer(None).await?;
+            s.gather(cfg, answer).await
         }
-        set_remote(&pc, &shared, offer).await?;
-        let answer = pc.create_answer(None).await?;
-        let local = gather(&pc, &shared, cfg, answer).await?;
-        Ok(Session { pc, shared, local })
+        .await;
+        match res {
+            Ok(local) => {
+                s.local = local;
+                Ok(s)
+            }
+            Err(e) => {
+                s.close().await;
+                Err(e)
+            }
+        }
     }
 
-    async fn peer_connection(
+    async fn start(
         cfg: &RtcConfig,
+        role: Role,
         events: mpsc::UnboundedSender<SessionEvent>,
-    ) -> Result<(Arc<RTCPeerConnection>, Arc<Shared>), RtcError> {
+    ) -> Result<Session, RtcError> {
         let plan = net::BindPlan::resolve(&cfg.bind)?;
         let ice_servers = stun_servers(&cfg.stun)?;
 
@@ -275,7 +337,7 @@ impl Session {
             .get_fingerprints()
             .iter()
             .find(|f| f.algorithm == "sha-256")
-            .and_then(|f| parse_hex_fingerprint(&f.value))
+            .and_then(|f| signal::parse_fingerprint_hex(&f.value))
             .ok_or_else(|| RtcError::Webrtc(webrtc::Error::new("no sha-256 fingerprint".into())))?;
         let (ufrag, pwd) = signal::ice_credentials(&local_fp);
 
@@ -304,67 +366,48 @@ impl Session {
             ..Default::default()
         };
         let pc = Arc::new(api.new_peer_connection(config).await?);
-        let shared = Arc::new(Shared {
-            events,
-            channel: Mutex::new(None),
-            open: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
-            candidates: AtomicUsize::new(0),
-            last_candidate: std::sync::Mutex::new(None),
-            local_fp,
-            remote_fp: std::sync::Mutex::new(None),
-            peer_is_qrchat: AtomicBool::new(false),
-            rtt_taken: AtomicBool::new(false),
-            state_epoch: AtomicUsize::new(0),
-            pc: std::sync::OnceLock::new(),
-        });
-        let _ = shared.pc.set(Arc::downgrade(&pc));
 
-        {
-            let shared = Arc::clone(&shared);
-            pc.on_ice_candidate(Box::new(move |c| {
-                if c.is_some() {
-                    *shared
-                        .last_candidate
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner()) = Some(tokio::time::Instant::now());
-                    let n = shared.candidates.fetch_add(1, Ordering::SeqCst) + 1;
-                    shared.emit(SessionEvent::Gathering { candidates: n });
-                }
-                Box::pin(async {})
-            }));
-        }
-        {
-            let shared = Arc::clone(&shared);
-            pc.on_peer_connection_state_change(Box::new(move |s: RTCPeerConnectionState| {
-                let shared = Arc::clone(&shared);
-                let epoch = shared.state_epoch.fetch_add(1, Ordering::SeqCst) + 1;
-                tracing::info!(state = %s, "peer connection state");
-                shared.emit(SessionEvent::State(s.to_string()));
-                Box::pin(async move {
-                    match s {
-                        RTCPeerConnectionState::Failed => {
-                            shared.emit(SessionEvent::Closed(CloseReason::Failed(
-                                "the connection failed: no network path to the peer was found"
-                                    .into(),
-                            )))
-                        }
-                        RTCPeerConnectionState::Disconnected
-                            if shared.open.load(Ordering::SeqCst) =>
-                        {
-                            tokio::spawn(async move {
-                                tokio::time::sleep(PEER_LOST_GRACE).await;
-                                if shared.state_epoch.load(Ordering::SeqCst) == epoch {
-                                    shared.emit(SessionEvent::Closed(CloseReason::PeerLost));
-                                }
-                            });
-                        }
-                        _ => {}
-                    }
-                })
-            }));
-        }
-        Ok((pc, shared))
+        let (inputs, input_rx) = mpsc::unbounded_channel();
+        let (state_tx, state) = watch::channel(None);
+        let (outgoing, outgoing_rx) = mpsc::channel(OUTGOING);
+        let machine = Machine::new(
+            Rules {
+                role,
+                stun: !cfg.stun.is_empty(),
+                gather_timeout: cfg.gather_timeout,
+                peer_timeout: cfg.peer_timeout,
+            },
+            Instant::now(),
+        );
+        forward_callbacks(&pc, &inputs);
+        let driver = Driver {
+            machine,
+            pc: Arc::clone(&pc),
+            events,
+            inputs: inputs.clone(),
+            state: state_tx,
+            local_fp,
+            outgoing: Some(outgoing_rx),
+            end_outgoing: outgoing.clone(),
+        };
+        tokio::spawn(driver.run(input_rx));
+        Ok(Session {
+            pc,
+            local: SessionDescription {
+                kind: match role {
+                    Role::Offerer => SdpKind::Offer,
+                    Role::Answerer => SdpKind::Answer,
+                },
+                sdp: String::new(),
+            },
+            local_fp,
+            inputs,
+            state,
+            outgoing,
+            qrchat: OnceLock::new(),
+            role,
+            peer_timeout: cfg.peer_timeout,
+        })
     }
 
     /// The complete local description (after gathering), ready to encode.
@@ -374,31 +417,43 @@ impl Session {
 
     /// SHA-256 fingerprint of this session's DTLS certificate.
     pub fn local_fingerprint(&self) -> [u8; 32] {
-        self.shared.local_fp
+        self.local_fp
+    }
+
+    /// Whether the peer is qrchat (its code was made by qrchat): only then are further
+    /// channels (file transfers) offered to it. Browser pages never see one.
+    pub fn peer_is_qrchat(&self) -> bool {
+        self.qrchat.get().copied().unwrap_or(false)
+    }
+
+    /// How long a silent peer is given (the config's).
+    pub fn peer_timeout(&self) -> Duration {
+        self.peer_timeout
+    }
+
+    /// The link state as last announced (None while gathering and after our close).
+    pub fn state(&self) -> Option<LinkState> {
+        *self.state.borrow()
     }
 
     /// The offerer applies the peer's answer; the link then comes up on its own.
     pub async fn accept_answer(&self, answer: &SessionDescription) -> Result<(), RtcError> {
-        if answer.kind != SdpKind::Answer {
+        if answer.kind != SdpKind::Answer || self.role != Role::Offerer {
             return Err(RtcError::WrongKind {
                 got: answer.kind,
                 want: SdpKind::Answer,
             });
         }
-        set_remote(&self.pc, &self.shared, answer).await?;
-        if self.shared.peer_is_qrchat.load(Ordering::SeqCst) {
-            let dc = self.pc.create_data_channel(RTT_LABEL, None).await?;
-            wire_rtt(&self.shared, dc);
-        }
-        Ok(())
+        self.set_remote(answer).await
     }
 
-    /// Whether the chat channel is open.
+    /// Whether the chat channel is open (and the path not interrupted).
     pub fn is_open(&self) -> bool {
-        self.shared.open.load(Ordering::SeqCst) && !self.shared.closed.load(Ordering::SeqCst)
+        self.state().is_some_and(|s| s.is_open())
     }
 
-    /// Send one text message.
+    /// Send one chat message. Before the chat first opened: [`RtcError::NotOpen`]. While
+    /// the link is interrupted the message waits and goes out, in order, once it is back.
     pub async fn send(&self, text: &str) -> Result<(), RtcError> {
         if text.len() > crate::chat::MAX_MESSAGE_BYTES {
             return Err(RtcError::TooLong {
@@ -406,129 +461,170 @@ impl Session {
                 max: crate::chat::MAX_MESSAGE_BYTES,
             });
         }
-        let dc = self.shared.channel.lock().await.clone();
-        match dc {
-            Some(dc) if dc.ready_state() == RTCDataChannelState::Open => {
-                dc.send_text(text.to_owned()).await?;
-                Ok(())
-            }
+        match self.state() {
+            Some(LinkState::Open { .. } | LinkState::Interrupted { .. }) => self
+                .outgoing
+                .send(Some(text.to_owned()))
+                .await
+                .map_err(|_| RtcError::Closed),
             _ => Err(RtcError::NotOpen),
         }
     }
 
-    /// Bytes queued for sending and not yet handed to the network.
-    pub async fn buffered_amount(&self) -> usize {
-        match self.shared.channel.lock().await.clone() {
-            Some(dc) => dc.buffered_amount().await,
-            None => 0,
+    /// Open a further data channel (qrchat peers only); resolves once it is open.
+    pub async fn open_channel(&self, label: &str) -> Result<Channel, RtcError> {
+        if !self.peer_is_qrchat() {
+            return Err(RtcError::Channel(
+                "the peer is not qrchat: it takes no further channels".into(),
+            ));
+        }
+        if label == CHANNEL_LABEL || label == RTT_LABEL {
+            return Err(RtcError::Channel(format!("the label {label:?} is taken")));
+        }
+        let dc: Arc<RTCDataChannel> = self.pc.create_data_channel(label, None).await?;
+        let (tx, rx) = oneshot::channel();
+        driver::on_open(dc, move |ch| {
+            let _ = tx.send(ch);
+        });
+        let mut state = self.state.clone();
+        tokio::select! {
+            ch = rx => ch.map_err(|_| RtcError::Closed),
+            _ = state.wait_for(|s| s.is_none()) => Err(RtcError::Closed),
         }
     }
 
-    /// Wait (bounded) until everything sent has left, then close the channel and the
-    /// connection. The peer sees the channel close.
+    /// Let queued messages go out (bounded), then close the channel and the connection.
+    /// The peer sees the chat end.
     pub async fn close(&self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while self.is_open()
-            && self.buffered_amount().await > 0
-            && tokio::time::Instant::now() < deadline
-        {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        self.shared.closed.store(true, Ordering::SeqCst);
-        if let Some(dc) = self.shared.channel.lock().await.take() {
-            let _ = dc.close().await;
-        }
-        if let Err(e) = self.pc.close().await {
+        let (tx, rx) = oneshot::channel();
+        if self.inputs.send(Input::Close(tx)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(8), rx).await;
+        } else if let Err(e) = self.pc.close().await {
             tracing::debug!("closing peer connection: {e}");
         }
     }
-}
 
-async fn set_remote(
-    pc: &RTCPeerConnection,
-    shared: &Shared,
-    desc: &SessionDescription,
-) -> Result<(), RtcError> {
-    let remote = match desc.kind {
-        SdpKind::Offer => RTCSessionDescription::offer(desc.sdp.clone()),
-        SdpKind::Answer => RTCSessionDescription::answer(desc.sdp.clone()),
-    }
-    .map_err(|e| RtcError::Remote(e.to_string()))?;
-    if let Some(fp) = signal::fingerprint_of(&desc.sdp) {
-        *shared.remote_fp.lock().unwrap_or_else(|e| e.into_inner()) = Some(fp);
-    }
-    shared
-        .peer_is_qrchat
-        .store(rtt::made_by_qrchat(&desc.sdp), Ordering::SeqCst);
-    pc.set_remote_description(remote)
-        .await
-        .map_err(|e| RtcError::Remote(e.to_string()))
-}
-
-/// Apply our description and wait for gathering to finish or the deadline to pass, then
-/// read the description back: only then does it carry the candidates.
-async fn gather(
-    pc: &RTCPeerConnection,
-    shared: &Shared,
-    cfg: &RtcConfig,
-    desc: RTCSessionDescription,
-) -> Result<SessionDescription, RtcError> {
-    let kind = match desc.sdp_type {
-        RTCSdpType::Offer => SdpKind::Offer,
-        _ => SdpKind::Answer,
-    };
-    let mut done = pc.gathering_complete_promise().await;
-    pc.set_local_description(desc).await?;
-    let start = tokio::time::Instant::now();
-    let deadline = start + cfg.gather_timeout;
-    let timed_out = loop {
-        tokio::select! {
-            _ = done.recv() => break false,
-            _ = tokio::time::sleep(Duration::from_millis(20)) => {
-                let now = tokio::time::Instant::now();
-                if now >= deadline {
-                    tracing::warn!(
-                        "ICE gathering still {:?} after {:?}; using the candidates found so far",
-                        pc.ice_gathering_state(),
-                        cfg.gather_timeout
-                    );
-                    break true;
-                }
-                // With STUN, host candidates come at once and a live server answers in
-                // a round trip; a silent one would hold us to the deadline for nothing.
-                let last = *shared.last_candidate.lock().unwrap_or_else(|e| e.into_inner());
-                if !cfg.stun.is_empty()
-                    && shared.candidates.load(Ordering::SeqCst) > 0
-                    && last.is_some_and(|t| now.duration_since(t) >= STUN_QUIET)
-                {
-                    tracing::info!("no new candidate for {STUN_QUIET:?}; STUN silent, gathering done");
-                    break true;
-                }
-            }
+    async fn set_remote(&self, desc: &SessionDescription) -> Result<(), RtcError> {
+        let remote = match desc.kind {
+            SdpKind::Offer => RTCSessionDescription::offer(desc.sdp.clone()),
+            SdpKind::Answer => RTCSessionDescription::answer(desc.sdp.clone()),
         }
-    };
-    let local = pc
-        .local_description()
-        .await
-        .ok_or_else(|| RtcError::Webrtc(webrtc::Error::new("no local description".into())))?;
-    let candidates = candidate_count(&local.sdp);
-    shared.emit(SessionEvent::Gathered {
-        candidates,
-        timed_out,
-    });
-    if candidates == 0 {
-        return Err(RtcError::NoCandidates {
-            hint: if cfg.bind.is_empty() {
-                " (is the network up? try --bind 127.0.0.1 for a same-machine test)"
-            } else {
-                " matches --bind"
-            },
+        .map_err(|e| RtcError::Remote(e.to_string()))?;
+        let qrchat = rtt::made_by_qrchat(&desc.sdp);
+        let _ = self.qrchat.set(qrchat);
+        self.pc
+            .set_remote_description(remote)
+            .await
+            .map_err(|e| RtcError::Remote(e.to_string()))?;
+        let addresses = signal::candidate_addresses(&desc.sdp);
+        let _ = self.inputs.send(Input::Remote {
+            qrchat,
+            fingerprint: signal::fingerprint_of(&desc.sdp),
+            addresses,
         });
+        Ok(())
     }
-    Ok(SessionDescription {
-        kind,
-        sdp: local.sdp,
-    })
+
+    /// Apply our description and wait until the machine says gathering is over, then
+    /// read the description back: only then does it carry the candidates.
+    async fn gather(
+        &self,
+        cfg: &RtcConfig,
+        desc: RTCSessionDescription,
+    ) -> Result<SessionDescription, RtcError> {
+        let kind = match desc.sdp_type {
+            RTCSdpType::Offer => SdpKind::Offer,
+            _ => SdpKind::Answer,
+        };
+        let mut done = self.pc.gathering_complete_promise().await;
+        {
+            let inputs = self.inputs.clone();
+            tokio::spawn(async move {
+                let _ = done.recv().await;
+                let _ = inputs.send(Input::Fact(Fact::GatheringComplete));
+            });
+        }
+        self.pc.set_local_description(desc).await?;
+        let (tx, rx) = oneshot::channel();
+        let _ = self.inputs.send(Input::OnGathered(tx));
+        let timed_out = rx.await.map_err(|_| RtcError::Closed)?;
+        if timed_out {
+            tracing::warn!(
+                "ICE gathering still {:?} after {:?} (or STUN silent); using the candidates found so far",
+                self.pc.ice_gathering_state(),
+                cfg.gather_timeout
+            );
+        }
+        let local =
+            self.pc.local_description().await.ok_or_else(|| {
+                RtcError::Webrtc(webrtc::Error::new("no local description".into()))
+            })?;
+        let candidates = candidate_count(&local.sdp);
+        let _ = self.inputs.send(Input::Fact(Fact::LocalReady {
+            candidates,
+            timed_out,
+        }));
+        if candidates == 0 {
+            return Err(RtcError::NoCandidates {
+                hint: if cfg.bind.is_empty() {
+                    " (is the network up? try --bind 127.0.0.1 for a same-machine test)"
+                } else {
+                    " matches --bind"
+                },
+            });
+        }
+        Ok(SessionDescription {
+            kind,
+            sdp: local.sdp,
+        })
+    }
+}
+
+/// webrtc's callbacks: each only forwards a fact to the driver.
+fn forward_callbacks(pc: &RTCPeerConnection, inputs: &mpsc::UnboundedSender<Input>) {
+    {
+        let inputs = inputs.clone();
+        pc.on_ice_candidate(Box::new(move |c| {
+            if c.is_some() {
+                let _ = inputs.send(Input::Fact(Fact::Candidate));
+            }
+            Box::pin(async {})
+        }));
+    }
+    {
+        let inputs = inputs.clone();
+        pc.on_peer_connection_state_change(Box::new(move |s: RTCPeerConnectionState| {
+            tracing::info!(state = %s, "peer connection state");
+            let s = match s {
+                RTCPeerConnectionState::Connecting => PcState::Connecting,
+                RTCPeerConnectionState::Connected => PcState::Connected,
+                RTCPeerConnectionState::Disconnected => PcState::Disconnected,
+                RTCPeerConnectionState::Failed => PcState::Failed,
+                RTCPeerConnectionState::Closed => PcState::Closed,
+                _ => PcState::New,
+            };
+            let _ = inputs.send(Input::Fact(Fact::Pc(s)));
+            Box::pin(async {})
+        }));
+    }
+    {
+        let inputs = inputs.clone();
+        pc.dtls_transport()
+            .on_state_change(Box::new(move |s: RTCDtlsTransportState| {
+                tracing::info!(state = %s, "DTLS state");
+                if s == RTCDtlsTransportState::Failed {
+                    let _ = inputs.send(Input::Fact(Fact::DtlsFailed));
+                }
+                Box::pin(async {})
+            }));
+    }
+    {
+        let inputs = inputs.clone();
+        pc.on_data_channel(Box::new(move |dc: Arc<RTCDataChannel>| {
+            let _ = inputs.send(Input::Incoming(dc));
+            Box::pin(async {})
+        }));
+    }
 }
 
 /// Distinct candidates (component 1) in an SDP. webrtc-rs repeats each one for component 2.
@@ -537,102 +633,6 @@ pub fn candidate_count(sdp: &str) -> usize {
         .filter(|l| l.starts_with("a=candidate:"))
         .filter(|l| l.split_whitespace().nth(1) == Some("1"))
         .count()
-}
-
-async fn wire_channel(shared: &Arc<Shared>, dc: Arc<RTCDataChannel>) {
-    *shared.channel.lock().await = Some(Arc::clone(&dc));
-    let shared = Arc::clone(shared);
-    let dc2 = Arc::clone(&dc);
-    dc.on_open(Box::new(move || {
-        Box::pin(async move {
-            let raw = match dc2.detach().await {
-                Ok(raw) => raw,
-                Err(e) => {
-                    shared.emit(SessionEvent::Closed(CloseReason::Failed(format!(
-                        "the chat channel could not be opened: {e}"
-                    ))));
-                    return;
-                }
-            };
-            shared.open.store(true, Ordering::SeqCst);
-            let remote_fp = *shared.remote_fp.lock().unwrap_or_else(|e| e.into_inner());
-            let sas = match remote_fp {
-                Some(r) => signal::sas(&shared.local_fp, &r),
-                None => "unknown".to_owned(),
-            };
-            let remote = match shared.pc.get().and_then(|w| w.upgrade()) {
-                Some(pc) => selected_remote(&pc).await,
-                None => None,
-            };
-            shared.emit(SessionEvent::Open { sas, remote });
-            tokio::spawn(read_loop(shared, raw));
-        })
-    }));
-}
-
-/// Run the round-trip channel once it opens.
-fn wire_rtt(shared: &Arc<Shared>, dc: Arc<RTCDataChannel>) {
-    let shared = Arc::clone(shared);
-    let dc2 = Arc::clone(&dc);
-    dc.on_open(Box::new(move || {
-        Box::pin(async move {
-            if let Ok(raw) = dc2.detach().await {
-                tokio::spawn(rtt::run(shared, raw));
-            }
-        })
-    }));
-}
-
-/// Read the detached channel until it ends, turning messages into events.
-async fn read_loop(shared: Arc<Shared>, raw: Arc<webrtc::data::data_channel::DataChannel>) {
-    let mut buf = vec![0u8; READ_BUFFER_BYTES];
-    loop {
-        match raw.read_data_channel(&mut buf).await {
-            // 0 bytes, not a string: the peer reset the stream (an empty binary message
-            // reads the same; only a hostile peer sends one, and it may leave anyway).
-            Ok((0, false)) => {
-                shared.emit(SessionEvent::Closed(CloseReason::PeerLeft));
-                return;
-            }
-            Ok((n, true)) => shared.emit(SessionEvent::Message(text_of(&buf[..n]))),
-            Ok((n, false)) => shared.emit(SessionEvent::Binary(n)),
-            Err(e) => {
-                if !shared.closed.load(Ordering::SeqCst) {
-                    tracing::warn!("data channel read: {e}");
-                    shared.emit(SessionEvent::Closed(CloseReason::Failed(format!(
-                        "the chat channel broke: {e}"
-                    ))));
-                }
-                return;
-            }
-        }
-    }
-}
-
-/// Peer text as a string: bad UTF-8 replaced, anything past [`MAX_RECEIVE_BYTES`] cut.
-fn text_of(bytes: &[u8]) -> String {
-    if bytes.len() <= MAX_RECEIVE_BYTES {
-        return String::from_utf8_lossy(bytes).into_owned();
-    }
-    let mut text = String::from_utf8_lossy(&bytes[..MAX_RECEIVE_BYTES]).into_owned();
-    text.push_str(&format!(" [… message cut: {} bytes in all]", bytes.len()));
-    text
-}
-
-/// The peer's address and candidate type on the pair ICE selected, e.g. `192.168.1.7:50123 (host)`.
-async fn selected_remote(pc: &RTCPeerConnection) -> Option<String> {
-    let pair = pc
-        .sctp()
-        .transport()
-        .ice_transport()
-        .get_selected_candidate_pair()
-        .await?;
-    let r = &pair.remote;
-    let addr = match r.address.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) => format!("[{v6}]:{}", r.port),
-        _ => format!("{}:{}", r.address, r.port),
-    };
-    Some(format!("{addr} ({})", r.typ))
 }
 
 fn stun_servers(urls: &[String]) -> Result<Vec<RTCIceServer>, RtcError> {
@@ -655,17 +655,4 @@ fn stun_servers(urls: &[String]) -> Result<Vec<RTCIceServer>, RtcError> {
         });
     }
     Ok(out)
-}
-
-fn parse_hex_fingerprint(s: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    let mut n = 0;
-    for part in s.split(':') {
-        if n >= 32 {
-            return None;
-        }
-        out[n] = u8::from_str_radix(part, 16).ok()?;
-        n += 1;
-    }
-    (n == 32).then_some(out)
 }

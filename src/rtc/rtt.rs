@@ -9,14 +9,15 @@
 //! A message is 9 bytes: `P` (ping) or `Q` (pong) and the sender's clock in nanoseconds;
 //! anything else is ignored.
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use webrtc::data::data_channel::DataChannel;
+use tokio::sync::{mpsc, watch};
 
-use super::{SessionEvent, Shared};
+use super::channel::{Channel, ChannelMessage};
+use super::driver::Input;
+use super::machine::Fact;
+use super::{LinkState, SessionEvent};
 use crate::signal;
 
 pub const RTT_LABEL: &str = "qrchat-rtt";
@@ -37,51 +38,52 @@ pub(super) fn made_by_qrchat(sdp: &str) -> bool {
         .any(|u| u == ufrag)
 }
 
-/// Ping, echo and report until the channel or the session ends.
-pub(super) async fn run(shared: Arc<Shared>, raw: Arc<DataChannel>) {
+/// Ping, echo and report until the channel or the session ends. No pings while the link
+/// is interrupted: they would only pile up in SCTP's retransmission back-off.
+pub(super) async fn run(
+    ch: Channel,
+    inputs: mpsc::UnboundedSender<Input>,
+    mut state: watch::Receiver<Option<LinkState>>,
+) {
     let base = Instant::now();
     let pinger = {
-        let raw = Arc::clone(&raw);
-        let shared = Arc::clone(&shared);
+        let ch = ch.clone();
         tokio::spawn(async move {
             loop {
-                if shared.closed.load(Ordering::SeqCst) {
-                    return;
+                let open = matches!(*state.borrow_and_update(), Some(LinkState::Open { .. }));
+                if open {
+                    let now = base.elapsed().as_nanos() as u64;
+                    if ch.send_bytes(frame(PING, now)).await.is_err() {
+                        return;
+                    }
                 }
-                let now = base.elapsed().as_nanos() as u64;
-                if raw
-                    .write_data_channel(&frame(PING, now), false)
-                    .await
-                    .is_err()
-                {
-                    return;
+                tokio::select! {
+                    _ = tokio::time::sleep(RTT_EVERY) => {}
+                    r = state.changed() => if r.is_err() { return },
                 }
-                tokio::time::sleep(RTT_EVERY).await;
             }
         })
     };
-    let mut buf = [0u8; 64];
     loop {
-        match raw.read_data_channel(&mut buf).await {
-            Ok((9, false)) => {
-                let stamp = u64::from_be_bytes(buf[1..9].try_into().unwrap_or_default());
-                if buf[0] == PING {
-                    if raw
-                        .write_data_channel(&frame(PONG, stamp), false)
-                        .await
-                        .is_err()
-                    {
+        match ch.recv().await {
+            Ok(Some(ChannelMessage::Binary(b))) if b.len() == 9 => {
+                let stamp = u64::from_be_bytes(b[1..9].try_into().unwrap_or_default());
+                if b[0] == PING {
+                    if ch.send_bytes(frame(PONG, stamp)).await.is_err() {
                         break;
                     }
-                } else if buf[0] == PONG {
+                } else if b[0] == PONG {
                     let now = base.elapsed().as_nanos() as u64;
                     if let Some(rtt) = now.checked_sub(stamp) {
-                        shared.emit(SessionEvent::Rtt(Duration::from_nanos(rtt)));
+                        let ev = SessionEvent::Rtt(Duration::from_nanos(rtt));
+                        if inputs.send(Input::Fact(Fact::Pass(ev))).is_err() {
+                            break;
+                        }
                     }
                 }
             }
-            Ok((0, false)) | Err(_) => break,
-            Ok(_) => {}
+            Ok(None) | Err(_) => break,
+            Ok(Some(_)) => {}
         }
     }
     pinger.abort();

@@ -264,6 +264,20 @@ pub fn fingerprint_of(sdp: &str) -> Option<[u8; 32]> {
     sdp::fingerprint(sdp)
 }
 
+/// `AB:CD:...` (32 hex bytes, as SDP and webrtc write a sha-256 fingerprint) as bytes.
+pub fn parse_fingerprint_hex(hex: &str) -> Option<[u8; 32]> {
+    sdp::parse_fingerprint_hex(hex)
+}
+
+/// The addresses of a description's candidates (component 1), as written.
+pub fn candidate_addresses(text: &str) -> Vec<String> {
+    sdp::attributes(text, "candidate")
+        .filter_map(|v| sdp::parse_candidate(v).ok())
+        .filter(|c| c.component == 1)
+        .map(|c| c.address.to_string())
+        .collect()
+}
+
 /// ICE ufrag/pwd derived from a DTLS certificate fingerprint (the compact blob carries
 /// neither: both sides rebuild them). rtc sets these as the local credentials.
 ///
@@ -354,12 +368,6 @@ pub fn candidates(sdp_text: &str) -> Vec<String> {
             s
         })
         .collect()
-}
-
-/// `AB:CD:...` (32 bytes, two hex digits each, either case) as bytes: the one parser of a
-/// sha-256 fingerprint as SDP writes it.
-pub fn parse_fingerprint_hex(hex: &str) -> Option<[u8; 32]> {
-    sdp::parse_fingerprint_hex(hex)
 }
 
 /// `AB:CD:...` upper-case hex, as SDP writes a sha-256 fingerprint.

@@ -17,10 +17,12 @@ use super::keys;
 use super::screens;
 use super::session::{CloseReason, RtcError, SessionEvent};
 use crate::camera::CameraError;
+use crate::rtc::LinkState;
 use crate::signal::{self, DecodeError, Decoded, EncodeError, SdpKind, SessionDescription};
 
-/// How long to wait for the link once both codes are exchanged.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// An interrupted link is "not responding" after this long (rtc keeps trying until its
+/// peer timeout).
+pub const NOT_RESPONDING: Duration = Duration::from_secs(5);
 /// How many chat lines are kept.
 pub const SCROLLBACK: usize = 10_000;
 /// How long the scan frame stays green before moving on.
@@ -247,7 +249,10 @@ pub struct ChatState {
     pub unseen: usize,
     pub peer: Option<String>,
     pub sas: Option<String>,
-    pub state: String,
+    /// The link as rtc last told it.
+    pub link: Option<LinkState>,
+    /// When (app time) the link went silent, while it is interrupted.
+    pub interrupted_at: Option<Duration>,
     pub peer_left: Option<String>,
     /// Latest round-trip time to the peer (qrchat peers report it).
     pub rtt: Option<Duration>,
@@ -377,6 +382,7 @@ impl App {
                 && self.screen == Screen::MyCode
                 && p.conn.since.is_some())
             || self.notice.is_some()
+            || p.chat.interrupted_at.is_some()
     }
 
     /// Is this the first screen the app showed (where Esc quits)?
@@ -525,15 +531,6 @@ impl App {
                 return fx;
             }
         }
-        let conn = &self.pairing.conn;
-        if let (Some(since), None) = (conn.since, &conn.failed) {
-            if self.screen != Screen::Chat && self.now >= since + CONNECT_TIMEOUT {
-                self.fail(format!(
-                    "no connection after {} s",
-                    CONNECT_TIMEOUT.as_secs()
-                ));
-            }
-        }
         vec![]
     }
 
@@ -556,30 +553,41 @@ impl App {
             }
             SessionEvent::State(s) => {
                 let p = &mut self.pairing;
-                if p.conn.states.last() != Some(&s) {
-                    p.conn.states.push(s.clone());
+                let words = s.to_string();
+                if p.conn.states.last() != Some(&words) {
+                    p.conn.states.push(words);
                 }
-                if p.conn.since.is_none() && s == "connecting" {
+                if p.conn.since.is_none() && s == LinkState::Connecting {
                     p.conn.since = Some(now);
                 }
-                p.chat.state = s.clone();
-                let dead = matches!(s.as_str(), "failed" | "closed");
-                let failed_before = p.conn.failed.is_some();
-                if dead && self.screen == Screen::Chat {
-                    self.peer_left(format!("connection {s}"));
-                } else if dead && !failed_before {
-                    self.fail(format!("connection {s}"));
+                let was = p.chat.link.replace(s);
+                let in_chat = self.screen == Screen::Chat;
+                match s {
+                    LinkState::Interrupted { .. } if in_chat => {
+                        self.pairing.chat.interrupted_at = Some(now);
+                        self.push_line(
+                            Who::Warn,
+                            "the link is interrupted: reconnecting (what you send waits)".into(),
+                        );
+                    }
+                    LinkState::Open { route }
+                        if in_chat && matches!(was, Some(LinkState::Interrupted { .. })) =>
+                    {
+                        self.pairing.chat.interrupted_at = None;
+                        self.push_line(Who::Info, format!("the link is back ({route})"));
+                    }
+                    _ => {}
                 }
             }
-            SessionEvent::Open { sas, remote } => {
+            SessionEvent::Open { sas, remote, route } => {
                 self.screen = Screen::Chat;
                 self.pairing.conn.failed = None;
-                self.pairing.chat.state = "connected".into();
+                self.pairing.chat.link = Some(LinkState::Open { route });
                 let peer = remote.as_deref().map(crate::chat::sanitize);
                 self.push_line(
                     Who::Info,
                     format!(
-                        "connected to {}; safety number {sas}",
+                        "connected to {} ({route}); safety number {sas}",
                         peer.as_deref().unwrap_or("the peer")
                     ),
                 );
@@ -601,6 +609,11 @@ impl App {
                 return self.arrived();
             }
             SessionEvent::Rtt(rtt) => self.pairing.chat.rtt = Some(rtt),
+            SessionEvent::Notice(text) => {
+                self.push_line(Who::Warn, crate::chat::sanitize(&text));
+            }
+            // Transfers are not offered in the TUI yet: dropping the channel closes it.
+            SessionEvent::Channel(_) => {}
             SessionEvent::Binary(n) => {
                 self.push_line(
                     Who::Warn,
@@ -648,7 +661,7 @@ impl App {
             format!("{reason}. Esc: new pairing, Ctrl-C: quit"),
         );
         self.pairing.chat.peer_left = Some(reason);
-        self.pairing.chat.state = "closed".into();
+        self.pairing.chat.interrupted_at = None;
     }
 
     fn fail(&mut self, why: String) {

@@ -49,11 +49,7 @@ use session::Connector;
 /// Run the app on the terminal until the user quits. Ctrl-C ends it with `Ok(())`.
 pub async fn run(cli: &Cli) -> anyhow::Result<()> {
     let common = &cli.common;
-    let connector = session::connector(crate::rtc::RtcConfig {
-        stun: common.stun.clone(),
-        bind: common.bind.clone(),
-        gather_timeout: common.gather_timeout(),
-    });
+    let connector = session::connector(common.rtc_config());
     let camera = CameraSpec {
         index: common.camera,
         file: common.camera_file.clone(),

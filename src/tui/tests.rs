@@ -15,6 +15,7 @@ use ratatui::Terminal;
 use super::app::*;
 use super::session::{CloseReason, RtcError, Scripted, SdpKind, SessionDescription, SessionEvent};
 use super::{ui, CameraSpec, Runner};
+use crate::rtc::{LinkState, Route};
 use crate::signal::{self, Format};
 
 /// A full SDP like webrtc-rs makes, with a fingerprint of `fp` bytes.
@@ -164,13 +165,17 @@ fn chatting(w: u16, h: u16) -> App {
     app.update(key(KeyCode::Char('p')));
     app.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
     app.update(key(KeyCode::Enter));
-    session(&mut app, SessionEvent::State("connecting".into()));
-    session(&mut app, SessionEvent::State("connected".into()));
+    session(&mut app, SessionEvent::State(LinkState::Connecting));
+    session(
+        &mut app,
+        SessionEvent::State(LinkState::Open { route: Route::Lan }),
+    );
     session(
         &mut app,
         SessionEvent::Open {
             sas: "418 092".into(),
             remote: Some("192.168.1.21:50001".into()),
+            route: Route::Lan,
         },
     );
     app
@@ -369,7 +374,7 @@ fn snapshot_joiner_answer_waiting() {
         desc: sdp(SdpKind::Answer, 0xAA, 50002),
         fingerprint: [0xAA; 32],
     });
-    session(&mut app, SessionEvent::State("connecting".into()));
+    session(&mut app, SessionEvent::State(LinkState::Connecting));
     let out = render(&app);
     assert!(out.contains("connection: connecting"), "{out}");
     insta::assert_snapshot!("my_code_joiner", out);
@@ -511,13 +516,17 @@ fn snapshot_connecting_and_failure_hints() {
     assert!(matches!(&fx[..], [Effect::AcceptAnswer(d)] if d.kind == SdpKind::Answer));
     assert_eq!(app.screen, Screen::Connecting);
     app.set_now(Duration::from_millis(2500));
-    session(&mut app, SessionEvent::State("connecting".into()));
+    session(&mut app, SessionEvent::State(LinkState::Connecting));
     let out = render(&app);
     assert!(out.contains("link: connecting"), "{out}");
     insta::assert_snapshot!("connecting", out);
 
-    app.set_now(CONNECT_TIMEOUT + Duration::from_secs(1));
-    app.update(AppEvent::Tick);
+    // rtc gives up after its connect timeout and says so.
+    app.set_now(crate::rtc::CONNECT_TIMEOUT + Duration::from_secs(1));
+    session(
+        &mut app,
+        SessionEvent::Closed(CloseReason::NoConnection(crate::rtc::CONNECT_TIMEOUT)),
+    );
     let out = render(&app);
     assert!(
         out.contains("Could not connect: no connection after 30 s"),
@@ -761,7 +770,7 @@ fn binary_and_failed_states_are_reported() {
     let mut app = chatting(80, 24);
     session(&mut app, SessionEvent::Binary(12));
     assert!(render(&app).contains("12 bytes of binary data"));
-    session(&mut app, SessionEvent::State("failed".into()));
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
     assert!(app.pairing.chat.peer_left.is_some());
 }
 
@@ -813,11 +822,12 @@ async fn a_whole_pairing_through_the_runner_with_a_scripted_session() {
         fingerprint: [0xAA; 32],
         on_gather: vec![SessionEvent::Gathering { candidates: 1 }],
         on_connect: vec![
-            SessionEvent::State("connecting".into()),
-            SessionEvent::State("connected".into()),
+            SessionEvent::State(LinkState::Connecting),
+            SessionEvent::State(LinkState::Open { route: Route::Lan }),
             SessionEvent::Open {
                 sas: "111 222".into(),
                 remote: Some("127.0.0.1:4000".into()),
+                route: Route::Lan,
             },
             SessionEvent::Message("hello from the peer".into()),
         ],
@@ -1297,4 +1307,69 @@ fn pasting_my_own_offer_says_it_is_my_own_code() {
     let out = render(&app);
     assert!(out.contains("your own code"), "{out}");
     assert!(!out.contains("expected an answer"), "{out}");
+}
+
+// ------------------------------------------------------------------ link states in words
+
+#[test]
+fn link_states_are_shown_in_words() {
+    let mut app = chatting(120, 20);
+    let status = |app: &App| {
+        render(app)
+            .lines()
+            .find(|l| l.contains("418 092") && l.contains("│"))
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        status(&app).contains("● connected (direct on your network)"),
+        "{}",
+        status(&app)
+    );
+    assert!(render(&app).contains("connected to 192.168.1.21:50001 (direct on your network)"));
+    // A blip: interrupted, counting; after a few seconds, not responding; then back.
+    app.set_now(Duration::from_secs(10));
+    session(
+        &mut app,
+        SessionEvent::State(LinkState::Interrupted {
+            since: std::time::Instant::now(),
+        }),
+    );
+    assert!(app.animating(), "the seconds count up");
+    app.set_now(Duration::from_secs(12));
+    assert!(
+        status(&app).contains("◌ interrupted (reconnecting, 2 s)"),
+        "{}",
+        status(&app)
+    );
+    assert!(render(&app).contains("the link is interrupted: reconnecting"));
+    app.set_now(Duration::from_secs(17));
+    assert!(
+        status(&app).contains("◌ not responding (reconnecting, 7 s)"),
+        "{}",
+        status(&app)
+    );
+    session(
+        &mut app,
+        SessionEvent::State(LinkState::Open { route: Route::Nat }),
+    );
+    assert!(status(&app).contains("● connected (direct through a NAT)"));
+    assert!(render(&app).contains("the link is back (direct through a NAT)"));
+    // The joiner waiting for the starter to read its answer says so.
+    let (mut app, _) = app_with(false, true, 130, 70);
+    app.update(key(KeyCode::Char('p')));
+    app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xBB)));
+    app.update(key(KeyCode::Enter));
+    let pairing = app.pairing.id;
+    app.update(AppEvent::Local {
+        pairing,
+        desc: sdp(SdpKind::Answer, 0xAA, 50002),
+        fingerprint: [0xAA; 32],
+    });
+    session(&mut app, SessionEvent::State(LinkState::WaitingForPeer));
+    assert!(render(&app).contains("connection: waiting for the other side to read my code"));
+    // Gone: the reason, in the status bar.
+    let mut app = chatting(100, 20);
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
+    assert!(render(&app).contains("✗ the peer stopped responding"));
 }

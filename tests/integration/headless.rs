@@ -193,11 +193,12 @@ fn answer_without_offer_says_what_to_do() {
     assert!(err.contains("no offer code"), "{err}");
 }
 
-/// A peer that vanishes (process killed: no goodbye on the wire) is noticed, reported in
-/// one line, and the survivor exits non-zero instead of hanging.
+/// A peer that vanishes (process killed: no goodbye on the wire) is shown as not
+/// responding, given up after the peer timeout (`--peer-timeout`, 60 s by default, short
+/// here), reported in one line, and the survivor exits non-zero instead of hanging.
 #[test]
 fn a_killed_peer_is_detected_and_reported() {
-    let mut alice = Peer::spawn(&["offer"]);
+    let mut alice = Peer::spawn(&["offer", "--peer-timeout", "4"]);
     let offer = alice.line(T);
     let mut bob = Peer::spawn(&["answer", &offer]);
     let answer = bob.line(T);
@@ -209,6 +210,7 @@ fn a_killed_peer_is_detected_and_reported() {
     let (code, err) = alice.exit(Duration::from_secs(40));
     eprintln!("peer loss noticed after {:?}", killed.elapsed());
     assert_ne!(code, 0, "{err}");
+    assert!(err.contains("not responding; reconnecting"), "{err}");
     assert!(err.contains("stopped responding"), "{err}");
     let _ = bob.exit(T);
 }

@@ -39,6 +39,10 @@ fn lower_modules_do_not_import_upper_ones() {
             &["rtc", "signal", "qr", "camera", "tui", "headless", "cli"],
         ),
         ("rtc", &["qr", "camera", "tui", "headless", "cli"]),
+        (
+            "transfer",
+            &["qr", "camera", "signal", "tui", "headless", "cli"],
+        ),
     ];
     let mut bad = Vec::new();
     for (module, banned) in rules {

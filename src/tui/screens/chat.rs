@@ -14,7 +14,10 @@ use ratatui::Frame;
 use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;
 
-use crate::tui::app::{App, ChatLine, Effect, Who};
+use std::time::Duration;
+
+use crate::rtc::LinkState;
+use crate::tui::app::{App, ChatLine, Effect, Who, NOT_RESPONDING};
 use crate::tui::input;
 use crate::tui::keys::{alt, always, ctrl, plain, Binding, Chord};
 use crate::tui::ui;
@@ -340,8 +343,42 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
 fn status_style(app: &App) -> Style {
     if app.pairing.chat.peer_left.is_some() {
         Style::new().fg(Color::White).bg(Color::Red)
+    } else if app.pairing.chat.interrupted_at.is_some() {
+        Style::new().fg(Color::Black).bg(Color::Yellow)
     } else {
         Style::new().fg(Color::Black).bg(Color::Gray)
+    }
+}
+
+/// The link's state in the user's words, long and short: connected (direct on your
+/// network / through a NAT / relayed), interrupted (reconnecting, N s), not responding,
+/// gone.
+pub fn link_words(app: &App) -> (String, String) {
+    let chat = &app.pairing.chat;
+    if let Some(r) = &chat.peer_left {
+        return (format!("✗ {r}"), "✗ gone".into());
+    }
+    match &chat.link {
+        Some(LinkState::Open { route }) => (format!("● connected ({route})"), "● connected".into()),
+        Some(LinkState::Interrupted { .. }) => {
+            let n = chat
+                .interrupted_at
+                .map(|at| app.now.saturating_sub(at).as_secs())
+                .unwrap_or(0);
+            if Duration::from_secs(n) < NOT_RESPONDING {
+                (
+                    format!("◌ interrupted (reconnecting, {n} s)"),
+                    format!("◌ interrupted {n} s"),
+                )
+            } else {
+                (
+                    format!("◌ not responding (reconnecting, {n} s)"),
+                    format!("◌ not responding {n} s"),
+                )
+            }
+        }
+        Some(s) => (format!("● {s}"), format!("● {s}")),
+        None => ("● connecting".into(), "● connecting".into()),
     }
 }
 
@@ -360,14 +397,7 @@ pub fn below(app: &App) -> Option<(usize, usize)> {
 fn status_line(app: &App) -> Line<'static> {
     let chat = &app.pairing.chat;
     let bold = Style::new().add_modifier(Modifier::BOLD);
-    let state = match &chat.peer_left {
-        Some(r) => format!("✗ {r}"),
-        None => format!("● {}", chat.state),
-    };
-    let short_state = match &chat.peer_left {
-        Some(_) => "✗ gone".to_string(),
-        None => format!("● {}", chat.state),
-    };
+    let (state, short_state) = link_words(app);
     let below_text = below(app).map(|(n, new)| {
         if new > 0 {
             format!("↓ {n} below, {new} new")
@@ -376,7 +406,11 @@ fn status_line(app: &App) -> Line<'static> {
         }
     });
     let short_below = below(app).map(|(n, _)| format!("↓ {n}"));
-    let peer = chat.peer.as_ref().map(|p| format!("peer {p}"));
+    // Once the peer is gone, why matters more than where it was.
+    let peer = match &chat.peer_left {
+        None => chat.peer.as_ref().map(|p| format!("peer {p}")),
+        Some(_) => None,
+    };
     let rtt = match (chat.rtt, &chat.peer_left) {
         (Some(rtt), None) => Some(format!("rtt {:.1} ms", rtt.as_secs_f64() * 1e3)),
         _ => None,
@@ -384,28 +418,28 @@ fn status_line(app: &App) -> Line<'static> {
     let sas = chat.sas.as_ref().map(|s| format!("safety number {s}"));
     let short_sas = chat.sas.clone();
     // From everything down to the bare minimum: the first that fits is drawn.
-    let variants: Vec<Vec<(Option<String>, bool)>> = vec![
+    let full = |st: &String, rtt_too: bool| {
         vec![
-            (Some(state.clone()), false),
+            (Some(st.clone()), false),
             (sas.clone(), true),
             (below_text.clone(), true),
             (peer.clone(), false),
-            (rtt.clone(), false),
-        ],
+            (if rtt_too { rtt.clone() } else { None }, false),
+        ]
+    };
+    let variants: Vec<Vec<(Option<String>, bool)>> = vec![
+        full(&state, true),
+        full(&short_state, true),
+        full(&state, false),
+        full(&short_state, false),
         vec![
-            (Some(state.clone()), false),
+            (Some(short_state.clone()), false),
             (sas.clone(), true),
             (below_text.clone(), true),
-            (peer, false),
         ],
         vec![
-            (Some(state.clone()), false),
+            (Some(short_state.clone()), false),
             (sas.clone(), true),
-            (below_text.clone(), true),
-        ],
-        vec![
-            (Some(state), false),
-            (sas, true),
             (short_below.clone(), true),
         ],
         vec![

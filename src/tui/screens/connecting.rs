@@ -6,7 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
-use crate::tui::app::{App, CONNECT_TIMEOUT};
+use crate::rtc::CONNECT_TIMEOUT;
+use crate::tui::app::App;
 use crate::tui::keys::{always, ch, plain, Binding};
 use crate::tui::ui;
 

@@ -1,0 +1,375 @@
+//! The one task that owns a session. webrtc callbacks and the [`Session`](super::Session)
+//! methods only send [`Input`]s here; the driver feeds them to the [`Machine`], wakes it at
+//! its deadlines, and carries out its [`Action`]s: events to the owner, the end of
+//! gathering, channel routing, pausing the chat writer while the path is silent.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot, watch};
+use webrtc::data_channel::RTCDataChannel;
+use webrtc::peer_connection::RTCPeerConnection;
+
+use super::channel::Channel;
+use super::machine::{Action, ChannelUse, Fact, Machine};
+use super::{rtt, LinkState, Route, SessionEvent, MAX_RECEIVE_BYTES, RTT_LABEL};
+use crate::signal;
+
+/// What reaches the driver.
+pub(super) enum Input {
+    Fact(Fact),
+    /// The peer's description was applied.
+    Remote {
+        qrchat: bool,
+        fingerprint: Option<[u8; 32]>,
+        /// Addresses of the peer's candidates (to tell a peer-reflexive LAN peer from a NAT).
+        addresses: Vec<String>,
+    },
+    /// The peer opened a data channel.
+    Incoming(Arc<RTCDataChannel>),
+    /// A channel we or the peer made is open and detached: the chat.
+    ChatReady(Channel),
+    /// Tell me when gathering is over (timed_out).
+    OnGathered(oneshot::Sender<bool>),
+    /// Close: flush the chat (bounded), close it and the connection, then answer.
+    Close(oneshot::Sender<()>),
+}
+
+pub(super) struct Driver {
+    pub machine: Machine,
+    pub pc: Arc<RTCPeerConnection>,
+    pub events: mpsc::UnboundedSender<SessionEvent>,
+    pub inputs: mpsc::UnboundedSender<Input>,
+    pub state: watch::Sender<Option<LinkState>>,
+    pub local_fp: [u8; 32],
+    /// The chat writer's queue (Session::send feeds it).
+    pub outgoing: Option<mpsc::Receiver<Option<String>>>,
+    /// To tell the writer that nothing more comes (`None`), so a close can wait for it.
+    pub end_outgoing: mpsc::Sender<Option<String>>,
+}
+
+struct Run {
+    remote_fp: Option<[u8; 32]>,
+    remote_addresses: Vec<String>,
+    on_gathered: Option<oneshot::Sender<bool>>,
+    gathered: Option<bool>,
+    chat: Option<Channel>,
+    writer: Option<tokio::task::JoinHandle<()>>,
+    paused: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Driver {
+    pub async fn run(mut self, mut inputs: mpsc::UnboundedReceiver<Input>) {
+        let mut run = Run {
+            remote_fp: None,
+            remote_addresses: Vec::new(),
+            on_gathered: None,
+            gathered: None,
+            chat: None,
+            writer: None,
+            paused: watch::channel(false).0,
+            tasks: Vec::new(),
+        };
+        let mut incoming: VecDeque<Arc<RTCDataChannel>> = VecDeque::new();
+        loop {
+            let deadline = self.machine.deadline();
+            let input = tokio::select! {
+                i = inputs.recv() => match i {
+                    Some(i) => i,
+                    None => break,
+                },
+                _ = sleep_until(deadline), if deadline.is_some() => Input::Fact(Fact::Tick),
+            };
+            let fact = match input {
+                Input::Fact(f) => f,
+                Input::Remote {
+                    qrchat,
+                    fingerprint,
+                    addresses,
+                } => {
+                    run.remote_fp = fingerprint;
+                    run.remote_addresses = addresses;
+                    Fact::RemoteApplied { qrchat }
+                }
+                Input::Incoming(dc) => {
+                    let label = dc.label().to_owned();
+                    incoming.push_back(dc);
+                    Fact::Incoming { label }
+                }
+                Input::ChatReady(ch) => {
+                    run.chat = Some(ch.clone());
+                    let (sas, remote, route) = self.opened(&run).await;
+                    self.start_chat(&mut run, ch);
+                    Fact::ChatOpen { sas, remote, route }
+                }
+                Input::OnGathered(tx) => {
+                    match run.gathered {
+                        Some(t) => {
+                            let _ = tx.send(t);
+                        }
+                        None => run.on_gathered = Some(tx),
+                    }
+                    continue;
+                }
+                Input::Close(done) => {
+                    self.machine.on(Fact::Close, Instant::now());
+                    self.state.send_replace(None);
+                    self.shutdown(&mut run, true).await;
+                    let _ = done.send(());
+                    return;
+                }
+            };
+            let actions = self.machine.on(fact, Instant::now());
+            for a in actions {
+                self.act(a, &mut run, &mut incoming);
+            }
+            if self.machine.is_closed() {
+                // Closed was the last event: stop listening, leave the connection to the
+                // owner's close (or the drop of the session).
+                self.shutdown(&mut run, false).await;
+                // Answer a close that comes later.
+                while let Some(i) = inputs.recv().await {
+                    if let Input::Close(done) = i {
+                        self.close_pc().await;
+                        let _ = done.send(());
+                        return;
+                    }
+                }
+                return;
+            }
+        }
+    }
+
+    fn act(&mut self, a: Action, run: &mut Run, incoming: &mut VecDeque<Arc<RTCDataChannel>>) {
+        match a {
+            Action::Emit(ev) => {
+                if let SessionEvent::State(s) = &ev {
+                    self.state.send_replace(Some(*s));
+                }
+                let _ = self.events.send(ev);
+            }
+            Action::EndGathering { timed_out } => {
+                run.gathered = Some(timed_out);
+                if let Some(tx) = run.on_gathered.take() {
+                    let _ = tx.send(timed_out);
+                }
+            }
+            Action::Route(use_) => {
+                if let Some(dc) = incoming.pop_front() {
+                    self.route(use_, dc);
+                }
+            }
+            Action::OpenRtt => {
+                let pc = Arc::clone(&self.pc);
+                let inputs = self.inputs.clone();
+                let state = self.state.subscribe();
+                run.tasks.push(tokio::spawn(async move {
+                    match pc.create_data_channel(RTT_LABEL, None).await {
+                        Ok(dc) => on_open(dc, move |ch| {
+                            tokio::spawn(rtt::run(ch, inputs, state));
+                        }),
+                        Err(e) => tracing::debug!("no round-trip channel: {e}"),
+                    }
+                }));
+            }
+            Action::Pause => {
+                run.paused.send_replace(true);
+            }
+            Action::Resume => {
+                run.paused.send_replace(false);
+            }
+        }
+    }
+
+    fn route(&self, use_: ChannelUse, dc: Arc<RTCDataChannel>) {
+        let inputs = self.inputs.clone();
+        match use_ {
+            ChannelUse::Chat => on_open(dc, move |ch| {
+                let _ = inputs.send(Input::ChatReady(ch));
+            }),
+            ChannelUse::Rtt => {
+                let state = self.state.subscribe();
+                on_open(dc, move |ch| {
+                    tokio::spawn(rtt::run(ch, inputs, state));
+                })
+            }
+            ChannelUse::Owner => on_open(dc, move |ch| {
+                let _ = inputs.send(Input::Fact(Fact::Pass(SessionEvent::Channel(ch))));
+            }),
+            ChannelUse::Refuse => {
+                tracing::warn!(
+                    label = dc.label(),
+                    "peer opened an extra data channel; closing it"
+                );
+                // It may not be open at the SCTP level yet: close it when it is.
+                let dc2 = Arc::clone(&dc);
+                dc.on_open(Box::new(move || {
+                    Box::pin(async move {
+                        let _ = dc2.close().await;
+                    })
+                }));
+                tokio::spawn(async move {
+                    let _ = dc.close().await;
+                });
+            }
+        }
+    }
+
+    /// The safety number, the peer's address and the route, once the chat is open.
+    async fn opened(&self, run: &Run) -> (String, Option<String>, Route) {
+        let sas = match run.remote_fp {
+            Some(r) => signal::sas(&self.local_fp, &r),
+            None => "unknown".to_owned(),
+        };
+        let pair = self
+            .pc
+            .sctp()
+            .transport()
+            .ice_transport()
+            .get_selected_candidate_pair()
+            .await;
+        match pair {
+            Some(p) => {
+                let r = &p.remote;
+                let addr = match r.address.parse::<std::net::IpAddr>() {
+                    Ok(std::net::IpAddr::V6(v6)) => format!("[{v6}]:{}", r.port),
+                    _ => format!("{}:{}", r.address, r.port),
+                };
+                let route = super::machine::route_of(
+                    &p.local.typ.to_string(),
+                    &r.typ.to_string(),
+                    &r.address,
+                    &run.remote_addresses,
+                );
+                (sas, Some(format!("{addr} ({})", r.typ)), route)
+            }
+            None => (sas, None, Route::Lan),
+        }
+    }
+
+    /// The chat's reader and writer tasks.
+    fn start_chat(&mut self, run: &mut Run, ch: Channel) {
+        let inputs = self.inputs.clone();
+        let reader = ch.clone();
+        run.tasks
+            .push(tokio::spawn(read_chat(reader, inputs.clone())));
+        if let Some(mut outgoing) = self.outgoing.take() {
+            let mut paused = run.paused.subscribe();
+            run.writer = Some(tokio::spawn(async move {
+                while let Some(Some(text)) = outgoing.recv().await {
+                    // Hold while the path is silent: nothing piles up in SCTP's
+                    // retransmission back-off, and the queue goes out in order once back.
+                    while *paused.borrow_and_update() {
+                        if paused.changed().await.is_err() {
+                            return;
+                        }
+                    }
+                    if let Err(e) = ch.send_text(&text).await {
+                        let _ = inputs.send(Input::Fact(Fact::ChatBroke(e.to_string())));
+                        return;
+                    }
+                }
+            }));
+        }
+    }
+
+    async fn shutdown(&mut self, run: &mut Run, flush: bool) {
+        // Let what was queued go out (bounded), then close.
+        self.outgoing = None;
+        if let Some(w) = run.writer.take() {
+            if flush && !*run.paused.borrow() {
+                let end = self.end_outgoing.clone();
+                let flushed = async move {
+                    let _ = end.send(None).await;
+                    let _ = w.await;
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(5), flushed).await;
+            } else {
+                w.abort();
+            }
+        }
+        for t in run.tasks.drain(..) {
+            t.abort();
+        }
+        if flush {
+            if let Some(ch) = run.chat.take() {
+                if *run.paused.borrow() {
+                    ch.abort().await;
+                } else {
+                    ch.close().await;
+                }
+            }
+            self.close_pc().await;
+        }
+    }
+
+    async fn close_pc(&self) {
+        if let Err(e) = self.pc.close().await {
+            tracing::debug!("closing peer connection: {e}");
+        }
+    }
+}
+
+/// Detach a channel once it opens and hand it on.
+pub(super) fn on_open(dc: Arc<RTCDataChannel>, then: impl FnOnce(Channel) + Send + 'static) {
+    let dc2 = Arc::clone(&dc);
+    let label = dc.label().to_owned();
+    let then = std::sync::Mutex::new(Some(then));
+    dc.on_open(Box::new(move || {
+        let dc2 = Arc::clone(&dc2);
+        let label = label.clone();
+        let then = then.lock().ok().and_then(|mut t| t.take());
+        Box::pin(async move {
+            match dc2.detach().await {
+                Ok(raw) => {
+                    if let Some(then) = then {
+                        then(Channel::new(label, raw));
+                    }
+                }
+                Err(e) => tracing::warn!(label, "could not detach a data channel: {e}"),
+            }
+        })
+    }));
+}
+
+/// Read the chat until it ends, turning messages into facts.
+async fn read_chat(ch: Channel, inputs: mpsc::UnboundedSender<Input>) {
+    let mut buf = vec![0u8; super::channel::READ_BUFFER_BYTES];
+    loop {
+        let fact = match ch.recv_raw(&mut buf).await {
+            Ok(None) => {
+                let _ = inputs.send(Input::Fact(Fact::ChatEnded));
+                return;
+            }
+            Ok(Some((bytes, true))) => Fact::Pass(SessionEvent::Message(text_of(bytes))),
+            Ok(Some((bytes, false))) => Fact::Pass(SessionEvent::Binary(bytes.len())),
+            Err(e) => {
+                tracing::warn!("data channel read: {e}");
+                let _ = inputs.send(Input::Fact(Fact::ChatBroke(e.to_string())));
+                return;
+            }
+        };
+        if inputs.send(Input::Fact(fact)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Peer text as a string: bad UTF-8 replaced, anything past [`MAX_RECEIVE_BYTES`] cut.
+pub(super) fn text_of(bytes: &[u8]) -> String {
+    if bytes.len() <= MAX_RECEIVE_BYTES {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    let mut text = String::from_utf8_lossy(&bytes[..MAX_RECEIVE_BYTES]).into_owned();
+    text.push_str(&format!(" [… message cut: {} bytes in all]", bytes.len()));
+    text
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
+}
