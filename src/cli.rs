@@ -60,6 +60,16 @@ pub struct HeadlessArgs {
     /// Also write my code as a QR image (PNG) to this file.
     #[arg(long, value_name = "FILE")]
     pub qr_png: Option<PathBuf>,
+
+    /// Once the link is open, send this file or directory (repeatable). With stdin at EOF
+    /// the session ends once the other side has verified everything.
+    #[arg(long, value_name = "PATH")]
+    pub send: Vec<PathBuf>,
+
+    /// Accept what the other side sends, into this directory. Without it, offered files
+    /// are declined and the sender is told so.
+    #[arg(long, value_name = "DIR")]
+    pub receive: Option<PathBuf>,
 }
 
 /// Options every mode takes.

@@ -16,6 +16,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::{anyhow, bail, Context, Result};
 use tokio::sync::mpsc;
 
+mod files;
+
 use crate::chat;
 use crate::cli::{Common, HeadlessArgs};
 use crate::qr;
@@ -29,7 +31,7 @@ pub fn rtc_config(common: &Common) -> RtcConfig {
     common.rtc_config()
 }
 
-fn status(msg: impl std::fmt::Display) {
+pub(crate) fn status(msg: impl std::fmt::Display) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "qrchat: {msg}");
 }
@@ -75,7 +77,7 @@ pub async fn run_offer(common: &Common, args: &HeadlessArgs) -> Result<()> {
             .await
             .context("the answer was refused")?;
         status("answer applied; connecting…");
-        relay(&session, &mut events, &mut stdin).await
+        relay(&session, &mut events, &mut stdin, args).await
     };
     let res = tokio::select! {
         r = body => r,
@@ -116,7 +118,7 @@ pub async fn run_answer(common: &Common, blob: Option<&str>, args: &HeadlessArgs
     let body = async {
         publish(&session, format, args)?;
         status("give this answer code to the other side; waiting for the link…");
-        relay(&session, &mut events, &mut stdin).await
+        relay(&session, &mut events, &mut stdin, args).await
     };
     let res = tokio::select! {
         r = body => r,
@@ -162,16 +164,30 @@ fn publish(session: &Session, format: Format, args: &HeadlessArgs) -> Result<()>
     Ok(())
 }
 
-/// Pump stdin lines to the peer and peer messages to stdout until one side ends.
+/// Pump stdin lines to the peer and peer messages to stdout, run the transfers, until
+/// the session may end (see `files` for when that is with transfers).
 async fn relay(
     session: &Session,
     events: &mut mpsc::UnboundedReceiver<SessionEvent>,
     stdin: &mut mpsc::Receiver<String>,
+    args: &HeadlessArgs,
 ) -> Result<()> {
+    if let Some(dir) = &args.receive {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot use --receive {}", dir.display()))?;
+    }
+    let (mut files, mut progress) = files::Files::new(args.send.clone(), args.receive.clone());
     let mut queue: VecDeque<String> = VecDeque::new();
     let mut stdin_open = true;
     let mut open = false;
     loop {
+        if open && !stdin_open {
+            files.stdin_closed(session);
+            if files.may_leave(session) {
+                status("stdin closed; leaving the chat");
+                break;
+            }
+        }
         tokio::select! {
             line = stdin.recv(), if stdin_open => match line {
                 Some(line) => {
@@ -184,11 +200,11 @@ async fn relay(
                     stdin_open = false;
                     if open {
                         flush(session, &mut queue).await;
-                        status("stdin closed; leaving the chat");
-                        return Ok(());
                     }
                 }
             },
+            Some(p) = progress.recv() => files.on_progress(p),
+            Some(()) = files.next_done() => {}
             ev = events.recv() => match ev {
                 None => bail!("the session ended unexpectedly"),
                 Some(SessionEvent::Open { sas, remote, route }) => {
@@ -196,16 +212,13 @@ async fn relay(
                     let via = remote.map(|r| format!(" to {r}")).unwrap_or_default();
                     status(format!("connected{via}, {route}; safety number {sas} (the other side must show the same)"));
                     flush(session, &mut queue).await;
-                    if !stdin_open {
-                        status("stdin closed; leaving the chat");
-                        return Ok(());
-                    }
+                    files.on_open(session);
                 }
                 Some(SessionEvent::Message(text)) => {
                     let mut out = std::io::stdout().lock();
                     if writeln!(out, "{}", chat::sanitize_line(&text)).and_then(|_| out.flush()).is_err() {
                         // Nobody reads our output any more: a normal end for a script.
-                        return Ok(());
+                        break;
                     }
                 }
                 Some(SessionEvent::Binary(n)) => status(format!("ignored {n} bytes of binary data from the peer")),
@@ -222,13 +235,15 @@ async fn relay(
                     }
                 }
                 Some(SessionEvent::Notice(text)) => status(chat::sanitize_line(&text)),
-                // A transfer channel: not wired in headless yet; dropping it closes nothing.
-                Some(SessionEvent::Channel(_)) => {}
+                Some(SessionEvent::Channel(ch)) => files.on_channel(ch),
                 Some(SessionEvent::Rtt(rtt)) => tracing::debug!("round trip {rtt:?}"),
                 Some(SessionEvent::Gathering { .. }) | Some(SessionEvent::Gathered { .. }) => {}
                 Some(SessionEvent::Closed(CloseReason::PeerLeft)) => {
                     status("the peer left the chat");
-                    return Ok(());
+                    if !files.settle(std::time::Duration::from_secs(3)).await {
+                        bail!("the peer left before every transfer finished (partial files are kept; send again to resume)");
+                    }
+                    break;
                 }
                 Some(SessionEvent::Closed(reason @ CloseReason::NoConnection(_))) => bail!(
                     "{reason}: are both on the same network? A firewall may block UDP; across networks try --stun"
@@ -236,6 +251,10 @@ async fn relay(
                 Some(SessionEvent::Closed(reason)) => bail!("{reason}"),
             },
         }
+    }
+    match files.verdict() {
+        Some(why) => Err(anyhow!("{why}")),
+        None => Ok(()),
     }
 }
 

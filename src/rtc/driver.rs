@@ -126,6 +126,7 @@ impl Driver {
                 self.act(a, &mut run, &mut incoming);
             }
             if self.machine.is_closed() {
+                self.state.send_replace(None);
                 // Closed was the last event: stop listening, leave the connection to the
                 // owner's close (or the drop of the session).
                 self.shutdown(&mut run, false).await;

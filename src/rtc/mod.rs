@@ -471,25 +471,37 @@ impl Session {
         }
     }
 
-    /// Open a further data channel (qrchat peers only); resolves once it is open.
-    pub async fn open_channel(&self, label: &str) -> Result<Channel, RtcError> {
-        if !self.peer_is_qrchat() {
-            return Err(RtcError::Channel(
+    /// Open a further data channel (qrchat peers only); resolves once it is open. The
+    /// future owns what it needs, so it can run on a task of its own.
+    pub fn open_channel(
+        &self,
+        label: &str,
+    ) -> impl std::future::Future<Output = Result<Channel, RtcError>> + Send + 'static {
+        let refused = if !self.peer_is_qrchat() {
+            Some(RtcError::Channel(
                 "the peer is not qrchat: it takes no further channels".into(),
-            ));
-        }
-        if label == CHANNEL_LABEL || label == RTT_LABEL {
-            return Err(RtcError::Channel(format!("the label {label:?} is taken")));
-        }
-        let dc: Arc<RTCDataChannel> = self.pc.create_data_channel(label, None).await?;
-        let (tx, rx) = oneshot::channel();
-        driver::on_open(dc, move |ch| {
-            let _ = tx.send(ch);
-        });
+            ))
+        } else if label == CHANNEL_LABEL || label == RTT_LABEL {
+            Some(RtcError::Channel(format!("the label {label:?} is taken")))
+        } else {
+            None
+        };
+        let pc = Arc::clone(&self.pc);
         let mut state = self.state.clone();
-        tokio::select! {
-            ch = rx => ch.map_err(|_| RtcError::Closed),
-            _ = state.wait_for(|s| s.is_none()) => Err(RtcError::Closed),
+        let label = label.to_owned();
+        async move {
+            if let Some(e) = refused {
+                return Err(e);
+            }
+            let dc: Arc<RTCDataChannel> = pc.create_data_channel(&label, None).await?;
+            let (tx, rx) = oneshot::channel();
+            driver::on_open(dc, move |ch| {
+                let _ = tx.send(ch);
+            });
+            tokio::select! {
+                ch = rx => ch.map_err(|_| RtcError::Closed),
+                _ = state.wait_for(|s| s.is_none()) => Err(RtcError::Closed),
+            }
         }
     }
 

@@ -18,6 +18,7 @@ mod driver;
 pub mod paths;
 pub mod pipe;
 pub mod proto;
+mod rtc_wire;
 pub mod state;
 
 use std::future::Future;

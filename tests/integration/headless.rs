@@ -268,3 +268,64 @@ fn qr_png_scans_back_to_the_printed_blob() {
     );
     assert_eq!(String::from_utf8(out.stdout).unwrap(), offer);
 }
+
+/// `--send` and `--receive` on both sides, stdin closed on both: a file one way, a folder
+/// (with an empty file and an empty folder) the other way; each arrives whole and both
+/// exit 0 once everything is verified.
+#[test]
+fn files_and_folders_cross_both_ways_and_both_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |s: &str| dir.path().join(s).display().to_string();
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(p("big.bin"), &big).unwrap();
+    std::fs::create_dir_all(p("folder/sub")).unwrap();
+    std::fs::create_dir_all(p("folder/empty")).unwrap();
+    std::fs::write(p("folder/sub/a.txt"), b"hello\n").unwrap();
+    std::fs::write(p("folder/zero"), b"").unwrap();
+
+    let (send_a, recv_a) = (p("big.bin"), p("got_a"));
+    let mut alice = Peer::spawn(&["offer", "--send", &send_a, "--receive", &recv_a]);
+    let offer = alice.line(T);
+    let (send_b, recv_b) = (p("folder"), p("got_b"));
+    let mut bob = Peer::spawn(&["answer", "--send", &send_b, "--receive", &recv_b, &offer]);
+    bob.hang_up();
+    let answer = bob.line(T);
+    alice.say(&answer);
+    alice.hang_up();
+    let (code_a, err_a) = alice.exit(Duration::from_secs(60));
+    let (code_b, err_b) = bob.exit(Duration::from_secs(60));
+    assert_eq!(code_a, 0, "alice: {err_a}");
+    assert_eq!(code_b, 0, "bob: {err_b}");
+    assert!(err_a.contains("the other side verified them"), "{err_a}");
+    assert_eq!(std::fs::read(p("got_b/big.bin")).unwrap(), big);
+    assert_eq!(
+        std::fs::read(p("got_a/folder/sub/a.txt")).unwrap(),
+        b"hello\n"
+    );
+    assert_eq!(std::fs::read(p("got_a/folder/zero")).unwrap(), b"");
+    assert!(std::path::Path::new(&p("got_a/folder/empty")).is_dir());
+}
+
+/// Without `--receive` the offered files are declined, the sender is told why and exits
+/// non-zero with that reason; nothing is written.
+#[test]
+fn without_receive_files_are_declined_and_the_sender_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("note.txt");
+    std::fs::write(&file, b"secret plans").unwrap();
+    let file = file.display().to_string();
+    let mut alice = Peer::spawn(&["offer", "--send", &file]);
+    let offer = alice.line(T);
+    let mut bob = Peer::spawn(&["answer", &offer]);
+    let answer = bob.line(T);
+    alice.say(&answer);
+    alice.hang_up();
+    let (code_a, err_a) = alice.exit(Duration::from_secs(60));
+    assert_ne!(code_a, 0, "{err_a}");
+    assert!(err_a.contains("declined"), "{err_a}");
+    assert!(err_a.contains("--receive"), "{err_a}");
+    bob.wait_stderr("declined (no --receive DIR)", T);
+    bob.hang_up();
+    let (code_b, err_b) = bob.exit(T);
+    assert_eq!(code_b, 0, "bob: {err_b}");
+}

@@ -75,3 +75,36 @@ fn lower_modules_do_not_import_upper_ones() {
     }
     assert!(bad.is_empty(), "imports across the layout: {bad:#?}");
 }
+
+/// Nothing outside `rtc` touches webrtc types (the channel API is the only way to a data
+/// channel), and the state machine inside rtc touches none either: it is pure.
+#[test]
+fn only_rtc_names_webrtc_and_its_state_machine_does_not() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let rtc_dir = src.join("rtc").display().to_string();
+    let machine = src.join("rtc").join("machine.rs").display().to_string();
+    let mut bad = Vec::new();
+    for (path, text) in &files {
+        let names_webrtc = text.contains("webrtc::") || text.contains("use webrtc");
+        // signal's tests build real SDPs with webrtc-rs (test-only code, not a boundary).
+        let test_only = path.ends_with("tests_webrtc.rs");
+        if names_webrtc && !test_only && (!path.starts_with(&rtc_dir) || *path == machine) {
+            bad.push(path.clone());
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "webrtc named outside rtc's I/O part: {bad:#?}"
+    );
+    // The machine does no I/O: no tokio, no sockets, no clock of its own.
+    let m = std::fs::read_to_string(&machine).unwrap();
+    for banned in ["tokio::", "std::net", "Instant::now()"] {
+        let outside_tests = m.split("#[cfg(test)]").next().unwrap();
+        assert!(
+            !outside_tests.contains(banned),
+            "rtc/machine.rs uses {banned}"
+        );
+    }
+}

@@ -1,0 +1,310 @@
+//! `--send` / `--receive` in line mode: the transfers a headless session runs, their
+//! progress on stderr, and when the session may end.
+//!
+//! End of stdin means "this side has nothing more to send". A side is done once its stdin
+//! is closed and its own transfers have finished (the peer verified them); it then tells a
+//! qrchat peer so by opening a channel labelled [`DONE_LABEL`]. It leaves once it is done,
+//! nothing is arriving, and, with `--receive`, the peer is done too (or left). Without
+//! `--receive` and without `--send`, end of stdin leaves at once, as chat-only scripts
+//! expect.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::rtc::{Channel, Session};
+use crate::transfer::{self, Direction, Policy, Progress, TransferError};
+
+/// A channel with this label from a qrchat peer means: the peer has nothing more to send.
+pub const DONE_LABEL: &str = "qrchat-done";
+
+/// How often a progress line is printed when stderr is not a terminal.
+const LINE_EVERY: Duration = Duration::from_secs(3);
+
+enum Outcome {
+    Sent(Result<transfer::SendReport, TransferError>),
+    Received(Result<transfer::ReceiveReport, TransferError>),
+}
+
+pub struct Files {
+    send: Vec<PathBuf>,
+    receive: Option<PathBuf>,
+    started: bool,
+    running: JoinSet<Outcome>,
+    /// Our outgoing transfer is under way.
+    sending: bool,
+    pub peer_done: bool,
+    told_done: bool,
+    failures: Vec<String>,
+    progress_tx: mpsc::Sender<Progress>,
+    last_line: Option<Instant>,
+    /// The transfer whose 100% line was printed last (printed once).
+    finished: Option<String>,
+    tty: bool,
+}
+
+impl Files {
+    /// The transfers to run, and where their progress reports arrive.
+    pub fn new(send: Vec<PathBuf>, receive: Option<PathBuf>) -> (Files, mpsc::Receiver<Progress>) {
+        let (progress_tx, progress) = mpsc::channel(64);
+        let files = Files {
+            send,
+            receive,
+            started: false,
+            running: JoinSet::new(),
+            sending: false,
+            peer_done: false,
+            told_done: false,
+            failures: Vec::new(),
+            progress_tx,
+            last_line: None,
+            finished: None,
+            tty: std::io::stderr().is_terminal(),
+        };
+        (files, progress)
+    }
+
+    fn opts(&self) -> transfer::Options {
+        transfer::Options {
+            progress: Some(self.progress_tx.clone()),
+            ..Default::default()
+        }
+    }
+
+    /// The chat opened: start sending what `--send` named.
+    pub fn on_open(&mut self, session: &Session) {
+        if self.started || self.send.is_empty() {
+            return;
+        }
+        self.started = true;
+        if !session.peer_is_qrchat() {
+            self.fail(
+                "the other side is not qrchat (a browser page?): it cannot take files".into(),
+            );
+            return;
+        }
+        let paths = self.send.clone();
+        let opts = self.opts();
+        let open = session.open_channel(transfer::proto::LABEL);
+        // The channel is opened here, in order, before the task runs.
+        self.sending = true;
+        let open = async move {
+            let ch = open.await.map_err(|e| {
+                TransferError::Wire(std::io::Error::new(
+                    std::io::ErrorKind::BrokenPipe,
+                    e.to_string(),
+                ))
+            })?;
+            let r = transfer::send(&ch, &paths, opts).await;
+            ch.close().await;
+            r
+        };
+        self.running.spawn(async move { Outcome::Sent(open.await) });
+    }
+
+    /// The peer opened a channel: a transfer, or its "done".
+    pub fn on_channel(&mut self, ch: Channel) {
+        match ch.label() {
+            DONE_LABEL => self.peer_done = true,
+            transfer::proto::LABEL => {
+                let policy = match &self.receive {
+                    Some(_) => Policy::AcceptAll,
+                    None => Policy::Decline(
+                        "this side takes no files (it was started without --receive)".into(),
+                    ),
+                };
+                let dir = self.receive.clone().unwrap_or_default();
+                if self.receive.is_none() {
+                    super::status("the other side offers files; declined (no --receive DIR)");
+                }
+                let opts = self.opts();
+                self.running.spawn(async move {
+                    let r = transfer::receive(&ch, &dir, policy, opts).await;
+                    // The outcome is known now; the goodbye need not hold it up.
+                    tokio::spawn(async move { ch.close().await });
+                    Outcome::Received(r)
+                });
+            }
+            other => tracing::debug!(label = other, "ignoring a channel"),
+        }
+    }
+
+    /// Wait for the next transfer to end (pending forever when none runs).
+    pub async fn next_done(&mut self) -> Option<()> {
+        match self.running.join_next().await {
+            Some(Ok(outcome)) => {
+                self.report(outcome);
+                Some(())
+            }
+            Some(Err(e)) => {
+                self.fail(format!("a transfer task failed: {e}"));
+                Some(())
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    fn report(&mut self, outcome: Outcome) {
+        self.end_progress_line();
+        match outcome {
+            Outcome::Sent(r) => {
+                self.sending = false;
+                match r {
+                    Ok(rep) if rep.skipped.is_empty() => super::status(format!(
+                        "sent {} file(s), {}{}: the other side verified them",
+                        rep.files,
+                        transfer::human_bytes(rep.bytes),
+                        resumed(rep.resumed)
+                    )),
+                    Ok(rep) => {
+                        let n = rep.skipped.len();
+                        self.fail(format!(
+                            "sent {} file(s); {n} could not be sent: {}",
+                            rep.files - n.min(rep.files),
+                            rep.skipped
+                                .iter()
+                                .map(|p| p.display().to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    }
+                    Err(e) => self.fail(format!("sending failed: {e}")),
+                }
+            }
+            Outcome::Received(r) => match r {
+                Ok(rep) if rep.declined => {}
+                Ok(rep) => {
+                    for f in &rep.files {
+                        super::status(format!("received {} (verified)", f.display()));
+                    }
+                    super::status(format!(
+                        "received {} file(s), {}{}",
+                        rep.files.len(),
+                        transfer::human_bytes(rep.bytes),
+                        resumed(rep.resumed)
+                    ));
+                }
+                Err(e) => self.fail(format!("receiving failed: {e}")),
+            },
+        }
+    }
+
+    fn fail(&mut self, why: String) {
+        super::status(&why);
+        self.failures.push(why);
+    }
+
+    /// A progress report: a bar on a terminal, a line every few seconds otherwise.
+    pub fn on_progress(&mut self, p: Progress) {
+        let verb = match p.direction {
+            Direction::Send => "sending",
+            Direction::Receive => "receiving",
+        };
+        let pct = p
+            .done
+            .saturating_mul(100)
+            .checked_div(p.total)
+            .unwrap_or(100);
+        let eta = p
+            .eta
+            .map(|d| format!(", {} s left", d.as_secs()))
+            .unwrap_or_default();
+        let text = format!(
+            "{verb} {}: {} of {} ({pct}%), {}/s{eta}",
+            crate::chat::sanitize_line(&p.name),
+            transfer::human_bytes(p.done),
+            transfer::human_bytes(p.total),
+            transfer::human_bytes(p.rate as u64),
+        );
+        if self.tty {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2Kqrchat: {text}");
+            let _ = err.flush();
+            self.last_line = Some(Instant::now());
+        } else {
+            let finished = p.done == p.total;
+            let first_finish = finished && self.finished.as_deref() != Some(p.name.as_str());
+            if first_finish
+                || (!finished && self.last_line.is_none_or(|t| t.elapsed() >= LINE_EVERY))
+            {
+                super::status(text);
+                self.last_line = Some(Instant::now());
+            }
+            if finished {
+                self.finished = Some(p.name);
+            }
+        }
+    }
+
+    fn end_progress_line(&mut self) {
+        if self.tty && self.last_line.take().is_some() {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err);
+        }
+    }
+
+    /// Our side has nothing more to send: say so to a qrchat peer (once).
+    pub fn stdin_closed(&mut self, session: &Session) {
+        if self.told_done || self.sending || !session.peer_is_qrchat() {
+            return;
+        }
+        if !self.started && !self.send.is_empty() {
+            return;
+        }
+        self.told_done = true;
+        let open = session.open_channel(DONE_LABEL);
+        tokio::spawn(async move {
+            if let Ok(ch) = open.await {
+                ch.close().await;
+            }
+        });
+    }
+
+    /// Whether the session may end now that stdin is closed.
+    pub fn may_leave(&self, session: &Session) -> bool {
+        let own_done = !self.sending && (self.started || self.send.is_empty());
+        let waiting_for_peer =
+            self.receive.is_some() && session.peer_is_qrchat() && !self.peer_done;
+        own_done && self.running.is_empty() && !waiting_for_peer
+    }
+
+    /// The peer left: let what is still running end (a receiver that has everything is
+    /// only saying goodbye; one that has not fails as the channel breaks), bounded.
+    /// Whether all of it ended.
+    pub async fn settle(&mut self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !self.running.is_empty() {
+            match tokio::time::timeout_at(deadline, self.running.join_next()).await {
+                Ok(Some(Ok(outcome))) => self.report(outcome),
+                Ok(Some(Err(e))) => self.fail(format!("a transfer task failed: {e}")),
+                Ok(None) => break,
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// The reason to exit non-zero, if any transfer failed.
+    pub fn verdict(&self) -> Option<String> {
+        match self.failures.len() {
+            0 => None,
+            1 => Some(self.failures[0].clone()),
+            n => Some(format!(
+                "{} (and {} more failures)",
+                self.failures[0],
+                n - 1
+            )),
+        }
+    }
+}
+
+fn resumed(bytes: u64) -> String {
+    if bytes == 0 {
+        String::new()
+    } else {
+        format!(" ({} resumed)", transfer::human_bytes(bytes))
+    }
+}
