@@ -59,7 +59,17 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     ])];
     let (border, title) = if let Some((c, _)) = &app.pairing.scan.found {
         status.push(Line::styled(
-            format!("✓ code seen: {}", crate::signal::summarize(c)),
+            {
+                // One line: the frame below stays where it is.
+                let s = crate::signal::summarize(c);
+                let n = s.candidates.len();
+                format!(
+                    "✓ code seen: {} ({}, {n} candidate{})",
+                    s.kind,
+                    s.encoding,
+                    if n == 1 { "" } else { "s" }
+                )
+            },
             ui::ok_style(),
         ));
         (ui::ok_style(), " code seen ")
