@@ -2,6 +2,14 @@
 //! median and p95 time per frame at 640x480 and 1280x720, and time per frame without a
 //! code. One core (the scanner is single-threaded). Run: `cargo bench --bench scan`.
 //! `cargo bench --bench scan -- --verbose` also lists every fixture.
+//!
+//! Then the TUI's camera path (scan + preview per frame, as `tui::camera` runs it) at
+//! 1280x720: frames per second it can keep up with and CPU time per frame (this thread's,
+//! from /proc/thread-self/schedstat), without a code, with our code, with a foreign code
+//! beside ours and with only a foreign code; "before" is round 1's path (the full
+//! `Scanner::default()` cascade taking any UTF-8 text, Triangle-filtered preview), "after"
+//! is `tui::camera::CodeFinder::live()` + `tui::camera::preview`.
+//! `cargo bench --bench scan -- --camera` runs only this part.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -40,6 +48,10 @@ fn ms(d: Duration) -> String {
 
 fn main() {
     let verbose = std::env::args().any(|a| a == "--verbose");
+    if std::env::args().any(|a| a == "--camera") {
+        camera_path();
+        return;
+    }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/qr");
     let manifest = std::fs::read_to_string(dir.join("manifest.tsv")).expect("manifest");
     let mut ok = 0;
@@ -241,4 +253,285 @@ fn main() {
         let parts: Vec<String> = m.iter().map(|(s, n)| format!("{s} {n}")).collect();
         println!("  {class:14} {}", parts.join(", "));
     }
+    camera_path();
+}
+
+// ---------------------------------------------------------------- the camera path
+
+/// CPU time this thread has run, when the system says (Linux).
+fn thread_cpu() -> Option<Duration> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
+/// Round 1's camera path: the full cascade, any UTF-8 text taken, Triangle preview.
+struct Before(qr::Scanner);
+
+impl Before {
+    fn frame(&mut self, frame: &image::GrayImage) -> Option<String> {
+        let code = self
+            .0
+            .scan(frame, |b| std::str::from_utf8(b).is_ok())
+            .and_then(|b| String::from_utf8(b).ok());
+        let (w, h) = frame.dimensions();
+        let ph = (h as u64 * 160 / w as u64).max(1) as u32;
+        let p = image::imageops::resize(frame, 160, ph, image::imageops::FilterType::Triangle);
+        std::hint::black_box(p);
+        code
+    }
+}
+
+/// A 1280x720 webcam frame of a terminal showing `ours` as half blocks (8x16 px cells,
+/// 14 px glyphs: light seams between rows, as terminal fonts leave; scaled to 5/8) and, when
+/// given, a foreign QR printed on paper beside it (`foreign_left`: to the left of the
+/// terminal, so it comes first in reading order); sensor noise over all of it.
+fn scene(
+    ours: Option<&[u8]>,
+    foreign: Option<&[u8]>,
+    foreign_left: bool,
+    seed: u32,
+) -> image::GrayImage {
+    let mut frame = image::GrayImage::from_pixel(1280, 720, image::Luma([70]));
+    let (term_x, paper_x) = if foreign_left { (520, 40) } else { (30, 800) };
+    for y in 40..680 {
+        for x in term_x..term_x + 730 {
+            frame.put_pixel(x, y, image::Luma([200]));
+        }
+    }
+    if let Some(p) = ours {
+        let m = qr::matrix_bytes(p).expect("our code renders");
+        let img = qr::rasterize_half_blocks(&qr::to_half_block_lines(&m), 8, 16, 14);
+        let img = image::imageops::resize(
+            &img,
+            img.width() * 5 / 8,
+            img.height() * 5 / 8,
+            image::imageops::FilterType::Triangle,
+        );
+        image::imageops::overlay(&mut frame, &img, term_x as i64 + 30, 70);
+    }
+    if let Some(p) = foreign {
+        let m = qr::matrix_bytes(p).expect("foreign code renders");
+        let img = qr::to_png(&m, 7);
+        image::imageops::overlay(&mut frame, &img, paper_x, 120);
+    }
+    let mut x = 0x9E37_79B9u32 ^ seed.wrapping_mul(0x85EB_CA6B);
+    for p in frame.pixels_mut() {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let n = (x % 25) as i32 - 12;
+        p.0[0] = (p.0[0] as i32 + n).clamp(0, 255) as u8;
+    }
+    frame
+}
+
+struct PathFigures {
+    fps: f64,
+    cpu_per_frame: Option<Duration>,
+    read_ours: usize,
+    foreign_hints: usize,
+}
+
+const LIVE_FRAMES: usize = 60;
+
+fn run_before(frames: &[image::GrayImage], ours: Option<&str>) -> PathFigures {
+    let mut b = Before(qr::Scanner::default());
+    let cpu0 = thread_cpu();
+    let t = Instant::now();
+    let mut read = 0;
+    for i in 0..LIVE_FRAMES {
+        let code = b.frame(&frames[i % frames.len()]);
+        if code.is_some() && code.as_deref() == ours {
+            read += 1;
+        }
+    }
+    figures(t.elapsed(), cpu0, read, 0)
+}
+
+fn run_after(frames: &[image::GrayImage], ours: Option<&str>) -> PathFigures {
+    let mut f = qrchat::tui::camera::CodeFinder::live();
+    let cpu0 = thread_cpu();
+    let t = Instant::now();
+    let (mut read, mut hints) = (0, 0);
+    for i in 0..LIVE_FRAMES {
+        let frame = &frames[i % frames.len()];
+        let seen = f.scan(frame);
+        std::hint::black_box(qrchat::tui::camera::preview(frame));
+        if seen.code.is_some() && seen.code.as_deref() == ours {
+            read += 1;
+        }
+        hints += seen.first_foreign as usize;
+    }
+    figures(t.elapsed(), cpu0, read, hints)
+}
+
+fn figures(wall: Duration, cpu0: Option<Duration>, read: usize, hints: usize) -> PathFigures {
+    let cpu = match (cpu0, thread_cpu()) {
+        (Some(a), Some(b)) => Some((b - a) / LIVE_FRAMES as u32),
+        _ => None,
+    };
+    PathFigures {
+        fps: LIVE_FRAMES as f64 / wall.as_secs_f64(),
+        cpu_per_frame: cpu,
+        read_ours: read,
+        foreign_hints: hints,
+    }
+}
+
+fn camera_path() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/qr");
+    let manifest = std::fs::read_to_string(dir.join("manifest.tsv")).expect("manifest");
+    let mut photos: BTreeMap<&str, Vec<(image::GrayImage, Vec<u8>)>> = BTreeMap::new();
+    for line in manifest
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let f: Vec<&str> = line.split('\t').collect();
+        if !f[0].contains("1280x720") {
+            continue;
+        }
+        let frame = camera::load_luma(&dir.join(f[0])).expect("fixture");
+        photos
+            .entry(f[1])
+            .or_default()
+            .push((frame, unhex(f.get(3).copied().unwrap_or(""))));
+    }
+    let ours = photos["ours"][0].1.clone();
+    let ours_text = String::from_utf8(ours.clone()).expect("our code is text");
+    let wifi = b"WIFI:S:Cafe Guest;T:WPA;P:espresso42;;".as_slice();
+    let url = b"https://example.com/menu?table=12".as_slice();
+    let scenes = |o: Option<&[u8]>| -> Vec<image::GrayImage> {
+        (0..4).map(|s| scene(o, None, false, s)).collect()
+    };
+    let with = |o: Option<&[u8]>, left: bool| -> Vec<image::GrayImage> {
+        vec![scene(o, Some(wifi), left, 0), scene(o, Some(url), left, 1)]
+    };
+    type Case = (&'static str, Vec<image::GrayImage>, Option<String>);
+    let cases: Vec<Case> = vec![
+        ("no code (rendered)", scenes(None), None),
+        (
+            "no code (photos)",
+            photos["none"].iter().map(|(f, _)| f.clone()).collect(),
+            None,
+        ),
+        (
+            "our code (rendered)",
+            scenes(Some(&ours)),
+            Some(ours_text.clone()),
+        ),
+        (
+            "foreign left of ours",
+            with(Some(&ours), true),
+            Some(ours_text.clone()),
+        ),
+        (
+            "foreign right of ours",
+            with(Some(&ours), false),
+            Some(ours_text.clone()),
+        ),
+        ("foreign only", with(None, true), None),
+    ];
+    // our photographed codes, each with a crisp foreign code printed in a corner
+    let sticker = qr::to_png(&qr::matrix_bytes(wifi).expect("renders"), 5);
+    let mut stickered: Vec<(image::GrayImage, String)> = Vec::new();
+    for (frame, payload) in &photos["ours"] {
+        let mut f = frame.clone();
+        image::imageops::overlay(&mut f, &sticker, 1280 - sticker.width() as i64 - 10, 10);
+        stickered.push((f, String::from_utf8(payload.clone()).unwrap_or_default()));
+    }
+    let ours_photos: Vec<(image::GrayImage, String)> = photos["ours"]
+        .iter()
+        .map(|(f, p)| (f.clone(), String::from_utf8(p.clone()).unwrap_or_default()))
+        .collect();
+    println!(
+        "\ncamera path at 1280x720 ({LIVE_FRAMES} frames per case, fed as fast as it takes them; \
+         fps = frames it keeps up with, so a 30 fps camera is kept up with when fps >= 30)"
+    );
+    println!(
+        "  {:22} {:>9} {:>12} {:>10}   {:>9} {:>12} {:>10} {:>6}",
+        "", "before", "", "", "after", "", "", ""
+    );
+    println!(
+        "  {:22} {:>9} {:>12} {:>10}   {:>9} {:>12} {:>10} {:>6}",
+        "case", "fps", "CPU/frame", "read ours", "fps", "CPU/frame", "read ours", "hints"
+    );
+    let cpu = |d: Option<Duration>| d.map(ms).unwrap_or_else(|| "n/a".into());
+    for (name, frames, want) in cases {
+        let b = run_before(&frames, want.as_deref());
+        let a = run_after(&frames, want.as_deref());
+        println!(
+            "  {name:22} {:>9.1} {:>12} {:>10}   {:>9.1} {:>12} {:>10} {:>6}",
+            b.fps,
+            cpu(b.cpu_per_frame),
+            format!("{}/{LIVE_FRAMES}", b.read_ours),
+            a.fps,
+            cpu(a.cpu_per_frame),
+            format!("{}/{LIVE_FRAMES}", a.read_ours),
+            a.foreign_hints
+        );
+    }
+    // each stickered photo held in view for 30 frames: frames on which our code was read
+    let (mut before_read, mut after_read, mut held) = (0, 0, 0);
+    let (mut cpu_b, mut cpu_a) = (Duration::ZERO, Duration::ZERO);
+    for (frame, want) in &stickered {
+        let mut b = Before(qr::Scanner::default());
+        let mut a = qrchat::tui::camera::CodeFinder::live();
+        for _ in 0..30 {
+            held += 1;
+            let c0 = thread_cpu();
+            if b.frame(frame).as_deref() == Some(want.as_str()) {
+                before_read += 1;
+            }
+            let c1 = thread_cpu();
+            let seen = a.scan(frame);
+            std::hint::black_box(qrchat::tui::camera::preview(frame));
+            if seen.code.as_deref() == Some(want.as_str()) {
+                after_read += 1;
+            }
+            if let (Some(c0), Some(c1), Some(c2)) = (c0, c1, thread_cpu()) {
+                cpu_b += c1 - c0;
+                cpu_a += c2 - c1;
+            }
+        }
+    }
+    println!(
+        "  our {} photographed codes with a foreign code in a corner, 30 frames each: \
+         ours read on {before_read}/{held} frames before ({} CPU/frame), {after_read}/{held} \
+         after ({} CPU/frame)",
+        stickered.len(),
+        ms(cpu_b / held.max(1)),
+        ms(cpu_a / held.max(1))
+    );
+    // our photographed codes held in view: frames each one takes the live finder to read
+    let mut until: Vec<usize> = Vec::new();
+    let mut cpu_total = Duration::ZERO;
+    let mut n_frames = 0u32;
+    for (frame, want) in &ours_photos {
+        let mut f = qrchat::tui::camera::CodeFinder::live();
+        let c0 = thread_cpu();
+        let mut n = 0;
+        while n < 40 {
+            n += 1;
+            let seen = f.scan(frame);
+            std::hint::black_box(qrchat::tui::camera::preview(frame));
+            if seen.code.as_deref() == Some(want.as_str()) {
+                break;
+            }
+        }
+        if let (Some(a), Some(b)) = (c0, thread_cpu()) {
+            cpu_total += b - a;
+        }
+        n_frames += n as u32;
+        until.push(n);
+    }
+    until.sort();
+    println!(
+        "  our {} photographed codes held in view (after): frames until read median {}, max {} \
+         (40 = not read), CPU per frame {}",
+        until.len(),
+        until[until.len() / 2],
+        until[until.len() - 1],
+        ms(cpu_total / n_frames.max(1))
+    );
 }

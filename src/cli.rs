@@ -31,13 +31,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Headless: print my offer blob as one line, read the answer blob as the first line of
+    /// Headless: print my offer code as one line, read the answer code as the first line of
     /// stdin, then relay stdin lines as messages and print received messages as lines.
     Offer(HeadlessArgs),
-    /// Headless: read the offer blob (argument or first stdin line), print the answer blob
+    /// Headless: read the offer code (argument or first stdin line), print the answer code
     /// as one line, then relay like `offer`.
     Answer {
-        /// The offer blob; read from the first line of stdin when absent.
+        /// The offer code; read from the first line of stdin when absent.
+        #[arg(value_name = "CODE")]
         blob: Option<String>,
         #[command(flatten)]
         args: HeadlessArgs,
@@ -51,8 +52,19 @@ pub enum Command {
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
-    /// List cameras.
+    /// List cameras and the formats each offers.
     Cameras,
+    /// The terminal app, showing my code at once (the same as `qrchat --start`).
+    Start,
+    /// The terminal app, scanning or pasting their code at once (the same as `qrchat --join`).
+    Join,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: `qrchat man > qrchat.1`.
+    Man,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -84,11 +96,12 @@ pub struct Common {
     #[arg(long, value_name = "ADDR", global = true)]
     pub bind: Vec<String>,
 
-    /// Print blobs as browser JSON ({"type":"offer","sdp":"..."}).
+    /// Print codes as browser JSON ({"type":"offer","sdp":"..."}).
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Camera index to scan with.
+    /// Scan with this camera only (see `qrchat cameras`); without it the first camera that
+    /// delivers frames is used.
     #[arg(long, value_name = "N", global = true, conflicts_with = "camera_file")]
     pub camera: Option<u32>,
 
@@ -105,9 +118,18 @@ pub struct Common {
     #[arg(long, value_name = "SECS", global = true, default_value_t = 60.0)]
     pub peer_timeout: f64,
 
-    /// Write logs to this file (nothing is logged otherwise).
+    /// Write logs to this file (nothing is logged otherwise; never what is typed or said).
     #[arg(long, value_name = "FILE", global = true)]
     pub log: Option<PathBuf>,
+
+    /// TUI: save a plain-text transcript of each chat in this directory (local time
+    /// stamps). Nothing is saved without it.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub history: Option<PathBuf>,
+
+    /// TUI: no bell and no desktop notification when a message arrives.
+    #[arg(long, global = true)]
+    pub quiet: bool,
 }
 
 impl Common {
@@ -127,7 +149,24 @@ impl Common {
 }
 
 /// Run what the command line asked for.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Some(Command::Start) => {
+            cli.start = true;
+            cli.command = None;
+        }
+        Some(Command::Join) => {
+            cli.join = true;
+            cli.command = None;
+        }
+        _ => {}
+    }
+    if cli.start && cli.join {
+        anyhow::bail!("--start and --join: pick one");
+    }
+    if let (None, Some(dir)) = (&cli.command, &cli.common.history) {
+        crate::chat::history::check_dir(dir)?;
+    }
     match &cli.command {
         Some(Command::Offer(args)) => crate::headless::run_offer(&cli.common, args).await,
         Some(Command::Answer { blob, args }) => {
@@ -135,6 +174,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Scan { raw, images }) => crate::scan_cmd::run_scan(*raw, images),
         Some(Command::Cameras) => crate::scan_cmd::run_cameras(),
-        None => crate::tui::run(&cli).await,
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "qrchat", &mut std::io::stdout());
+            Ok(())
+        }
+        Some(Command::Man) => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout())
+                .map_err(|e| anyhow::anyhow!("writing the man page: {e}"))
+        }
+        Some(Command::Start | Command::Join) | None => crate::tui::run(&cli).await,
     }
 }

@@ -91,6 +91,9 @@ pub async fn run_offer(common: &Common, args: &HeadlessArgs) -> Result<()> {
 pub async fn run_answer(common: &Common, blob: Option<&str>, args: &HeadlessArgs) -> Result<()> {
     let mut stop = interrupted();
     let mut stdin = spawn_stdin_reader();
+    if blob.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        status("waiting for the offer code on stdin: paste it and press Enter");
+    }
     let text = match blob {
         Some(b) => b.to_owned(),
         None => tokio::select! {

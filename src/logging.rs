@@ -1,5 +1,10 @@
 //! Logging: tracing to the `--log` file only (never over the TUI or into stdout), ANSI
 //! off; `log` records from webrtc-rs are routed in; panics are logged.
+//!
+//! A log is something users attach to bug reports: it records events (states, errors,
+//! which camera opened), never what was typed or said. No tracing call may carry a key
+//! event, a draft or a message's text (`tests/integration/cli.rs` checks a real pairing's
+//! logs and a TUI session's); codes may appear, they are not secret.
 
 use std::fs::OpenOptions;
 use std::path::Path;

@@ -6,7 +6,8 @@
 //! `IMAGE: <summary of the blob>`, or `IMAGE: a QR code, but not a qrchat code: <reason>`;
 //! images without any code are named on stderr and make the exit non-zero.
 //!
-//! `cameras` prints one camera per line (`INDEX: NAME (DESCRIPTION)`) on stdout. A machine
+//! `cameras` prints one camera per line (`INDEX: NAME (DESCRIPTION)`) on stdout, each
+//! followed by indented lines of what it offers and the order qrchat tries. A machine
 //! without a camera is not an error: it prints `no camera found ...; use --camera-file PATH
 //! or paste the code` and exits 0, so scripts can tell "none" from a failure (which exits
 //! non-zero with the reason).
@@ -116,10 +117,93 @@ pub fn run_cameras() -> anyhow::Result<()> {
         Ok(cams) => {
             for c in cams {
                 writeln!(out, "{c}")?;
+                let offered = camera::offered_modes(c.index).map_err(|e| e.to_string());
+                for line in offered_lines(&offered) {
+                    writeln!(out, "    {line}")?;
+                }
             }
         }
         Err(e @ camera::CameraError::NoCamera(_)) => writeln!(out, "{e}")?,
         Err(e) => return Err(e).context("listing cameras"),
     }
     Ok(())
+}
+
+/// What a camera offers, for `qrchat cameras`: one line per pixel format (its
+/// resolutions, largest first, each with its highest frame rate), then the mode qrchat
+/// tries first and the fallbacks after it; or why the camera cannot be asked.
+pub fn offered_lines(offered: &Result<Vec<camera::Mode>, String>) -> Vec<String> {
+    let modes = match offered {
+        Ok(m) => m,
+        Err(reason) => return vec![format!("cannot be opened: {reason}")],
+    };
+    if modes.is_empty() {
+        return vec!["offers no format qrchat can read".into()];
+    }
+    // format -> (width, height, highest fps) in the order the camera lists them
+    type Sizes = Vec<(u32, u32, u32)>;
+    let mut by_format: Vec<(camera::PixelFormat, Sizes)> = Vec::new();
+    for m in modes {
+        let i = match by_format.iter().position(|(f, _)| *f == m.format) {
+            Some(i) => i,
+            None => {
+                by_format.push((m.format, Vec::new()));
+                by_format.len() - 1
+            }
+        };
+        let sizes = &mut by_format[i].1;
+        match sizes
+            .iter_mut()
+            .find(|(w, h, _)| (*w, *h) == (m.width, m.height))
+        {
+            Some(s) => s.2 = s.2.max(m.fps),
+            None => sizes.push((m.width, m.height, m.fps)),
+        }
+    }
+    let mut lines: Vec<String> = by_format
+        .into_iter()
+        .map(|(f, mut sizes)| {
+            sizes.sort_by_key(|s| std::cmp::Reverse(s.0 * s.1));
+            let list: Vec<String> = sizes
+                .iter()
+                .map(|(w, h, fps)| format!("{w}x{h}@{fps}"))
+                .collect();
+            format!("{f}: {}", list.join(" "))
+        })
+        .collect();
+    let order: Vec<String> = camera::choose::format_order(modes)
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
+    lines.push(format!("qrchat tries: {}", order.join(", then ")));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use camera::{Mode, PixelFormat::*};
+
+    #[test]
+    fn cameras_lists_each_format_and_the_order_qrchat_tries() {
+        let offered = Ok(vec![
+            Mode::new(Yuyv, 640, 480, 30),
+            Mode::new(Yuyv, 1280, 720, 10),
+            Mode::new(Mjpeg, 1280, 720, 30),
+            Mode::new(Mjpeg, 1280, 720, 15),
+            Mode::new(Mjpeg, 1920, 1080, 30),
+        ]);
+        assert_eq!(
+            offered_lines(&offered),
+            vec![
+                "YUYV: 1280x720@10 640x480@30",
+                "MJPEG: 1920x1080@30 1280x720@30",
+                "qrchat tries: 1280x720 MJPEG @30 fps, then 1280x720 YUYV @10 fps",
+            ]
+        );
+        assert_eq!(
+            offered_lines(&Err("Device or resource busy".into())),
+            vec!["cannot be opened: Device or resource busy"]
+        );
+    }
 }

@@ -1,10 +1,13 @@
 //! Where frames come from: a webcam (nokhwa), an image file, or a directory of images.
 //! Every source yields luma frames (`image::GrayImage`), the form the QR scanner reads.
 //!
-//! - [`open_webcam`]: the camera is opened and read on its own OS thread (nokhwa's camera
-//!   handle is not `Send`, and capture blocks); frames come through a one-slot channel, and
-//!   frames the consumer is too slow for are dropped, so `next_frame` always returns a
-//!   recent one. Dropping the source stops the capture thread.
+//! - [`open_any_webcam`] / [`open_webcam`] (`--camera N`): the first camera and format that
+//!   delivers a frame within [`FIRST_FRAME_TIMEOUT`] (the order is [`choose`]'s, a pure
+//!   function: MJPEG, then YUYV, then whatever the camera offers, then the next camera); the
+//!   source's name says which camera and format are in use. The camera is read on its own OS
+//!   thread (nokhwa's camera handle is not `Send`, and capture blocks); frames come through a
+//!   one-slot channel, and frames the consumer is too slow for are dropped, so `next_frame`
+//!   always returns a recent one. Dropping the source stops the capture thread.
 //! - [`open_path`]: an image file yields its one frame once, then the source is exhausted
 //!   (`Ok(None)`); a directory yields each image file in it (`.png`, `.jpg`, `.jpeg`,
 //!   sorted by file name) once, in order. Callers that want to keep showing a still image
@@ -19,12 +22,16 @@ use std::time::Duration;
 
 use image::GrayImage;
 
+pub mod choose;
+
+pub use choose::{Mode, PixelFormat};
+
 /// The resolution asked of a webcam: enough for a terminal QR across the room, cheap to scan.
-pub const WEBCAM_WIDTH: u32 = 1280;
+pub const WEBCAM_WIDTH: u32 = choose::WANTED.0;
 /// See [`WEBCAM_WIDTH`].
-pub const WEBCAM_HEIGHT: u32 = 720;
+pub const WEBCAM_HEIGHT: u32 = choose::WANTED.1;
 /// Frame rate asked of a webcam.
-pub const WEBCAM_FPS: u32 = 30;
+pub const WEBCAM_FPS: u32 = choose::WANTED.2;
 
 /// How long a webcam may go without delivering a frame before `next_frame` gives up.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
@@ -62,6 +69,8 @@ impl std::fmt::Display for CameraInfo {
 pub enum CameraError {
     #[error("no camera found{}; use --camera-file PATH or paste the code", reason_suffix(.0))]
     NoCamera(String),
+    #[error("no camera delivered frames ({0}); try --camera N (see `qrchat cameras`), --camera-file PATH, or paste the code")]
+    NoneWorked(String),
     #[error("cannot open camera {index}: {reason}; try another --camera N (see `qrchat cameras`), --camera-file PATH, or paste the code")]
     Open { index: u32, reason: String },
     #[error("camera {index} stopped delivering frames: {reason}")]
@@ -222,7 +231,7 @@ pub struct Webcam {
 
 impl FrameSource for Webcam {
     fn name(&self) -> String {
-        format!("camera {} ({})", self.index, self.name)
+        self.name.clone()
     }
 
     fn next_frame(&mut self) -> Result<Option<GrayImage>, CameraError> {
@@ -244,80 +253,209 @@ impl FrameSource for Webcam {
     }
 }
 
-/// Open camera `index` (see [`list`]) near 1280x720 at 30 fps.
+/// How long a freshly opened camera may take to deliver its first frame before the next
+/// format or camera is tried.
+pub const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// Open camera `index` (see [`list`]; `--camera N`): only that camera, in the first of its
+/// formats that delivers a frame (MJPEG, then YUYV, then whatever it offers; see
+/// [`choose`]).
 pub fn open_webcam(index: u32) -> Result<Box<dyn FrameSource>, CameraError> {
+    open_chosen(Some(index))
+}
+
+/// Open the first camera that delivers a frame, trying every camera the system lists and
+/// each one's formats in turn (see [`choose`]). The source's name says which camera and
+/// format are in use, and what was skipped.
+pub fn open_any_webcam() -> Result<Box<dyn FrameSource>, CameraError> {
+    open_chosen(None)
+}
+
+fn open_chosen(forced: Option<u32>) -> Result<Box<dyn FrameSource>, CameraError> {
     let cams = list()?;
     if cams.is_empty() {
         return Err(CameraError::NoCamera(String::new()));
     }
-    if !cams.iter().any(|c| c.index == index) {
-        let have: Vec<String> = cams.iter().map(|c| c.index.to_string()).collect();
-        return Err(CameraError::Open {
-            index,
-            reason: format!("there is no camera {index} (cameras: {})", have.join(", ")),
-        });
+    if let Some(index) = forced {
+        if !cams.iter().any(|c| c.index == index) {
+            let have: Vec<String> = cams.iter().map(|c| c.index.to_string()).collect();
+            return Err(CameraError::Open {
+                index,
+                reason: format!("there is no camera {index} (cameras: {})", have.join(", ")),
+            });
+        }
     }
-    let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<String, String>>(1);
+    let listed: Vec<u32> = cams.iter().map(|c| c.index).collect();
+    let human = |i: u32| {
+        cams.iter()
+            .find(|c| c.index == i)
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
+    };
+    let opened = choose::open_first(
+        &listed,
+        forced,
+        |i| offered_modes(i).map_err(|e| e.to_string()),
+        |i, mode| {
+            tracing::info!(camera = i, %mode, "trying camera");
+            start_capture(i, mode)
+        },
+    );
+    match opened {
+        Ok((frames, index, mode, tried)) => {
+            for t in &tried {
+                tracing::info!("camera attempt failed: {t}");
+            }
+            let mut name = format!("camera {index} ({}), {mode}", human(index));
+            if !tried.is_empty() {
+                let skipped: Vec<String> = tried.iter().map(|t| t.to_string()).collect();
+                name.push_str(&format!(" (after {})", skipped.join("; ")));
+            }
+            tracing::info!(camera = index, %mode, "camera in use");
+            Ok(Box::new(Webcam {
+                index,
+                name,
+                frames,
+            }))
+        }
+        Err(tried) => {
+            let reasons: Vec<String> = tried.iter().map(|t| t.to_string()).collect();
+            tracing::info!("no camera worked: {}", reasons.join("; "));
+            match forced {
+                Some(index) => Err(CameraError::Open {
+                    index,
+                    reason: reasons.join("; "),
+                }),
+                None => Err(CameraError::NoneWorked(reasons.join("; "))),
+            }
+        }
+    }
+}
+
+fn to_pixel_format(f: nokhwa::utils::FrameFormat) -> PixelFormat {
+    use nokhwa::utils::FrameFormat as F;
+    match f {
+        F::MJPEG => PixelFormat::Mjpeg,
+        F::YUYV => PixelFormat::Yuyv,
+        F::NV12 => PixelFormat::Nv12,
+        F::GRAY => PixelFormat::Gray,
+        F::RAWRGB => PixelFormat::Rgb,
+        F::RAWBGR => PixelFormat::Bgr,
+    }
+}
+
+fn to_frame_format(f: PixelFormat) -> nokhwa::utils::FrameFormat {
+    use nokhwa::utils::FrameFormat as F;
+    match f {
+        PixelFormat::Mjpeg => F::MJPEG,
+        PixelFormat::Yuyv => F::YUYV,
+        PixelFormat::Nv12 => F::NV12,
+        PixelFormat::Gray => F::GRAY,
+        PixelFormat::Rgb => F::RAWRGB,
+        PixelFormat::Bgr => F::RAWBGR,
+    }
+}
+
+const ALL_FORMATS: [nokhwa::utils::FrameFormat; 6] = [
+    nokhwa::utils::FrameFormat::MJPEG,
+    nokhwa::utils::FrameFormat::YUYV,
+    nokhwa::utils::FrameFormat::NV12,
+    nokhwa::utils::FrameFormat::GRAY,
+    nokhwa::utils::FrameFormat::RAWRGB,
+    nokhwa::utils::FrameFormat::RAWBGR,
+];
+
+/// The modes camera `index` offers (opens the device briefly).
+pub fn offered_modes(index: u32) -> Result<Vec<Mode>, CameraError> {
+    use nokhwa::utils::{CameraIndex, RequestedFormat, RequestedFormatType};
+    let open_err = |e: nokhwa::NokhwaError| CameraError::Open {
+        index,
+        reason: e.to_string(),
+    };
+    let request = RequestedFormat::with_formats(RequestedFormatType::None, &ALL_FORMATS);
+    let mut cam = nokhwa::Camera::new(CameraIndex::Index(index), request).map_err(open_err)?;
+    let formats = cam.compatible_camera_formats().map_err(open_err)?;
+    Ok(formats
+        .into_iter()
+        .map(|f| {
+            Mode::new(
+                to_pixel_format(f.format()),
+                f.resolution().width_x,
+                f.resolution().height_y,
+                f.frame_rate(),
+            )
+        })
+        .collect())
+}
+
+type FrameRx = mpsc::Receiver<Result<GrayImage, String>>;
+
+/// Open camera `index` in `mode` on its own thread and wait for its first frame.
+fn start_capture(index: u32, mode: Mode) -> Result<FrameRx, choose::Failure> {
+    let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<(), choose::Failure>>(1);
     let (tx, rx) = mpsc::sync_channel::<Result<GrayImage, String>>(1);
     thread::Builder::new()
         .name(format!("camera-{index}"))
-        .spawn(move || capture_loop(index, ready_tx, tx))
-        .map_err(|e| CameraError::Open {
-            index,
-            reason: e.to_string(),
-        })?;
-    let name = match ready_rx.recv_timeout(Duration::from_secs(10)) {
-        Ok(Ok(name)) => name,
-        Ok(Err(reason)) => return Err(CameraError::Open { index, reason }),
-        Err(_) => {
-            return Err(CameraError::Open {
-                index,
-                reason: "the camera did not start within 10 s".into(),
-            })
-        }
-    };
-    Ok(Box::new(Webcam {
-        index,
-        name,
-        frames: rx,
-    }))
+        .spawn(move || capture_loop(index, mode, ready_tx, tx))
+        .map_err(|e| choose::Failure::Open(e.to_string()))?;
+    // opening takes a moment on top of the first frame
+    match ready_rx.recv_timeout(FIRST_FRAME_TIMEOUT + Duration::from_secs(2)) {
+        Ok(Ok(())) => Ok(rx),
+        Ok(Err(f)) => Err(f),
+        // the thread may be stuck waiting on the device; it ends when it next wakes up
+        // and finds nobody listening
+        Err(_) => Err(choose::Failure::NoFrame(format!(
+            "none within {} s",
+            FIRST_FRAME_TIMEOUT.as_secs()
+        ))),
+    }
 }
 
 fn capture_loop(
     index: u32,
-    ready: mpsc::SyncSender<Result<String, String>>,
+    mode: Mode,
+    ready: mpsc::SyncSender<Result<(), choose::Failure>>,
     frames: mpsc::SyncSender<Result<GrayImage, String>>,
 ) {
-    use nokhwa::pixel_format::LumaFormat;
-    use nokhwa::utils::{
-        CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType,
-    };
-    let wanted =
-        CameraFormat::new_from(WEBCAM_WIDTH, WEBCAM_HEIGHT, FrameFormat::MJPEG, WEBCAM_FPS);
-    let request = RequestedFormat::new::<LumaFormat>(RequestedFormatType::Closest(wanted));
+    use nokhwa::utils::{CameraFormat, CameraIndex, RequestedFormat, RequestedFormatType};
+    use std::time::Instant;
+    let fourcc = [to_frame_format(mode.format)];
+    let wanted = CameraFormat::new_from(mode.width, mode.height, fourcc[0], mode.fps);
+    let request = RequestedFormat::with_formats(RequestedFormatType::Exact(wanted), &fourcc);
     let mut cam = match nokhwa::Camera::new(CameraIndex::Index(index), request) {
         Ok(c) => c,
         Err(e) => {
-            let _ = ready.send(Err(e.to_string()));
+            let _ = ready.send(Err(choose::Failure::Format(e.to_string())));
             return;
         }
     };
     if let Err(e) = cam.open_stream() {
-        let _ = ready.send(Err(e.to_string()));
+        let _ = ready.send(Err(choose::Failure::Format(e.to_string())));
         return;
     }
-    let fmt = cam.camera_format();
-    let name = format!(
-        "{}, {}x{} {} @{} fps",
-        cam.info().human_name(),
-        fmt.resolution().width_x,
-        fmt.resolution().height_y,
-        fmt.format(),
-        fmt.frame_rate()
-    );
-    if ready.send(Ok(name)).is_err() {
+    // the first frame decides whether this camera works in this mode
+    let started = Instant::now();
+    let first = loop {
+        match cam
+            .frame()
+            .map_err(|e| e.to_string())
+            .and_then(|b| to_luma(&b))
+        {
+            Ok(f) => break f,
+            Err(e) if started.elapsed() > FIRST_FRAME_TIMEOUT => {
+                let _ = ready.send(Err(choose::Failure::NoFrame(e)));
+                let _ = cam.stop_stream();
+                return;
+            }
+            Err(_) => thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    if started.elapsed() > FIRST_FRAME_TIMEOUT || ready.send(Ok(())).is_err() {
+        // too late: the opener has moved on
+        let _ = cam.stop_stream();
         return;
     }
+    let _ = frames.try_send(Ok(first));
     let mut failures = 0;
     loop {
         let item = match cam.frame() {

@@ -1,4 +1,5 @@
-//! What travels on the data channel and how it is shown. Pure.
+//! What travels on the data channel and how it is shown. Pure, but for [`history`]: the
+//! `--history` transcript and the local clock every timestamp uses.
 //!
 //! A chat message is one UTF-8 text message on the data channel, nothing more: that is
 //! what the browser copy-paste WebRTC pages send, so a browser peer just works, and
@@ -6,6 +7,10 @@
 //!
 //! Peer text is hostile until shown otherwise: [`sanitize`] makes every control
 //! character, escape sequence and bidi override visible and inert before display.
+
+pub mod history;
+
+pub use history::{local_clock, local_timestamp, History, HistoryError};
 
 /// Longest message we send (bytes of UTF-8). Browsers and webrtc-rs all take 64 KiB.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;

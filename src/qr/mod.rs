@@ -66,11 +66,11 @@ impl Ecc {
 /// What went wrong rendering or saving a code.
 #[derive(Debug, thiserror::Error)]
 pub enum QrError {
-    #[error("nothing to encode: the blob is empty")]
+    #[error("nothing to encode: the code is empty")]
     Empty,
-    #[error("the blob is too long for a QR code ({len} bytes; the most a code holds is 2953)")]
+    #[error("the code is too long for a QR code ({len} bytes; the most a code holds is 2953)")]
     TooLong { len: usize },
-    #[error("cannot encode the blob as a QR code: {0}")]
+    #[error("cannot draw the code as a QR code: {0}")]
     Encode(String),
     #[error("cannot write the QR image {path}: {reason}")]
     Save { path: String, reason: String },

@@ -127,6 +127,14 @@ impl Driver {
             }
             if self.machine.is_closed() {
                 self.state.send_replace(None);
+                // Nothing more will flow: drop the connection now, so the peer hears
+                // silence at once (it names a refused certificate from that).
+                {
+                    let pc = Arc::clone(&self.pc);
+                    tokio::spawn(async move {
+                        let _ = pc.close().await;
+                    });
+                }
                 // Closed was the last event: stop listening, leave the connection to the
                 // owner's close (or the drop of the session).
                 self.shutdown(&mut run, false).await;

@@ -70,6 +70,8 @@ pub enum Fact {
     /// DTLS failed: the certificate the peer presented is not the one its code named (or
     /// the handshake broke).
     DtlsFailed,
+    /// DTLS is up: both certificates were checked (ours by the peer, too, as far as we know).
+    DtlsConnected,
     /// The peer opened a data channel with this label.
     Incoming { label: String },
     /// The chat channel is open.
@@ -128,6 +130,8 @@ pub struct Machine {
     chat_taken: bool,
     rtt_taken: bool,
     opened: bool,
+    /// DTLS came up (so the path works and our certificate was presented).
+    dtls_up: bool,
     route: Route,
     closed: bool,
 }
@@ -159,6 +163,7 @@ impl Machine {
             chat_taken: false,
             rtt_taken: false,
             opened: false,
+            dtls_up: false,
             route: Route::Lan,
             closed: false,
         }
@@ -257,6 +262,7 @@ impl Machine {
                     self.close(CloseReason::CertificateMismatch, &mut out);
                 }
             }
+            Fact::DtlsConnected => self.dtls_up = true,
             Fact::Incoming { label } => {
                 let use_ = if label == super::RTT_LABEL && self.qrchat && !self.rtt_taken {
                     self.rtt_taken = true;
@@ -310,6 +316,12 @@ impl Machine {
                 if self.opened && matches!(self.state, Some(LinkState::Open { .. })) {
                     self.set(LinkState::Interrupted { since: now }, out);
                     out.push(Action::Pause);
+                } else if !self.opened && self.dtls_up {
+                    // The path worked and DTLS came up on our side, then the peer went
+                    // silent before the chat opened: it checked our certificate against its
+                    // copy of our code and dropped the link (it closes at once on a
+                    // mismatch, see the driver).
+                    self.close(CloseReason::CertificateRefused, out);
                 }
             }
             PcState::Failed => {
@@ -723,6 +735,23 @@ mod tests {
             m.on(label("qrchat-file"), t0),
             vec![Action::Route(ChannelUse::Owner)]
         );
+    }
+
+    #[test]
+    fn a_peer_that_drops_the_link_right_after_dtls_refused_our_certificate() {
+        let (mut m, t0) = machine(Role::Offerer, false);
+        m.on(Fact::RemoteApplied { qrchat: true }, t0);
+        m.on(Fact::Pc(PcState::Connected), t0);
+        m.on(Fact::DtlsConnected, t0);
+        let a = m.on(Fact::Pc(PcState::Disconnected), t0 + secs(3));
+        assert_eq!(
+            events(&a),
+            vec![SessionEvent::Closed(CloseReason::CertificateRefused)]
+        );
+        // Without DTLS up, a silent path while connecting is not named so.
+        let (mut m, t0) = machine(Role::Offerer, false);
+        m.on(Fact::RemoteApplied { qrchat: true }, t0);
+        assert!(events(&m.on(Fact::Pc(PcState::Disconnected), t0)).is_empty());
     }
 
     #[test]

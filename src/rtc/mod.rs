@@ -193,6 +193,9 @@ pub enum CloseReason {
     NotRead(Duration),
     /// DTLS refused the peer's certificate: it is not the one its code named.
     CertificateMismatch,
+    /// The peer dropped the link right after DTLS: it refused our certificate (its copy of
+    /// our code names another one).
+    CertificateRefused,
     /// Anything else.
     Failed(String),
 }
@@ -216,6 +219,11 @@ impl std::fmt::Display for CloseReason {
             CloseReason::CertificateMismatch => f.write_str(
                 "the other side's certificate does not match its code: the code may have been \
                  changed on the way (someone in the middle); pair again by reading the QR",
+            ),
+            CloseReason::CertificateRefused => f.write_str(
+                "the other side refused my certificate right after checking it: my code may \
+                 have been changed on the way to it (someone in the middle); pair again by \
+                 reading the QR",
             ),
             CloseReason::Failed(why) => f.write_str(why),
         }
@@ -624,8 +632,14 @@ fn forward_callbacks(pc: &RTCPeerConnection, inputs: &mpsc::UnboundedSender<Inpu
         pc.dtls_transport()
             .on_state_change(Box::new(move |s: RTCDtlsTransportState| {
                 tracing::info!(state = %s, "DTLS state");
-                if s == RTCDtlsTransportState::Failed {
-                    let _ = inputs.send(Input::Fact(Fact::DtlsFailed));
+                match s {
+                    RTCDtlsTransportState::Failed => {
+                        let _ = inputs.send(Input::Fact(Fact::DtlsFailed));
+                    }
+                    RTCDtlsTransportState::Connected => {
+                        let _ = inputs.send(Input::Fact(Fact::DtlsConnected));
+                    }
+                    _ => {}
                 }
                 Box::pin(async {})
             }));

@@ -87,6 +87,8 @@ pub enum CameraEvent {
         code: Option<String>,
     },
     Failed(Arc<CameraError>),
+    /// A QR code that is not a qrchat code is in view (sent once per camera session).
+    Foreign,
     /// The source has no more frames (an image file, a directory).
     Ended,
 }
@@ -204,6 +206,8 @@ pub struct ScanState {
     pub refused: Option<DecodeError>,
     /// A good code, waiting for the green frame to show.
     pub found: Option<(Decoded, Duration)>,
+    /// A QR code that is not a qrchat code was seen.
+    pub foreign: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -716,6 +720,7 @@ impl App {
                     }
                 }
             }
+            CameraEvent::Foreign => self.pairing.scan.foreign = true,
             CameraEvent::Ended if self.pairing.scan.found.is_none() => {
                 let name = self.pairing.scan.camera.clone().unwrap_or_default();
                 return self.goto_paste(Some(format!(

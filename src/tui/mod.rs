@@ -18,6 +18,7 @@
 //! `terminal.rs` the guard, `ui.rs` and `screens/` drawing.
 
 pub mod app;
+pub mod camera;
 pub mod input;
 pub mod keys;
 pub mod runner;
@@ -29,8 +30,6 @@ pub mod ui;
 #[cfg(test)]
 mod tests;
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,10 +38,11 @@ use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
-use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::mpsc;
 
 use crate::cli::Cli;
-use app::{App, AppEvent, CameraEvent, Notifier, Options};
+use app::{App, AppEvent, Notifier, Options};
+pub use camera::CameraSpec;
 pub use runner::Runner;
 use session::Connector;
 
@@ -68,7 +68,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
         size: (size.width, size.height),
         clock_origin,
         stun: !common.stun.is_empty(),
-        quiet: false,
+        quiet: common.quiet,
         notifier: Notifier::detect(|k| std::env::var(k).ok()),
         in_tmux: std::env::var_os("TMUX").is_some(),
     };
@@ -166,70 +166,5 @@ fn map_terminal_event(e: Event) -> Option<AppEvent> {
         Event::FocusGained => Some(AppEvent::Focus(true)),
         Event::FocusLost => Some(AppEvent::Focus(false)),
         Event::Mouse(_) => None,
-    }
-}
-
-/// Which camera to open.
-#[derive(Debug, Clone, Default)]
-pub struct CameraSpec {
-    pub index: Option<u32>,
-    pub file: Option<PathBuf>,
-}
-
-/// Preview frames are scaled down to at most this many pixels wide.
-const PREVIEW_WIDTH: u32 = 160;
-
-fn camera_loop(spec: CameraSpec, stop: Arc<AtomicBool>, tx: UnboundedSender<AppEvent>) {
-    let send = |e: CameraEvent| tx.send(AppEvent::Camera(e)).is_ok();
-    let opened = match &spec.file {
-        Some(path) => crate::camera::open_path(path),
-        None => crate::camera::open_webcam(spec.index.unwrap_or(0)),
-    };
-    let mut src = match opened {
-        Ok(s) => s,
-        Err(e) => {
-            send(CameraEvent::Failed(Arc::new(e)));
-            return;
-        }
-    };
-    if !send(CameraEvent::Opened(src.name())) {
-        return;
-    }
-    // Live frames: the streaming scanner (cheap on frames without a code), taking only a
-    // code that decodes as a qrchat code, so a foreign QR in view never hides ours.
-    let mut scanner = crate::qr::Scanner::streaming();
-    let is_qrchat =
-        |b: &[u8]| std::str::from_utf8(b).is_ok_and(|t| crate::signal::decode(t).is_ok());
-    while !stop.load(Ordering::SeqCst) {
-        match src.next_frame() {
-            Ok(Some(frame)) => {
-                let code = scanner
-                    .scan(&frame, is_qrchat)
-                    .and_then(|b| String::from_utf8(b).ok());
-                let (w, h) = frame.dimensions();
-                let preview = if w > PREVIEW_WIDTH {
-                    let ph = (h as u64 * PREVIEW_WIDTH as u64 / w as u64).max(1) as u32;
-                    image::imageops::resize(
-                        &frame,
-                        PREVIEW_WIDTH,
-                        ph,
-                        image::imageops::FilterType::Triangle,
-                    )
-                } else {
-                    frame
-                };
-                if !send(CameraEvent::Frame { preview, code }) {
-                    return;
-                }
-            }
-            Ok(None) => {
-                send(CameraEvent::Ended);
-                return;
-            }
-            Err(e) => {
-                send(CameraEvent::Failed(Arc::new(e)));
-                return;
-            }
-        }
     }
 }

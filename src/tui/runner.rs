@@ -172,7 +172,7 @@ impl Runner {
         self.camera_stop = Some(stop.clone());
         let spec = self.camera.clone();
         let tx = self.tx.clone();
-        tokio::task::spawn_blocking(move || super::camera_loop(spec, stop, tx));
+        super::camera::spawn(spec, stop, tx);
     }
 
     /// Stop the camera and close the session, waiting a little for the goodbye to go out.

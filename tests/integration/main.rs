@@ -1,8 +1,10 @@
 //! One integration-test binary, one module per area.
 mod blip;
+mod cli;
 mod common;
 mod headless;
 mod hostile;
 mod layout;
 mod lossy;
 mod session;
+mod tamper;

@@ -79,6 +79,15 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             ui::warn_style(),
         ));
         (ui::warn_style(), " not this code ")
+    } else if app.pairing.scan.foreign {
+        status.push(Line::styled(
+            format!(
+                "{}; looking for a qrchat code…",
+                crate::tui::camera::FOREIGN_HINT
+            ),
+            ui::dim_style(),
+        ));
+        (Style::new(), " camera ")
     } else {
         status.push(Line::styled("looking for a code…", ui::dim_style()));
         (Style::new(), " camera ")
