@@ -458,3 +458,44 @@ fn pasting_forgives_and_unfocused_messages_ring() {
     assert_restored(&t, "a");
     assert_restored(&t, "b");
 }
+
+/// `--quiet`: a message to an unfocused terminal counts in the title but rings nothing.
+#[test]
+fn quiet_counts_in_the_title_without_a_bell() {
+    let t = Tmux::new("quiet");
+    let nocam = t.dir.join("no-camera.png");
+    launch(&t, "a", "--start --bind 127.0.0.1");
+    launch(
+        &t,
+        "b",
+        &format!(
+            "--join --quiet --bind 127.0.0.1 --camera-file {}",
+            nocam.display()
+        ),
+    );
+    let offer = read_code(&t, "a");
+    paste_code(&t, "b", &offer);
+    let answer = read_code(&t, "b");
+    t.keys("a", &["p"]);
+    paste_code(&t, "a", &answer);
+    t.wait("b", "the chat", |s| sas(s).is_some());
+    t.run(&["send-keys", "-t", "b", "-H", "1b", "5b", "4f"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.type_text("a", "psst");
+    t.keys("a", &["Enter"]);
+    t.wait("b", "A's message", |s| s.contains("peer  psst"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while t.format("b", "#{pane_title}") != "(1) qrchat" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(t.format("b", "#{pane_title}"), "(1) qrchat");
+    assert_eq!(
+        t.format("b", "#{window_bell_flag}"),
+        "0",
+        "--quiet rang the bell"
+    );
+    t.keys("a", &["C-c"]);
+    t.keys("b", &["C-c"]);
+    assert_restored(&t, "a");
+    assert_restored(&t, "b");
+}

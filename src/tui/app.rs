@@ -76,6 +76,8 @@ pub enum AppEvent {
     },
     SendError(Arc<RtcError>),
     Camera(CameraEvent),
+    /// The transcript (`--history`) for this chat was opened here, or could not be.
+    Saving(Result<std::path::PathBuf, Arc<crate::chat::HistoryError>>),
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +119,13 @@ pub enum Effect {
     Notify(Notifier, String),
     /// Set the window title.
     Title(String),
+    /// `--history`: start a transcript for the chat that just opened.
+    SaveStart,
+    /// `--history`: add a line to the transcript ("you", "peer" or "--").
+    Save {
+        who: &'static str,
+        text: String,
+    },
     Quit,
 }
 
@@ -160,8 +169,13 @@ pub struct Options {
     /// `--json`: codes in browser JSON.
     pub json: bool,
     pub size: (u16, u16),
-    /// Unix seconds (local time of day) at `now == 0`, for message timestamps.
+    /// The wall clock at `now == 0`: timestamps in the local time zone. None (tests): the
+    /// time of day is `clock_origin` seconds, fixed.
+    pub started_at: Option<std::time::SystemTime>,
+    /// Seconds since midnight at `now == 0` when there is no `started_at`.
     pub clock_origin: u64,
+    /// `--history DIR`: each chat is saved as a transcript.
+    pub history: bool,
     /// Extra `--stun` servers configured (shown in hints).
     pub stun: bool,
     /// `--quiet`: no bell or notification for messages that arrive unseen.
@@ -279,6 +293,8 @@ pub struct Pairing {
     pub json_reply: bool,
     /// A code came in by paste: ask to compare the safety number.
     pub pasted: bool,
+    /// Chat lines go to the transcript.
+    pub saving: bool,
     pub scan: ScanState,
     pub paste: PasteState,
     pub conn: ConnState,
@@ -316,6 +332,8 @@ pub struct App {
     /// The next draw repaints every cell (text the terminal may have drawn wider than we
     /// think, such as flags and emoji sequences, was removed).
     pub repaint: bool,
+    /// Effects made outside `update`'s return path (transcript lines), handed out with it.
+    outbox: Vec<Effect>,
     pub quit: bool,
 }
 
@@ -334,6 +352,7 @@ impl App {
             focused: true,
             unread: 0,
             repaint: false,
+            outbox: Vec::new(),
             quit: false,
         };
         let fx = if app.opts.start {
@@ -353,6 +372,9 @@ impl App {
 
     /// "HH:MM" now.
     pub fn clock(&self) -> String {
+        if let Some(at) = self.opts.started_at {
+            return crate::chat::local_clock(at + self.now);
+        }
         let t = self.opts.clock_origin + self.now.as_secs();
         format!("{:02}:{:02}", (t / 3600) % 24, (t / 60) % 60)
     }
@@ -414,6 +436,12 @@ impl App {
     }
 
     pub fn update(&mut self, ev: AppEvent) -> Vec<Effect> {
+        let mut fx = self.update_inner(ev);
+        fx.append(&mut self.outbox);
+        fx
+    }
+
+    fn update_inner(&mut self, ev: AppEvent) -> Vec<Effect> {
         match ev {
             AppEvent::Key(key) => {
                 if key.kind == KeyEventKind::Release {
@@ -457,6 +485,16 @@ impl App {
                 vec![]
             }
             AppEvent::Camera(ev) => self.on_camera(ev),
+            AppEvent::Saving(Ok(path)) => {
+                let path = crate::chat::sanitize(&path.display().to_string());
+                self.push_line(Who::Info, format!("this chat is saved to {path}"));
+                vec![]
+            }
+            AppEvent::Saving(Err(e)) => {
+                self.pairing.saving = false;
+                self.push_line(Who::Warn, format!("this chat is not saved: {e}"));
+                vec![]
+            }
         }
     }
 
@@ -584,6 +622,10 @@ impl App {
                 }
             }
             SessionEvent::Open { sas, remote, route } => {
+                if self.opts.history && !self.pairing.saving {
+                    self.pairing.saving = true;
+                    self.outbox.push(Effect::SaveStart);
+                }
                 self.screen = Screen::Chat;
                 self.pairing.conn.failed = None;
                 self.pairing.chat.link = Some(LinkState::Open { route });
@@ -902,6 +944,17 @@ impl App {
     /// Add a chat line, keeping the scrollback bounded and the view where it was.
     pub(crate) fn push_line(&mut self, who: Who, text: String) {
         let time = self.clock();
+        if self.pairing.saving {
+            let name = match who {
+                Who::Me => "you",
+                Who::Peer => "peer",
+                Who::Info | Who::Warn => "--",
+            };
+            self.outbox.push(Effect::Save {
+                who: name,
+                text: text.clone(),
+            });
+        }
         let chat = &mut self.pairing.chat;
         chat.lines.push_back(ChatLine { time, who, text });
         if chat.lines.len() > SCROLLBACK {

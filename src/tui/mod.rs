@@ -57,26 +57,29 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
     let guard = terminal::TerminalGuard::enter().context("could not set up the terminal")?;
     let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     let size = term.size()?;
-    let clock_origin = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
     let opts = Options {
         start: cli.start,
         join: cli.join,
         json: common.json,
         size: (size.width, size.height),
-        clock_origin,
+        clock_origin: 0,
+        started_at: Some(std::time::SystemTime::now()),
+        history: common.history.is_some(),
         stun: !common.stun.is_empty(),
         quiet: common.quiet,
         notifier: Notifier::detect(|k| std::env::var(k).ok()),
         in_tmux: std::env::var_os("TMUX").is_some(),
     };
-    let result = event_loop(&mut term, opts, connector, camera).await;
+    let history = common.history.clone();
+    let result = event_loop(&mut term, opts, connector, camera, history).await;
     let _ = term.show_cursor();
     drop(term);
     drop(guard);
-    result
+    // After the terminal is back: where each saved chat went.
+    for line in result.as_ref().map(|s| s.as_slice()).unwrap_or(&[]) {
+        println!("qrchat: {line}");
+    }
+    result.map(|_| ())
 }
 
 async fn event_loop(
@@ -84,9 +87,11 @@ async fn event_loop(
     opts: Options,
     connector: Arc<dyn Connector>,
     camera: CameraSpec,
-) -> anyhow::Result<()> {
+    history: Option<std::path::PathBuf>,
+) -> anyhow::Result<Vec<String>> {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut runner = Runner::new(connector, camera, tx, Box::new(std::io::stdout()));
+    let mut runner =
+        Runner::new(connector, camera, tx, Box::new(std::io::stdout())).with_history(history);
     let started = Instant::now();
     let (mut app, fx) = App::new(opts);
     let mut quit = runner.execute_all(fx);
@@ -150,7 +155,7 @@ async fn event_loop(
         dirty = true;
     }
     runner.shutdown().await;
-    Ok(())
+    Ok(runner.saved_lines().to_vec())
 }
 
 #[cfg(unix)]

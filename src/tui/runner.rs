@@ -3,6 +3,7 @@
 //! (clipboard, bell, notification, title).
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,6 +32,11 @@ pub struct Runner {
     task: Option<JoinHandle<()>>,
     closing: Vec<JoinHandle<()>>,
     camera_stop: Option<Arc<AtomicBool>>,
+    /// `--history DIR`, and the transcript of the chat under way.
+    history_dir: Option<PathBuf>,
+    history: Option<crate::chat::History>,
+    /// Where each chat went, to say on exit.
+    saved: Vec<String>,
 }
 
 impl Runner {
@@ -50,7 +56,21 @@ impl Runner {
             task: None,
             closing: vec![],
             camera_stop: None,
+            history_dir: None,
+            history: None,
+            saved: vec![],
         }
+    }
+
+    /// Save each chat as a transcript in `dir` (`--history`).
+    pub fn with_history(mut self, dir: Option<PathBuf>) -> Runner {
+        self.history_dir = dir;
+        self
+    }
+
+    /// "the chat was saved to PATH", once per transcript written (for after the exit).
+    pub fn saved_lines(&self) -> &[String] {
+        &self.saved
     }
 
     /// Run effects; true when the app should end.
@@ -90,9 +110,40 @@ impl Runner {
                     stop.store(true, Ordering::SeqCst);
                 }
             }
+            Effect::SaveStart => self.save_start(),
+            Effect::Save { who, text } => {
+                if let Some(h) = &mut self.history {
+                    if let Err(e) = h.append(std::time::SystemTime::now(), who, &text) {
+                        // The error names the file, never the text.
+                        tracing::warn!("transcript: {e}");
+                        self.history = None;
+                        let _ = self.tx.send(AppEvent::Saving(Err(Arc::new(e))));
+                    }
+                }
+            }
             Effect::Quit => return true,
         }
         false
+    }
+
+    fn save_start(&mut self) {
+        let Some(dir) = &self.history_dir else {
+            return;
+        };
+        let made = crate::chat::History::open(dir, std::time::SystemTime::now());
+        let event = match made {
+            Ok(h) => {
+                self.saved.push(h.saved_line());
+                let path = h.path().to_path_buf();
+                self.history = Some(h);
+                Ok(path)
+            }
+            Err(e) => {
+                self.history = None;
+                Err(Arc::new(e))
+            }
+        };
+        let _ = self.tx.send(AppEvent::Saving(event));
     }
 
     fn write(&mut self, bytes: &str) {

@@ -1373,3 +1373,61 @@ fn link_states_are_shown_in_words() {
     session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
     assert!(render(&app).contains("✗ the peer stopped responding"));
 }
+
+// ------------------------------------------------------------------ --history, through the runner
+
+#[tokio::test]
+async fn with_history_the_chat_is_saved_and_the_app_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Scripted {
+        local: Some(sdp(SdpKind::Offer, 0xAA, 50000)),
+        fingerprint: [0xAA; 32],
+        on_connect: vec![
+            SessionEvent::State(LinkState::Connecting),
+            SessionEvent::Open {
+                sas: "111 222".into(),
+                remote: Some("127.0.0.1:4000".into()),
+                route: Route::Lan,
+            },
+            SessionEvent::Message("hello from the peer".into()),
+        ],
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (runner, _) = runner(script, CameraSpec::default(), tx);
+    let mut runner = runner.with_history(Some(dir.path().to_path_buf()));
+    let (mut app, fx) = App::new(Options {
+        start: true,
+        size: (100, 30),
+        history: true,
+        ..Default::default()
+    });
+    runner.execute_all(fx);
+    pump(&mut app, &mut runner, &mut rx).await;
+    runner.execute_all(app.update(key(KeyCode::Char('p'))));
+    app.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
+    let fx = app.update(key(KeyCode::Enter));
+    runner.execute_all(fx);
+    pump(&mut app, &mut runner, &mut rx).await;
+    typed(&mut app, "and hello back");
+    let fx = app.update(key(KeyCode::Enter));
+    runner.execute_all(fx);
+    pump(&mut app, &mut runner, &mut rx).await;
+
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let path = files[0].as_ref().unwrap().path();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(" peer: hello from the peer"), "{text}");
+    assert!(text.contains(" you: and hello back"), "{text}");
+    assert!(text.contains(" --: connected to 127.0.0.1:4000"), "{text}");
+    let shown = render(&app);
+    assert!(shown.contains("this chat is saved to"), "{shown}");
+    assert_eq!(
+        runner.saved_lines(),
+        [format!("the chat was saved to {}", path.display())]
+    );
+    // Without --history nothing is written.
+    let (app2, _) = app_with(true, false, 80, 24);
+    assert!(!app2.opts.history);
+}
