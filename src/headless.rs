@@ -249,7 +249,7 @@ async fn relay(
                     break;
                 }
                 Some(SessionEvent::Closed(reason @ CloseReason::NoConnection(_))) => bail!(
-                    "{reason}: are both on the same network? A firewall may block UDP; across networks try --stun"
+                    "{reason}: are both on the same network? A firewall may block UDP; across networks try --stun, and --turn where a NAT lets no direct path through"
                 ),
                 Some(SessionEvent::Closed(reason)) => bail!("{reason}"),
             },

@@ -6,5 +6,7 @@ mod headless;
 mod hostile;
 mod layout;
 mod lossy;
+mod netns;
+mod reach;
 mod session;
 mod tamper;
