@@ -39,6 +39,7 @@ pub struct SessionDescription {
 mod baseline;
 mod compact;
 mod error;
+mod find;
 #[cfg(test)]
 mod fuzz_tests;
 mod json;
@@ -51,6 +52,7 @@ mod tests_reach;
 mod tests_webrtc;
 
 pub use error::{DecodeError, EncodeError};
+pub use find::find_code;
 
 use sha2::{Digest, Sha256};
 
@@ -393,7 +395,23 @@ pub struct Summary {
 
 pub fn summarize(decoded: &Decoded) -> Summary {
     let text = &decoded.desc.sdp;
-    let candidates = sdp::attributes(text, "candidate")
+    Summary {
+        kind: decoded.desc.kind,
+        encoding: decoded.encoding,
+        chars: decoded.chars,
+        setup: sdp::setup(text).unwrap_or("unknown").to_string(),
+        fingerprint: fingerprint_of(text)
+            .map(|fp| fingerprint_hex(&fp))
+            .unwrap_or_else(|| "none".into()),
+        candidates: candidates(text),
+    }
+}
+
+/// The candidates of a description, one short item each, component 1 only (the one list
+/// of candidates every part of qrchat shows): `address:port type`, `[v6]:port type`,
+/// ` tcp` appended when TCP. Malformed candidate lines are left out.
+pub fn candidates(sdp_text: &str) -> Vec<String> {
+    sdp::attributes(sdp_text, "candidate")
         .filter_map(|v| sdp::parse_candidate(v).ok())
         .filter(|c| c.component == 1)
         .map(|c| {
@@ -409,16 +427,21 @@ pub fn summarize(decoded: &Decoded) -> Summary {
             }
             s
         })
-        .collect();
-    Summary {
-        kind: decoded.desc.kind,
-        encoding: decoded.encoding,
-        chars: decoded.chars,
-        setup: sdp::setup(text).unwrap_or("unknown").to_string(),
-        fingerprint: fingerprint_of(text)
-            .map(|fp| sdp::fingerprint_hex(&fp))
-            .unwrap_or_else(|| "none".into()),
-        candidates,
+        .collect()
+}
+
+/// `AB:CD:...` upper-case hex, as SDP writes a sha-256 fingerprint.
+pub fn fingerprint_hex(fp: &[u8; 32]) -> String {
+    sdp::fingerprint_hex(fp)
+}
+
+/// The form to answer in: the one the offer came in when that was browser JSON (a browser
+/// page reads only JSON), JSON when asked for (`--json`), else the smallest that works.
+pub fn answer_format(offer: Encoding, json: bool) -> Format {
+    if json || offer == Encoding::Json {
+        Format::Json
+    } else {
+        Format::Auto
     }
 }
 

@@ -216,7 +216,7 @@ pub(crate) fn parse_fingerprint_hex(hex: &str) -> Option<[u8; 32]> {
     let mut parts = hex.split(':');
     for byte in out.iter_mut() {
         let p = parts.next()?;
-        if p.len() != 2 {
+        if p.len() != 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         *byte = u8::from_str_radix(p, 16).ok()?;
