@@ -22,7 +22,7 @@ use crate::chat;
 use crate::cli::{Common, HeadlessArgs};
 use crate::qr;
 use crate::rtc::{CloseReason, LinkState, RtcConfig, Session, SessionEvent};
-use crate::signal::{self, Encoding, Format, SdpKind};
+use crate::signal::{self, Format, SdpKind};
 
 /// Longest stdin line we read; anything longer is cut (and then refused as a message).
 const MAX_LINE_BYTES: usize = 1 << 20;
@@ -78,9 +78,12 @@ pub async fn run_offer(common: &Common, args: &HeadlessArgs) -> Result<()> {
                 },
             }
         };
-        let answer =
-            signal::decode_expecting(&line, SdpKind::Answer, Some(&session.local_fingerprint()))
-                .map_err(|e| anyhow!("the answer code cannot be used: {e}"))?;
+        let answer = signal::decode_expecting(
+            &signal::find_code(&line),
+            SdpKind::Answer,
+            Some(&session.local_fingerprint()),
+        )
+        .map_err(|e| anyhow!("the answer code cannot be used: {e}"))?;
         session
             .accept_answer(&answer.desc)
             .await
@@ -112,7 +115,7 @@ pub async fn run_answer(common: &Common, blob: Option<&str>, args: &HeadlessArgs
             _ = &mut stop => return Ok(()),
         },
     };
-    let offer = signal::decode_expecting(&text, SdpKind::Offer, None)
+    let offer = signal::decode_expecting(&signal::find_code(&text), SdpKind::Offer, None)
         .map_err(|e| anyhow!("the offer code cannot be used: {e}"))?;
     let (tx, mut events) = mpsc::unbounded_channel();
     status("gathering candidates…");
@@ -122,11 +125,7 @@ pub async fn run_answer(common: &Common, blob: Option<&str>, args: &HeadlessArgs
         _ = &mut stop => return Ok(()),
     };
     // A browser peer reads JSON only: answer in the form the offer came in.
-    let format = if common.json || offer.encoding == Encoding::Json {
-        Format::Json
-    } else {
-        Format::Auto
-    };
+    let format = signal::answer_format(offer.encoding, common.json);
     let body = async {
         publish(&session, format, args)?;
         status("give this answer code to the other side; waiting for the link…");

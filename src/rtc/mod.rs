@@ -675,10 +675,7 @@ fn forward_callbacks(pc: &RTCPeerConnection, inputs: &mpsc::UnboundedSender<Inpu
     }
 }
 
-/// Distinct candidates (component 1) in an SDP. webrtc-rs repeats each one for component 2.
+/// Candidates (component 1) in an SDP, as signal's one candidate lister counts them.
 pub fn candidate_count(sdp: &str) -> usize {
-    sdp.lines()
-        .filter(|l| l.starts_with("a=candidate:"))
-        .filter(|l| l.split_whitespace().nth(1) == Some("1"))
-        .count()
+    signal::candidates(sdp).len()
 }
