@@ -393,14 +393,7 @@ async fn a_hostile_peer_gets_every_bad_header_refused() {
                 .write_data_channel(&bytes::Bytes::from(vec![0x41u8; *n]), false)
                 .await;
         }
-        let r = tokio::time::timeout(T, receiving)
-            .await
-            .unwrap_or_else(|_| panic!("{what}: the receiver hangs"))
-            .unwrap();
-        let err = r.expect_err(what).to_string();
-        assert!(err.contains(want), "{what}: {err}");
-        assert!(!err.chars().any(|c| c.is_control()), "{what}: {err:?}");
-        // the hostile peer is told, in a protocol error
+        // the hostile peer is told, in a protocol error, before the channel closes
         let mut buf = vec![0u8; 70_000];
         let told = tokio::time::timeout(T, async {
             loop {
@@ -419,6 +412,14 @@ async fn a_hostile_peer_gets_every_bad_header_refused() {
         .await
         .ok()
         .flatten();
+        let _ = ch.close().await;
+        let r = tokio::time::timeout(T, receiving)
+            .await
+            .unwrap_or_else(|_| panic!("{what}: the receiver hangs"))
+            .unwrap();
+        let err = r.expect_err(what).to_string();
+        assert!(err.contains(want), "{what}: {err}");
+        assert!(!err.chars().any(|c| c.is_control()), "{what}: {err:?}");
         assert!(told.is_some(), "{what}: no error message came back");
         // nothing outside the receive folder, nothing named in it; a partial holds at
         // most the announced size
