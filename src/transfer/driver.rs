@@ -955,7 +955,10 @@ impl<W: Wire> Out<'_, W> {
     ) -> Result<(), TransferError> {
         while let Some(m) = self.inbox.ready() {
             let r = match handle(tx, m) {
-                Ok(TxEvent::Saved { name, .. }) => Ok(report.saved_as.push(name)),
+                Ok(TxEvent::Saved { name, .. }) => {
+                    report.saved_as.push(name);
+                    Ok(())
+                }
                 Ok(TxEvent::Nothing) => Ok(()),
                 Ok(other) => Err(unexpected_event(&other)),
                 Err(e) => Err(e),
