@@ -37,7 +37,7 @@ fn chat_app() -> App {
         ..Default::default()
     });
     app.screen = Screen::Chat;
-    let pairing = app.pairing;
+    let pairing = app.pairing.id;
     app.update(AppEvent::Session {
         pairing,
         event: SessionEvent::Open {
@@ -117,7 +117,7 @@ fn code_to_qr_frame(runs: usize) -> (f64, f64) {
             size: (W, H),
             ..Default::default()
         });
-        let pairing = app.pairing;
+        let pairing = app.pairing.id;
         let desc = local_sdp((i % 250) as u8 + 1);
         let t = Instant::now();
         app.update(AppEvent::Local {
@@ -127,7 +127,7 @@ fn code_to_qr_frame(runs: usize) -> (f64, f64) {
         });
         term.draw(|f| ui::draw(f, &app)).unwrap();
         times.push(t.elapsed().as_secs_f64() * 1e3);
-        assert!(matches!(&app.local, Some(l) if l.qr.is_ok()));
+        assert!(matches!(&app.pairing.local, Some(l) if l.qr.is_ok()));
     }
     times.sort_by(|a, b| a.partial_cmp(b).unwrap());
     (pct(&times, 0.5), pct(&times, 0.95))
@@ -141,7 +141,7 @@ fn main() {
     let fill: Duration = t.elapsed();
     println!(
         "chat screen {W}x{H}, {} messages in the scrollback (filled in {:.0} ms), {frames} frames each",
-        base.chat.lines.len(),
+        base.pairing.chat.lines.len(),
         fill.as_secs_f64() * 1e3
     );
     println!("{:<44} {:>10} {:>10}", "scenario", "median ms", "p95 ms");
@@ -152,7 +152,7 @@ fn main() {
 
     let mut app = base.clone();
     let (m, p) = measure(&mut app, frames, |a, i| {
-        let pairing = a.pairing;
+        let pairing = a.pairing.id;
         a.update(AppEvent::Session {
             pairing,
             event: SessionEvent::Message(message(i)),

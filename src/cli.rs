@@ -91,6 +91,26 @@ pub struct Common {
     #[arg(long, value_name = "URL", global = true)]
     pub stun: Vec<String>,
 
+    /// TURN server (turn:host:port, UDP), repeatable; needs --turn-user and --turn-password.
+    /// Used only when no direct path works; it relays encrypted traffic it cannot read.
+    #[arg(long, value_name = "URL", global = true)]
+    pub turn: Vec<String>,
+
+    /// User name on the --turn server(s).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub turn_user: Option<String>,
+
+    /// Password (long-term credential) on the --turn server(s). The environment variable
+    /// keeps it out of the process list.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        global = true,
+        env = "QRCHAT_TURN_PASSWORD",
+        hide_env_values = true
+    )]
+    pub turn_password: Option<String>,
+
     /// Gather host candidates only on this local address or interface name, repeatable
     /// (`--bind 127.0.0.1` keeps a same-machine pairing on loopback).
     #[arg(long, value_name = "ADDR", global = true)]
@@ -133,6 +153,26 @@ pub struct Common {
 }
 
 impl Common {
+    /// Refuses `--stun` / `--turn` settings that cannot work (bad URL, bad port, missing
+    /// credentials) before anything starts: one line naming the option and value.
+    pub fn check_servers(&self) -> Result<(), crate::rtc::ServerError> {
+        crate::rtc::check_servers(
+            &self.stun,
+            &self.turn,
+            self.turn_user.as_deref(),
+            self.turn_password.as_deref(),
+        )
+    }
+
+    /// The `--turn` servers with their credentials, for [`crate::rtc::RtcConfig::turn`].
+    pub fn turn_servers(&self) -> Vec<crate::rtc::TurnServer> {
+        crate::rtc::turn_servers(
+            &self.turn,
+            self.turn_user.as_deref(),
+            self.turn_password.as_deref(),
+        )
+    }
+
     pub fn gather_timeout(&self) -> Duration {
         Duration::from_secs_f64(self.gather_timeout.clamp(0.05, 600.0))
     }
@@ -141,6 +181,7 @@ impl Common {
     pub fn rtc_config(&self) -> crate::rtc::RtcConfig {
         crate::rtc::RtcConfig {
             stun: self.stun.clone(),
+            turn: self.turn_servers(),
             bind: self.bind.clone(),
             gather_timeout: self.gather_timeout(),
             peer_timeout: Duration::from_secs_f64(self.peer_timeout.clamp(1.0, 86_400.0)),

@@ -65,10 +65,19 @@ pub async fn run_offer(common: &Common, args: &HeadlessArgs) -> Result<()> {
     let body = async {
         publish(&session, format, args)?;
         status("waiting for the answer code on stdin");
-        let line = stdin
-            .recv()
-            .await
-            .ok_or_else(|| anyhow!("stdin closed before the answer code arrived"))?;
+        // Say what the session says meanwhile (a STUN server that does not resolve).
+        let line = loop {
+            tokio::select! {
+                line = stdin.recv() => {
+                    break line.ok_or_else(|| anyhow!("stdin closed before the answer code arrived"))?
+                }
+                Some(ev) = events.recv() => match ev {
+                    SessionEvent::Notice(text) => status(chat::sanitize_line(&text)),
+                    SessionEvent::Closed(reason) => bail!("{reason}"),
+                    _ => {}
+                },
+            }
+        };
         let answer =
             signal::decode_expecting(&line, SdpKind::Answer, Some(&session.local_fingerprint()))
                 .map_err(|e| anyhow!("the answer code cannot be used: {e}"))?;
@@ -249,7 +258,7 @@ async fn relay(
                     break;
                 }
                 Some(SessionEvent::Closed(reason @ CloseReason::NoConnection(_))) => bail!(
-                    "{reason}: are both on the same network? A firewall may block UDP; across networks try --stun"
+                    "{reason}: are both on the same network? A firewall may block UDP; across networks try --stun, and --turn where a NAT lets no direct path through"
                 ),
                 Some(SessionEvent::Closed(reason)) => bail!("{reason}"),
             },

@@ -6,6 +6,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = qrchat::cli::Cli::parse();
+    if let Err(e) = cli.common.check_servers() {
+        eprintln!("qrchat: {e}");
+        return ExitCode::from(2);
+    }
     if let Err(e) = qrchat::logging::init(cli.common.log.as_deref()) {
         eprintln!("qrchat: {e:#}");
         return ExitCode::from(2);

@@ -382,3 +382,120 @@ fn joining_by_scanning_a_camera_file_of_the_code() {
     assert_restored(&t, "a");
     assert_restored(&t, "b");
 }
+
+/// Pasting forgives, and a message to an unfocused terminal rings and shows in the title:
+/// B pastes A's code quoted, with a label, broken over lines; A first pastes its own code
+/// by mistake and is told so, then B's answer with spaces in it. Once chatting, B's
+/// terminal loses focus (the bytes a terminal sends, ESC [ O), A writes, and B's window
+/// gets the bell and "(1) qrchat" as its title; focus back, the title is plain again.
+#[test]
+fn pasting_forgives_and_unfocused_messages_ring() {
+    let t = Tmux::new("forgive");
+    let nocam = t.dir.join("no-camera.png");
+    launch(&t, "a", "--start --bind 127.0.0.1");
+    launch(
+        &t,
+        "b",
+        &format!("--join --bind 127.0.0.1 --camera-file {}", nocam.display()),
+    );
+    let offer = read_code(&t, "a");
+    let (x, y) = offer.split_at(offer.len() / 2);
+    t.wait("b", "the paste screen", |s| s.contains("paste their code"));
+    t.paste("b", &format!("here is my code: '{x}\n{y}'\n"));
+    t.wait("b", "the quoted code to check out", |s| {
+        s.contains("press Enter to use it")
+    });
+    t.keys("b", &["Enter"]);
+    let answer = read_code(&t, "b");
+
+    // A pastes its own code back: told it is its own, not that the kind is wrong.
+    t.keys("a", &["p"]);
+    t.wait("a", "the paste screen", |s| s.contains("paste their code"));
+    t.paste("a", &offer);
+    t.wait("a", "the own-code error", |s| s.contains("your own code"));
+    t.keys("a", &["C-u"]);
+    let spaced: Vec<String> = answer
+        .as_bytes()
+        .chunks(16)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    t.paste("a", &spaced.join(" "));
+    t.wait("a", "the spaced answer to check out", |s| {
+        s.contains("press Enter to use it")
+    });
+    t.keys("a", &["Enter"]);
+    t.wait("a", "the chat", |s| sas(s).is_some());
+    t.wait("b", "the chat", |s| sas(s).is_some());
+    assert_eq!(t.format("b", "#{pane_title}"), "qrchat");
+    assert_eq!(t.format("b", "#{window_bell_flag}"), "0");
+
+    // B loses focus; A writes; B rings and counts.
+    t.run(&["send-keys", "-t", "b", "-H", "1b", "5b", "4f"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.type_text("a", "are you there?");
+    t.keys("a", &["Enter"]);
+    t.wait("b", "A's message", |s| s.contains("peer  are you there?"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while t.format("b", "#{pane_title}") != "(1) qrchat" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(t.format("b", "#{pane_title}"), "(1) qrchat");
+    assert_eq!(
+        t.format("b", "#{window_bell_flag}"),
+        "1",
+        "B's window got the bell"
+    );
+    // Focus back (ESC [ I): the count goes.
+    t.run(&["send-keys", "-t", "b", "-H", "1b", "5b", "49"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while t.format("b", "#{pane_title}") != "qrchat" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(t.format("b", "#{pane_title}"), "qrchat");
+
+    t.keys("a", &["C-c"]);
+    t.keys("b", &["C-c"]);
+    assert_restored(&t, "a");
+    assert_restored(&t, "b");
+}
+
+/// `--quiet`: a message to an unfocused terminal counts in the title but rings nothing.
+#[test]
+fn quiet_counts_in_the_title_without_a_bell() {
+    let t = Tmux::new("quiet");
+    let nocam = t.dir.join("no-camera.png");
+    launch(&t, "a", "--start --bind 127.0.0.1");
+    launch(
+        &t,
+        "b",
+        &format!(
+            "--join --quiet --bind 127.0.0.1 --camera-file {}",
+            nocam.display()
+        ),
+    );
+    let offer = read_code(&t, "a");
+    paste_code(&t, "b", &offer);
+    let answer = read_code(&t, "b");
+    t.keys("a", &["p"]);
+    paste_code(&t, "a", &answer);
+    t.wait("b", "the chat", |s| sas(s).is_some());
+    t.run(&["send-keys", "-t", "b", "-H", "1b", "5b", "4f"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.type_text("a", "psst");
+    t.keys("a", &["Enter"]);
+    t.wait("b", "A's message", |s| s.contains("peer  psst"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while t.format("b", "#{pane_title}") != "(1) qrchat" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(t.format("b", "#{pane_title}"), "(1) qrchat");
+    assert_eq!(
+        t.format("b", "#{window_bell_flag}"),
+        "0",
+        "--quiet rang the bell"
+    );
+    t.keys("a", &["C-c"]);
+    t.keys("b", &["C-c"]);
+    assert_restored(&t, "a");
+    assert_restored(&t, "b");
+}

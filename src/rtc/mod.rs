@@ -12,6 +12,7 @@ mod driver;
 pub mod machine;
 mod net;
 mod rtt;
+mod servers;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -23,7 +24,6 @@ use webrtc::data_channel::RTCDataChannel;
 use webrtc::dtls_transport::dtls_transport_state::RTCDtlsTransportState;
 use webrtc::ice::mdns::MulticastDnsMode;
 use webrtc::ice::network_type::NetworkType;
-use webrtc::ice_transport::ice_server::RTCIceServer;
 use webrtc::peer_connection::certificate::RTCCertificate;
 use webrtc::peer_connection::configuration::RTCConfiguration;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
@@ -39,6 +39,9 @@ pub use channel::{Channel, ChannelMessage, MAX_CHANNEL_MESSAGE, SEND_HIGH_WATER}
 pub use machine::{CONNECT_TIMEOUT, STUN_QUIET, WAIT_FOR_PEER};
 pub use net::BindError;
 pub use rtt::{RTT_EVERY, RTT_LABEL};
+pub use servers::{
+    check_cli as check_servers, check_resolves, turn_servers, ServerError, TurnServer,
+};
 
 /// The data channel's label. The answering side accepts the first channel the offerer
 /// opens whatever its label (browser pages name theirs freely) and closes any further one.
@@ -65,6 +68,8 @@ pub const MAX_RECEIVE_BYTES: usize = 64 * 1024;
 pub struct RtcConfig {
     /// STUN servers (`stun:host:port`, or just `host:port`). None: LAN only, offline.
     pub stun: Vec<String>,
+    /// TURN servers (`turn:host:port`), used only when no direct path works.
+    pub turn: Vec<TurnServer>,
     /// Restrict host candidates to these local addresses or interface names.
     pub bind: Vec<String>,
     /// Deadline for ICE gathering; what was found by then is used.
@@ -88,6 +93,7 @@ impl Default for RtcConfig {
     fn default() -> Self {
         RtcConfig {
             stun: Vec::new(),
+            turn: Vec::new(),
             bind: Vec::new(),
             gather_timeout: Duration::from_secs(3),
             peer_timeout: PEER_TIMEOUT,
@@ -234,8 +240,8 @@ impl std::fmt::Display for CloseReason {
 pub enum RtcError {
     #[error(transparent)]
     Bind(#[from] BindError),
-    #[error("bad STUN server {0:?}: expected stun:host:port")]
-    BadStun(String),
+    #[error(transparent)]
+    Server(#[from] ServerError),
     #[error("this description is {got}, expected {want}")]
     WrongKind { got: SdpKind, want: SdpKind },
     #[error("no candidates were found: no usable network interface{hint}")]
@@ -317,7 +323,16 @@ impl Session {
         }
         .await;
         match res {
-            Ok(local) => {
+            Ok(mut local) => {
+                // Tie the answer to the offer it answers, so the offerer can tell an answer
+                // made for another code (an earlier one, or one changed on the way).
+                // qrchat offers only: a browser page's JSON stays as it is.
+                if let (true, Some(fp)) = (
+                    rtt::made_by_qrchat(&offer.sdp),
+                    signal::fingerprint_of(&offer.sdp),
+                ) {
+                    local.sdp = signal::tie_answer(&local.sdp, &fp);
+                }
                 s.local = local;
                 Ok(s)
             }
@@ -334,7 +349,10 @@ impl Session {
         events: mpsc::UnboundedSender<SessionEvent>,
     ) -> Result<Session, RtcError> {
         let plan = net::BindPlan::resolve(&cfg.bind)?;
-        let ice_servers = stun_servers(&cfg.stun)?;
+        let ice_servers = servers::ice_servers(&cfg.stun, &cfg.turn)?;
+        for note in servers::check_resolves(cfg).await {
+            let _ = events.send(SessionEvent::Notice(note));
+        }
 
         // A fresh certificate per session; the ICE credentials are derived from its
         // fingerprint so the compact blob need not carry them.
@@ -365,6 +383,8 @@ impl Session {
         // wait is for better candidates that a two-party LAN pairing never gets: it cost
         // ~1 s on one open in five (measured on loopback). Nominate at once.
         se.set_prflx_acceptance_min_wait(Some(Duration::ZERO));
+        se.set_srflx_acceptance_min_wait(Some(servers::SRFLX_ACCEPTANCE_WAIT));
+        se.set_relay_acceptance_min_wait(Some(servers::RELAY_ACCEPTANCE_WAIT));
         plan.apply(&mut se);
 
         let api = APIBuilder::new().with_setting_engine(se).build();
@@ -381,7 +401,7 @@ impl Session {
         let machine = Machine::new(
             Rules {
                 role,
-                stun: !cfg.stun.is_empty(),
+                stun: !(cfg.stun.is_empty() && cfg.turn.is_empty()),
                 gather_timeout: cfg.gather_timeout,
                 peer_timeout: cfg.peer_timeout,
             },
@@ -536,7 +556,9 @@ impl Session {
             .set_remote_description(remote)
             .await
             .map_err(|e| RtcError::Remote(e.to_string()))?;
-        let addresses = signal::candidate_addresses(&desc.sdp);
+        // A peer-reflexive address is on the LAN only if it is one of the peer's own
+        // (host) addresses; its NAT's public address means the route crosses a NAT.
+        let addresses = signal::host_addresses(&desc.sdp);
         let _ = self.inputs.send(Input::Remote {
             qrchat,
             fingerprint: signal::fingerprint_of(&desc.sdp),
@@ -659,26 +681,4 @@ pub fn candidate_count(sdp: &str) -> usize {
         .filter(|l| l.starts_with("a=candidate:"))
         .filter(|l| l.split_whitespace().nth(1) == Some("1"))
         .count()
-}
-
-fn stun_servers(urls: &[String]) -> Result<Vec<RTCIceServer>, RtcError> {
-    let mut out = Vec::new();
-    for u in urls {
-        let u = u.trim();
-        let url = if u.starts_with("stun:") || u.starts_with("stuns:") {
-            u.to_owned()
-        } else if !u.is_empty() && !u.contains("://") && !u.contains(char::is_whitespace) {
-            format!("stun:{u}")
-        } else {
-            return Err(RtcError::BadStun(u.to_owned()));
-        };
-        if url.len() <= "stun:".len() {
-            return Err(RtcError::BadStun(u.to_owned()));
-        }
-        out.push(RTCIceServer {
-            urls: vec![url],
-            ..Default::default()
-        });
-    }
-    Ok(out)
 }

@@ -12,7 +12,10 @@
 //!                           before looking further: the layout may change with it)
 //!                 bit  4    kind: 0 offer, 1 answer
 //!                 bits 3-2  DTLS setup role: 00 actpass, 01 active, 10 passive, 11 reserved
-//!                 bits 1-0  reserved, 0
+//!                 bit  1    reserved, 0
+//!                 bit  0    an answer's offer tag follows the fingerprint (4 bytes: the
+//!                           first 4 of SHA-256("qrchat answers v1\0" + the offer's
+//!                           fingerprint), see `signal::offer_tag`); 0 in offers
 //! bytes 1-32    SHA-256 DTLS certificate fingerprint
 //! byte 33       candidate count n, 1..=255
 //! n times       candidate
@@ -117,8 +120,12 @@ pub(crate) fn to_bytes(r: &Record) -> Result<Vec<u8>, String> {
         Setup::Passive => 2,
     };
     let mut b = Vec::with_capacity(MIN_LEN + 19 * r.candidates.len());
-    b.push((VERSION << 5) | (kind << 4) | (setup << 2));
+    let tagged = u8::from(r.answers.is_some());
+    b.push((VERSION << 5) | (kind << 4) | (setup << 2) | tagged);
     b.extend_from_slice(&r.fingerprint);
+    if let Some(t) = r.answers {
+        b.extend_from_slice(&t);
+    }
     b.push(n);
     for c in &r.candidates {
         let typ = match c.typ {
@@ -182,7 +189,7 @@ pub(crate) fn from_bytes(b: &[u8]) -> Result<Record, DecodeError> {
             detail: "its checksum does not match",
         });
     }
-    if header & 0b11 != 0 {
+    if header & 0b10 != 0 {
         return Err(DecodeError::UnknownVersion);
     }
     let kind = if header & 0x10 == 0 {
@@ -198,11 +205,22 @@ pub(crate) fn from_bytes(b: &[u8]) -> Result<Record, DecodeError> {
     };
     let mut fingerprint = [0u8; 32];
     fingerprint.copy_from_slice(&body[1..33]);
-    let n = body[33];
+    let mut rest = &body[33..];
+    let answers = if header & 1 == 1 {
+        if rest.len() < 5 {
+            return Err(CUT);
+        }
+        let (t, r) = rest.split_at(4);
+        rest = r;
+        Some([t[0], t[1], t[2], t[3]])
+    } else {
+        None
+    };
+    let (&n, r) = rest.split_first().ok_or(CUT)?;
+    rest = r;
     if n == 0 {
         return Err(DecodeError::NoCandidates);
     }
-    let mut rest = &body[34..];
     let mut candidates = Vec::with_capacity(usize::from(n));
     for _ in 0..n {
         let (&tag, r) = rest.split_first().ok_or(CUT)?;
@@ -240,6 +258,7 @@ pub(crate) fn from_bytes(b: &[u8]) -> Result<Record, DecodeError> {
         kind,
         setup,
         fingerprint,
+        answers,
         candidates,
     })
 }

@@ -33,6 +33,8 @@ pub enum DecodeError {
     WrongKind { expected: SdpKind, got: SdpKind },
     #[error("this is your own code; scan the other side's")]
     OwnBlob,
+    #[error("this answer was made for another code (an earlier pairing?), or my code reached the other side changed (someone in the middle?): show the other side my current code and use the answer it gives")]
+    AnswersAnotherCode,
 }
 
 fn wrong_kind_message(expected: SdpKind, got: SdpKind) -> String {

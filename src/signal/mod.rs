@@ -39,6 +39,7 @@ pub struct SessionDescription {
 mod baseline;
 mod compact;
 mod error;
+mod find;
 #[cfg(test)]
 mod fuzz_tests;
 mod json;
@@ -46,9 +47,12 @@ mod sdp;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_reach;
+#[cfg(test)]
 mod tests_webrtc;
 
 pub use error::{DecodeError, EncodeError};
+pub use find::find_code;
 
 use sha2::{Digest, Sha256};
 
@@ -157,6 +161,7 @@ fn compact_checked(desc: &SessionDescription) -> Result<String, String> {
     if again.kind != rec.kind
         || again.setup != rec.setup
         || again.fingerprint != rec.fingerprint
+        || again.answers != rec.answers
         || set(&again) != set(&rec)
     {
         return Err("it does not round-trip".into());
@@ -254,7 +259,54 @@ pub fn decode_expecting(
             got: d.desc.kind,
         });
     }
+    if let (SdpKind::Answer, Some(own), Some(tag)) =
+        (expected, own_fingerprint, answered_offer(&d.desc.sdp))
+    {
+        if tag != offer_tag(own) {
+            return Err(DecodeError::AnswersAnotherCode);
+        }
+    }
     Ok(d)
+}
+
+/// What a qrchat answer carries to tie it to the offer it answers: 4 bytes of a hash of
+/// that offer's fingerprint. An answer made for an earlier code, or for a code changed on
+/// the way, carries another tag, and the offerer can say so at once.
+pub fn offer_tag(offer_fingerprint: &[u8; 32]) -> [u8; 4] {
+    let h = Sha256::new()
+        .chain_update(b"qrchat answers v1\0")
+        .chain_update(offer_fingerprint)
+        .finalize();
+    [h[0], h[1], h[2], h[3]]
+}
+
+/// Add the tie to `offer_fingerprint` to an answer's description (`a=qrchat-answers:`),
+/// right after its fingerprint line. Browsers ignore the attribute; qrchat sends it only to
+/// qrchat offers.
+pub fn tie_answer(sdp: &str, offer_fingerprint: &[u8; 32]) -> String {
+    let t = offer_tag(offer_fingerprint);
+    let line = format!(
+        "a=qrchat-answers:{:02x}{:02x}{:02x}{:02x}\r\n",
+        t[0], t[1], t[2], t[3]
+    );
+    let mut out = String::with_capacity(sdp.len() + line.len());
+    let mut done = false;
+    for l in sdp.split_inclusive('\n') {
+        out.push_str(l);
+        if !done && l.starts_with("a=fingerprint:") {
+            out.push_str(&line);
+            done = true;
+        }
+    }
+    if !done {
+        out.push_str(&line);
+    }
+    out
+}
+
+/// The offer tag an answer carries, if any.
+pub fn answered_offer(sdp: &str) -> Option<[u8; 4]> {
+    sdp::attributes(sdp, "qrchat-answers").find_map(sdp::parse_tag)
 }
 
 /// The first `a=fingerprint:sha-256 ...` of a description, as bytes.
@@ -265,6 +317,16 @@ pub fn fingerprint_of(sdp: &str) -> Option<[u8; 32]> {
 /// `AB:CD:...` (32 hex bytes, as SDP and webrtc write a sha-256 fingerprint) as bytes.
 pub fn parse_fingerprint_hex(hex: &str) -> Option<[u8; 32]> {
     sdp::parse_fingerprint_hex(hex)
+}
+
+/// The addresses of a description's host candidates (component 1), as written: where the
+/// peer itself is, as opposed to its NAT's public address (srflx) or a relay.
+pub fn host_addresses(text: &str) -> Vec<String> {
+    sdp::attributes(text, "candidate")
+        .filter_map(|v| sdp::parse_candidate(v).ok())
+        .filter(|c| c.component == 1 && c.typ == "host")
+        .map(|c| c.address.to_string())
+        .collect()
 }
 
 /// The addresses of a description's candidates (component 1), as written.
@@ -333,7 +395,23 @@ pub struct Summary {
 
 pub fn summarize(decoded: &Decoded) -> Summary {
     let text = &decoded.desc.sdp;
-    let candidates = sdp::attributes(text, "candidate")
+    Summary {
+        kind: decoded.desc.kind,
+        encoding: decoded.encoding,
+        chars: decoded.chars,
+        setup: sdp::setup(text).unwrap_or("unknown").to_string(),
+        fingerprint: fingerprint_of(text)
+            .map(|fp| fingerprint_hex(&fp))
+            .unwrap_or_else(|| "none".into()),
+        candidates: candidates(text),
+    }
+}
+
+/// The candidates of a description, one short item each, component 1 only (the one list
+/// of candidates every part of qrchat shows): `address:port type`, `[v6]:port type`,
+/// ` tcp` appended when TCP. Malformed candidate lines are left out.
+pub fn candidates(sdp_text: &str) -> Vec<String> {
+    sdp::attributes(sdp_text, "candidate")
         .filter_map(|v| sdp::parse_candidate(v).ok())
         .filter(|c| c.component == 1)
         .map(|c| {
@@ -349,16 +427,21 @@ pub fn summarize(decoded: &Decoded) -> Summary {
             }
             s
         })
-        .collect();
-    Summary {
-        kind: decoded.desc.kind,
-        encoding: decoded.encoding,
-        chars: decoded.chars,
-        setup: sdp::setup(text).unwrap_or("unknown").to_string(),
-        fingerprint: fingerprint_of(text)
-            .map(|fp| sdp::fingerprint_hex(&fp))
-            .unwrap_or_else(|| "none".into()),
-        candidates,
+        .collect()
+}
+
+/// `AB:CD:...` upper-case hex, as SDP writes a sha-256 fingerprint.
+pub fn fingerprint_hex(fp: &[u8; 32]) -> String {
+    sdp::fingerprint_hex(fp)
+}
+
+/// The form to answer in: the one the offer came in when that was browser JSON (a browser
+/// page reads only JSON), JSON when asked for (`--json`), else the smallest that works.
+pub fn answer_format(offer: Encoding, json: bool) -> Format {
+    if json || offer == Encoding::Json {
+        Format::Json
+    } else {
+        Format::Auto
     }
 }
 

@@ -87,6 +87,8 @@ pub(crate) struct Record {
     pub kind: SdpKind,
     pub setup: Setup,
     pub fingerprint: [u8; 32],
+    /// An answer's tie to the offer it answers ([`super::offer_tag`]), `a=qrchat-answers:`.
+    pub answers: Option<[u8; 4]>,
     pub candidates: Vec<Candidate>,
 }
 
@@ -214,7 +216,7 @@ pub(crate) fn parse_fingerprint_hex(hex: &str) -> Option<[u8; 32]> {
     let mut parts = hex.split(':');
     for byte in out.iter_mut() {
         let p = parts.next()?;
-        if p.len() != 2 {
+        if p.len() != 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         *byte = u8::from_str_radix(p, 16).ok()?;
@@ -244,6 +246,7 @@ pub(crate) fn compact_view(kind: SdpKind, sdp: &str) -> Result<Record, String> {
     validate(sdp)?;
     let fp = fingerprint(sdp).ok_or("no sha-256 fingerprint")?;
     let mut setup_role = None;
+    let mut answers = None;
     let (mut ufrag, mut pwd) = (None, None);
     let mut media = 0;
     let mut cands: Vec<Candidate> = Vec::new();
@@ -272,6 +275,12 @@ pub(crate) fn compact_view(kind: SdpKind, sdp: &str) -> Result<Record, String> {
                     "group" if val == "BUNDLE 0" => {}
                     "mid" if val == "0" => {}
                     "sctp-port" if val == "5000" => {}
+                    "qrchat-answers" => {
+                        let tag = parse_tag(val).ok_or(format!("qrchat-answers {val:?}"))?;
+                        if answers.replace(tag).is_some_and(|t| t != tag) {
+                            return Err("two qrchat-answers tags".into());
+                        }
+                    }
                     "setup" => {
                         let s = Setup::parse(val).ok_or(format!("setup role {val:?}"))?;
                         if setup_role.replace(s).is_some_and(|old| old != s) {
@@ -341,8 +350,21 @@ pub(crate) fn compact_view(kind: SdpKind, sdp: &str) -> Result<Record, String> {
         kind,
         setup,
         fingerprint: fp,
+        answers,
         candidates: cands,
     })
+}
+
+/// 8 hex digits as 4 bytes.
+pub(crate) fn parse_tag(hex: &str) -> Option<[u8; 4]> {
+    if hex.len() != 8 || !hex.is_ascii() {
+        return None;
+    }
+    let mut t = [0u8; 4];
+    for (i, b) in t.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(t)
 }
 
 /// A full session description from a compact record, in webrtc-rs's own layout.
@@ -363,6 +385,13 @@ pub(crate) fn rebuild(r: &Record) -> String {
         fingerprint_hex(&r.fingerprint),
         r.setup.as_str()
     );
+    if let Some(t) = r.answers {
+        let _ = write!(
+            s,
+            "a=qrchat-answers:{:02x}{:02x}{:02x}{:02x}\r\n",
+            t[0], t[1], t[2], t[3]
+        );
+    }
     for (i, c) in r.candidates.iter().enumerate() {
         // RFC 8445 5.1.2.1; local preference keeps the sender's order.
         let local_pref = 65535 - (i as u32).min(65535);

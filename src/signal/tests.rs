@@ -119,6 +119,7 @@ fn sample_record() -> Record {
         kind: SdpKind::Offer,
         setup: Setup::ActPass,
         fingerprint: [0xAB; 32],
+        answers: None,
         candidates: vec![
             Candidate {
                 typ: CandType::Host,
@@ -421,8 +422,9 @@ fn future_versions_are_reported_as_newer() {
     let mut v2 = record_bytes(&sample_record());
     v2[0] = (v2[0] & 0x1F) | (2 << 5);
     assert_eq!(decode(&q_blob(v2)), Err(DecodeError::UnknownVersion));
-    // Version 1 with a reserved header bit, a reserved setup role, a reserved tag bit.
-    for (at, bits) in [(0usize, 0b01u8), (0, 0b1100), (34, 0b1000), (34, 0x80)] {
+    // Version 1 with a reserved header bit (bit 0 now says an answer's offer tag follows),
+    // a reserved setup role, a reserved tag bit.
+    for (at, bits) in [(0usize, 0b10u8), (0, 0b1100), (34, 0b1000), (34, 0x80)] {
         let mut r = record_bytes(&sample_record());
         r[at] |= bits;
         assert_eq!(
@@ -737,11 +739,13 @@ fn arb_record() -> impl Strategy<Value = Record> {
         setup,
         any::<[u8; 32]>(),
         proptest::collection::vec(arb_candidate(), 1..12),
+        any::<Option<[u8; 4]>>(),
     )
-        .prop_map(|(kind, setup, fingerprint, candidates)| Record {
+        .prop_map(|(kind, setup, fingerprint, candidates, answers)| Record {
             kind,
             setup,
             fingerprint,
+            answers: answers.filter(|_| kind == SdpKind::Answer),
             candidates,
         })
 }
@@ -913,6 +917,7 @@ fn corpus_blobs_decode_as_their_names_say() {
             DecodeError::NoCandidates => "no-candidates",
             DecodeError::WrongKind { .. } => "wrong-kind",
             DecodeError::OwnBlob => "own-blob",
+            DecodeError::AnswersAnotherCode => "answers-another-code",
         };
         assert!(
             stem.starts_with(&format!("err-{variant}")),
@@ -927,4 +932,44 @@ fn corpus_blobs_decode_as_their_names_say() {
     )
     .unwrap();
     assert_eq!(ours, theirs);
+}
+
+/// A qrchat answer names the offer it answers (4 bytes in the compact code, an
+/// `a=qrchat-answers:` line in the full one); the offerer refuses an answer made for
+/// another code with a message that says so, and takes the right one.
+#[test]
+fn an_answer_for_another_code_is_named() {
+    let offer_fp = [0x11u8; 32];
+    let mut rec = sample_record();
+    rec.kind = SdpKind::Answer;
+    rec.setup = Setup::Active;
+    rec.candidates.truncate(1);
+    let sdp_text = sdp::rebuild(&rec);
+    let tied = tie_answer(&sdp_text, &offer_fp);
+    assert_eq!(answered_offer(&tied), Some(offer_tag(&offer_fp)));
+    let desc = SessionDescription {
+        kind: SdpKind::Answer,
+        sdp: tied,
+    };
+    let compact_blob = encode(&desc, Format::Compact).unwrap();
+    let untied = encode(
+        &SessionDescription {
+            kind: SdpKind::Answer,
+            sdp: sdp_text,
+        },
+        Format::Compact,
+    )
+    .unwrap();
+    // Four bytes more than an untied answer: 6-7 characters.
+    assert!(
+        compact_blob.len() <= untied.len() + 7,
+        "{compact_blob} {untied}"
+    );
+    for blob in [compact_blob, encode(&desc, Format::Baseline).unwrap()] {
+        let ok = decode_expecting(&blob, SdpKind::Answer, Some(&offer_fp)).unwrap();
+        assert_eq!(answered_offer(&ok.desc.sdp), Some(offer_tag(&offer_fp)));
+        let e = decode_expecting(&blob, SdpKind::Answer, Some(&[0x22; 32])).unwrap_err();
+        assert_eq!(e, DecodeError::AnswersAnotherCode);
+        assert!(e.to_string().contains("made for another code"), "{e}");
+    }
 }

@@ -1,24 +1,34 @@
-//! The app's state and `update(event) -> effects`. No I/O here: the loop in `mod.rs`
-//! turns effects into work and work into events, and `ui::draw` paints the state.
+//! The app's state and `update(event) -> effects`. No I/O here: the runner turns effects
+//! into work and work into events, and `ui::draw` paints the state.
+//!
+//! Everything that belongs to one pairing (role, codes, scan and paste state, the link and
+//! the chat) lives in [`Pairing`]; a new pairing replaces it whole. What outlives pairings
+//! (the screen, the composer and its history, focus and unread count) is on [`App`].
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyEvent, KeyEventKind};
 use image::GrayImage;
 
 use super::input::Input;
+use super::keys;
 use super::screens;
-use super::seams::{self, Checked, CloseReason, SessionEvent};
+use super::session::{CloseReason, RtcError, SessionEvent};
+use crate::camera::CameraError;
 use crate::rtc::LinkState;
-use crate::signal::{SdpKind, SessionDescription};
+use crate::signal::{self, DecodeError, Decoded, EncodeError, SdpKind, SessionDescription};
 
-/// How long to wait for the link once both codes are exchanged.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// An interrupted link is "not responding" after this long (rtc keeps trying until its
+/// peer timeout).
+pub const NOT_RESPONDING: Duration = Duration::from_secs(5);
 /// How many chat lines are kept.
 pub const SCROLLBACK: usize = 10_000;
 /// How long the scan frame stays green before moving on.
 pub const FOUND_PAUSE: Duration = Duration::from_millis(600);
+/// The window title; with unread messages, "(N) qrchat".
+pub const TITLE: &str = "qrchat";
 
 /// Who makes the offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +55,8 @@ pub enum AppEvent {
     Key(KeyEvent),
     Paste(String),
     Resize(u16, u16),
+    /// The terminal window gained (true) or lost (false) focus.
+    Focus(bool),
     Tick,
     /// An event of pairing number `pairing`.
     Session {
@@ -60,28 +72,30 @@ pub enum AppEvent {
     /// Making the offer/answer or accepting the answer failed.
     SessionError {
         pairing: u64,
-        message: String,
+        error: Arc<RtcError>,
     },
-    SendError(String),
+    SendError(Arc<RtcError>),
     Camera(CameraEvent),
+    /// The transcript (`--history`) for this chat was opened here, or could not be.
+    Saving(Result<std::path::PathBuf, Arc<crate::chat::HistoryError>>),
 }
 
 #[derive(Debug, Clone)]
 pub enum CameraEvent {
     Opened(String),
-    /// A preview frame (small), and the text of a QR code seen in it.
+    /// A preview frame (small), and the text of a qrchat code seen in it.
     Frame {
         preview: GrayImage,
         code: Option<String>,
     },
-    Failed(String),
+    Failed(Arc<CameraError>),
     /// A QR code that is not a qrchat code is in view (sent once per camera session).
     Foreign,
     /// The source has no more frames (an image file, a directory).
     Ended,
 }
 
-/// Work for the loop.
+/// Work for the runner.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     StartOffer {
@@ -99,7 +113,52 @@ pub enum Effect {
     Copy(String),
     OpenCamera,
     StopCamera,
+    /// Ring the terminal's bell.
+    Bell,
+    /// A desktop notification through the terminal (OSC 777 or OSC 9).
+    Notify(Notifier, String),
+    /// Set the window title.
+    Title(String),
+    /// `--history`: start a transcript for the chat that just opened.
+    SaveStart,
+    /// `--history`: add a line to the transcript ("you", "peer" or "--").
+    Save {
+        who: &'static str,
+        text: String,
+    },
     Quit,
+}
+
+/// How to tell the user something arrived while the terminal is not focused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Notifier {
+    /// The bell (every terminal has one; tmux marks the window).
+    #[default]
+    Bell,
+    /// `OSC 777;notify;title;body` (VTE terminals, foot, WezTerm, urxvt).
+    Osc777,
+    /// `OSC 9;body` (iTerm2, ConEmu, kitty).
+    Osc9,
+}
+
+impl Notifier {
+    /// The best the terminal described by these environment variables understands.
+    pub fn detect(var: impl Fn(&str) -> Option<String>) -> Notifier {
+        if var("TMUX").is_some() {
+            // tmux swallows both OSCs; its bell marks the window and reaches the terminal.
+            return Notifier::Bell;
+        }
+        let term = var("TERM").unwrap_or_default();
+        let program = var("TERM_PROGRAM").unwrap_or_default();
+        if program == "iTerm.app" || var("KITTY_WINDOW_ID").is_some() || var("ConEmuPID").is_some()
+        {
+            Notifier::Osc9
+        } else if var("VTE_VERSION").is_some() || term.starts_with("foot") || program == "WezTerm" {
+            Notifier::Osc777
+        } else {
+            Notifier::Bell
+        }
+    }
 }
 
 /// Options the app starts with.
@@ -107,13 +166,24 @@ pub enum Effect {
 pub struct Options {
     pub start: bool,
     pub join: bool,
-    /// `--json`: blobs in browser JSON.
+    /// `--json`: codes in browser JSON.
     pub json: bool,
     pub size: (u16, u16),
-    /// Unix seconds (local time of day) at `now == 0`, for message timestamps.
+    /// The wall clock at `now == 0`: timestamps in the local time zone. None (tests): the
+    /// time of day is `clock_origin` seconds, fixed.
+    pub started_at: Option<std::time::SystemTime>,
+    /// Seconds since midnight at `now == 0` when there is no `started_at`.
     pub clock_origin: u64,
+    /// `--history DIR`: each chat is saved as a transcript.
+    pub history: bool,
     /// Extra `--stun` servers configured (shown in hints).
     pub stun: bool,
+    /// `--quiet`: no bell or notification for messages that arrive unseen.
+    pub quiet: bool,
+    /// How to notify (see [`Notifier::detect`]).
+    pub notifier: Notifier,
+    /// Running inside tmux (which drops OSC 52 unless `set-clipboard on`).
+    pub in_tmux: bool,
 }
 
 /// Our code, once made.
@@ -123,7 +193,23 @@ pub struct LocalCode {
     pub candidates: Vec<String>,
     pub fingerprint: [u8; 32],
     /// The QR lines, or why there is no QR.
-    pub qr: Result<Vec<String>, String>,
+    pub qr: Result<Vec<String>, Arc<crate::qr::QrError>>,
+}
+
+/// Why there is no code of mine.
+#[derive(Debug, Clone)]
+pub enum LocalError {
+    Session(Arc<RtcError>),
+    Encode(EncodeError),
+}
+
+impl std::fmt::Display for LocalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LocalError::Session(e) => write!(f, "{e}"),
+            LocalError::Encode(e) => write!(f, "could not make my code: {e}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -131,9 +217,9 @@ pub struct ScanState {
     pub camera: Option<String>,
     pub preview: Option<GrayImage>,
     /// The last code seen that was refused, and why.
-    pub refused: Option<String>,
+    pub refused: Option<DecodeError>,
     /// A good code, waiting for the green frame to show.
-    pub found: Option<(Checked, Duration)>,
+    pub found: Option<(Decoded, Duration)>,
     /// A QR code that is not a qrchat code was seen.
     pub foreign: bool,
 }
@@ -141,9 +227,11 @@ pub struct ScanState {
 #[derive(Debug, Clone, Default)]
 pub struct PasteState {
     pub input: Input,
-    pub verdict: Option<Result<Checked, String>>,
+    pub verdict: Option<Result<Decoded, DecodeError>>,
     /// Why we are here instead of scanning (no camera...).
     pub note: Option<String>,
+    /// We came from the scan screen (Esc goes back there).
+    pub from_scan: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -172,7 +260,6 @@ pub struct ChatLine {
 #[derive(Debug, Clone, Default)]
 pub struct ChatState {
     pub lines: VecDeque<ChatLine>,
-    pub input: Input,
     /// None: follow the newest. Some((i, hidden)): line `i` is at the bottom of the view
     /// with its last `hidden` wrapped rows below it.
     pub scroll: Option<(usize, usize)>,
@@ -180,37 +267,73 @@ pub struct ChatState {
     pub unseen: usize,
     pub peer: Option<String>,
     pub sas: Option<String>,
-    pub state: String,
+    /// The link as rtc last told it.
+    pub link: Option<LinkState>,
+    /// When (app time) the link went silent, while it is interrupted.
+    pub interrupted_at: Option<Duration>,
     pub peer_left: Option<String>,
     /// Latest round-trip time to the peer (qrchat peers report it).
-    pub rtt: Option<std::time::Duration>,
+    pub rtt: Option<Duration>,
+}
+
+/// One pairing: from choosing a role to the end of its chat. Replaced whole by the next.
+#[derive(Debug, Clone, Default)]
+pub struct Pairing {
+    /// Events of other pairings are ignored.
+    pub id: u64,
+    pub role: Option<Role>,
+    /// Gathering since, and candidates so far.
+    pub gathering: Option<(Duration, usize)>,
+    pub local: Option<LocalCode>,
+    pub local_error: Option<LocalError>,
+    /// Gathering was cut short by `--gather-timeout`.
+    pub gather_cut: bool,
+    pub show_text: bool,
+    /// Answer in browser JSON (the offer came as JSON, or `--json`).
+    pub json_reply: bool,
+    /// A code came in by paste: ask to compare the safety number.
+    pub pasted: bool,
+    /// Chat lines go to the transcript.
+    pub saving: bool,
+    pub scan: ScanState,
+    pub paste: PasteState,
+    pub conn: ConnState,
+    pub chat: ChatState,
+}
+
+impl Pairing {
+    fn new(id: u64, role: Option<Role>, opts: &Options) -> Pairing {
+        Pairing {
+            id,
+            role,
+            json_reply: opts.json,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct App {
     pub screen: Screen,
-    pub role: Option<Role>,
-    pub help: bool,
+    /// The help box is open, scrolled this many lines down.
+    pub help: Option<usize>,
     pub size: (u16, u16),
     pub now: Duration,
     pub opts: Options,
-    pub pairing: u64,
     pub start_sel: usize,
-    pub gathering: Option<(Duration, usize)>,
-    pub local: Option<LocalCode>,
-    pub local_error: Option<String>,
-    /// Gathering was cut short by `--gather-timeout`.
-    pub gather_cut: bool,
-    pub show_text: bool,
     pub notice: Option<(String, Duration)>,
-    /// Answer in browser JSON (the offer came as JSON, or `--json`).
-    pub json_reply: bool,
-    /// A code came in by paste: ask to compare the safety number.
-    pub pasted: bool,
-    pub scan: ScanState,
-    pub paste: PasteState,
-    pub conn: ConnState,
-    pub chat: ChatState,
+    pub pairing: Pairing,
+    /// The chat's composer; its history outlives pairings.
+    pub composer: Input,
+    /// The terminal has focus (as far as focus events tell).
+    pub focused: bool,
+    /// Messages that arrived while the terminal was not focused.
+    pub unread: usize,
+    /// The next draw repaints every cell (text the terminal may have drawn wider than we
+    /// think, such as flags and emoji sequences, was removed).
+    pub repaint: bool,
+    /// Effects made outside `update`'s return path (transcript lines), handed out with it.
+    outbox: Vec<Effect>,
     pub quit: bool,
 }
 
@@ -218,25 +341,18 @@ impl App {
     pub fn new(opts: Options) -> (App, Vec<Effect>) {
         let mut app = App {
             screen: Screen::Start,
-            role: None,
-            help: false,
+            help: None,
             size: opts.size,
             now: Duration::ZERO,
-            json_reply: opts.json,
+            pairing: Pairing::new(0, None, &opts),
             opts,
-            pairing: 0,
             start_sel: 0,
-            gathering: None,
-            local: None,
-            local_error: None,
-            gather_cut: false,
-            show_text: false,
             notice: None,
-            pasted: false,
-            scan: ScanState::default(),
-            paste: PasteState::default(),
-            conn: ConnState::default(),
-            chat: ChatState::default(),
+            composer: Input::default(),
+            focused: true,
+            unread: 0,
+            repaint: false,
+            outbox: Vec::new(),
             quit: false,
         };
         let fx = if app.opts.start {
@@ -256,33 +372,76 @@ impl App {
 
     /// "HH:MM" now.
     pub fn clock(&self) -> String {
+        if let Some(at) = self.opts.started_at {
+            return crate::chat::local_clock(at + self.now);
+        }
         let t = self.opts.clock_origin + self.now.as_secs();
         format!("{:02}:{:02}", (t / 3600) % 24, (t / 60) % 60)
     }
 
+    pub fn role(&self) -> Option<Role> {
+        self.pairing.role
+    }
+
+    pub fn starter(&self) -> bool {
+        self.pairing.role == Some(Role::Starter)
+    }
+
     pub fn expected_kind(&self) -> SdpKind {
-        match self.role {
+        match self.pairing.role {
             Some(Role::Starter) => SdpKind::Answer,
             _ => SdpKind::Offer,
         }
     }
 
-    pub fn set_notice(&mut self, text: impl Into<String>) {
-        self.notice = Some((text.into(), self.now + Duration::from_secs(4)));
+    pub fn set_notice(&mut self, text: impl Into<String>, secs: u64) {
+        self.notice = Some((text.into(), self.now + Duration::from_secs(secs)));
     }
 
     /// Does the screen want the spinner ticking?
     pub fn animating(&self) -> bool {
-        self.gathering.is_some()
-            || self.scan.found.is_some()
-            || (self.screen == Screen::Connecting && self.conn.failed.is_none())
-            || (self.role == Some(Role::Joiner)
+        let p = &self.pairing;
+        p.gathering.is_some()
+            || p.scan.found.is_some()
+            || (self.screen == Screen::Connecting && p.conn.failed.is_none())
+            || (p.role == Some(Role::Joiner)
                 && self.screen == Screen::MyCode
-                && self.conn.since.is_some())
+                && p.conn.since.is_some())
             || self.notice.is_some()
+            || p.chat.interrupted_at.is_some()
+    }
+
+    /// Is this the first screen the app showed (where Esc quits)?
+    pub fn first_screen(&self) -> bool {
+        match self.screen {
+            Screen::Start => true,
+            Screen::MyCode => self.opts.start && self.starter(),
+            Screen::Scan => self.opts.join,
+            Screen::Paste => self.opts.join && !self.pairing.paste.from_scan && !self.starter(),
+            Screen::Connecting | Screen::Chat => false,
+        }
+    }
+
+    /// Does the screen take typed text (so `?` is a character, not help)?
+    pub fn typing(&self) -> bool {
+        matches!(self.screen, Screen::Paste | Screen::Chat)
+    }
+
+    /// The key table of the screen (or of the help box when it is open).
+    pub fn key_table(&self) -> &'static [keys::Binding] {
+        if self.help.is_some() {
+            return screens::help::KEYS;
+        }
+        screens::table(self.screen)
     }
 
     pub fn update(&mut self, ev: AppEvent) -> Vec<Effect> {
+        let mut fx = self.update_inner(ev);
+        fx.append(&mut self.outbox);
+        fx
+    }
+
+    fn update_inner(&mut self, ev: AppEvent) -> Vec<Effect> {
         match ev {
             AppEvent::Key(key) => {
                 if key.kind == KeyEventKind::Release {
@@ -295,25 +454,26 @@ impl App {
                 self.size = (w, h);
                 vec![]
             }
+            AppEvent::Focus(focused) => self.on_focus(focused),
             AppEvent::Tick => self.on_tick(),
-            AppEvent::Session { pairing, event } if pairing == self.pairing => {
+            AppEvent::Session { pairing, event } if pairing == self.pairing.id => {
                 self.on_session(event)
             }
             AppEvent::Local {
                 pairing,
                 desc,
                 fingerprint,
-            } if pairing == self.pairing => {
+            } if pairing == self.pairing.id => {
                 self.on_local(desc, fingerprint);
                 vec![]
             }
-            AppEvent::SessionError { pairing, message } if pairing == self.pairing => {
-                self.gathering = None;
-                if self.local.is_none() {
-                    self.local_error = Some(message);
+            AppEvent::SessionError { pairing, error } if pairing == self.pairing.id => {
+                self.pairing.gathering = None;
+                if self.pairing.local.is_none() {
+                    self.pairing.local_error = Some(LocalError::Session(error));
                     self.screen = Screen::MyCode;
                 } else {
-                    self.fail(message);
+                    self.fail(error.to_string());
                 }
                 vec![]
             }
@@ -325,51 +485,48 @@ impl App {
                 vec![]
             }
             AppEvent::Camera(ev) => self.on_camera(ev),
+            AppEvent::Saving(Ok(path)) => {
+                let path = crate::chat::sanitize(&path.display().to_string());
+                self.push_line(Who::Info, format!("this chat is saved to {path}"));
+                vec![]
+            }
+            AppEvent::Saving(Err(e)) => {
+                self.pairing.saving = false;
+                self.push_line(Who::Warn, format!("this chat is not saved: {e}"));
+                vec![]
+            }
         }
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('d')) {
-            return self.quit();
+        if let Some(b) = keys::find(screens::GLOBAL, self, &key) {
+            return (b.run)(self, key);
         }
-        if self.help {
-            if matches!(
-                key.code,
-                KeyCode::Esc
-                    | KeyCode::Char('?')
-                    | KeyCode::Char('q')
-                    | KeyCode::F(1)
-                    | KeyCode::Enter
-            ) {
-                self.help = false;
-            }
-            return vec![];
+        if let Some(b) = keys::find(self.key_table(), self, &key) {
+            return (b.run)(self, key);
         }
-        let typing = matches!(self.screen, Screen::Paste | Screen::Chat);
-        if key.code == KeyCode::F(1) || (!typing && key.code == KeyCode::Char('?')) {
-            self.help = true;
+        if self.help.is_some() {
             return vec![];
         }
         match self.screen {
-            Screen::Start => screens::start::on_key(self, key),
-            Screen::MyCode => screens::my_code::on_key(self, key),
-            Screen::Scan => screens::scan::on_key(self, key),
-            Screen::Paste => screens::paste::on_key(self, key),
-            Screen::Connecting => screens::connecting::on_key(self, key),
-            Screen::Chat => screens::chat::on_key(self, key),
+            Screen::Paste => screens::paste::type_key(self, key),
+            Screen::Chat => screens::chat::type_key(self, key),
+            _ => vec![],
         }
     }
 
     fn on_paste(&mut self, text: String) -> Vec<Effect> {
+        if self.help.is_some() {
+            return vec![];
+        }
         match self.screen {
             Screen::Paste => {
-                self.paste.input.insert(&text);
+                self.pairing.paste.input.insert(&text);
                 self.validate_paste();
                 vec![]
             }
             Screen::Chat => {
-                self.chat.input.insert(&text);
+                self.composer.insert(&text);
                 vec![]
             }
             Screen::Start => {
@@ -383,7 +540,7 @@ impl App {
                 fx.extend(self.on_paste(text));
                 fx
             }
-            Screen::MyCode if self.role == Some(Role::Starter) && self.local.is_some() => {
+            Screen::MyCode if self.starter() && self.pairing.local.is_some() => {
                 let mut fx = self.goto_paste(None);
                 fx.extend(self.on_paste(text));
                 fx
@@ -392,36 +549,38 @@ impl App {
         }
     }
 
+    fn on_focus(&mut self, focused: bool) -> Vec<Effect> {
+        self.focused = focused;
+        if focused && self.unread > 0 {
+            self.unread = 0;
+            return vec![Effect::Title(TITLE.into())];
+        }
+        vec![]
+    }
+
     fn on_tick(&mut self) -> Vec<Effect> {
         if let Some((_, until)) = &self.notice {
             if self.now >= *until {
                 self.notice = None;
             }
         }
-        if let Some((checked, at)) = &self.scan.found {
+        if let Some((code, at)) = &self.pairing.scan.found {
             if self.now >= *at + FOUND_PAUSE {
-                let checked = checked.clone();
-                self.scan.found = None;
+                let code = code.clone();
+                self.pairing.scan.found = None;
                 let mut fx = vec![Effect::StopCamera];
-                fx.extend(self.accept_code(checked));
+                fx.extend(self.accept_code(code));
                 return fx;
-            }
-        }
-        if let (Some(since), None) = (self.conn.since, &self.conn.failed) {
-            if self.screen != Screen::Chat && self.now >= since + CONNECT_TIMEOUT {
-                self.fail(format!(
-                    "no connection after {} s",
-                    CONNECT_TIMEOUT.as_secs()
-                ));
             }
         }
         vec![]
     }
 
     fn on_session(&mut self, ev: SessionEvent) -> Vec<Effect> {
+        let now = self.now;
         match ev {
             SessionEvent::Gathering { candidates } => {
-                if let Some(g) = &mut self.gathering {
+                if let Some(g) = &mut self.pairing.gathering {
                     g.1 = candidates;
                 }
             }
@@ -429,36 +588,56 @@ impl App {
                 candidates,
                 timed_out,
             } => {
-                if let Some(g) = &mut self.gathering {
+                if let Some(g) = &mut self.pairing.gathering {
                     g.1 = candidates;
                 }
-                self.gather_cut = timed_out;
+                self.pairing.gather_cut = timed_out;
             }
             SessionEvent::State(s) => {
-                let name = s.to_string();
-                if self.conn.states.last() != Some(&name) {
-                    self.conn.states.push(name);
+                let p = &mut self.pairing;
+                let words = s.to_string();
+                if p.conn.states.last() != Some(&words) {
+                    p.conn.states.push(words);
                 }
-                if self.conn.since.is_none() && s == LinkState::Connecting {
-                    self.conn.since = Some(self.now);
+                if p.conn.since.is_none() && s == LinkState::Connecting {
+                    p.conn.since = Some(now);
                 }
-                if !s.is_open() {
-                    self.chat.state = s.to_string();
+                let was = p.chat.link.replace(s);
+                let in_chat = self.screen == Screen::Chat;
+                match s {
+                    LinkState::Interrupted { .. } if in_chat => {
+                        self.pairing.chat.interrupted_at = Some(now);
+                        self.push_line(
+                            Who::Warn,
+                            "the link is interrupted: reconnecting (what you send waits)".into(),
+                        );
+                    }
+                    LinkState::Open { route }
+                        if in_chat && matches!(was, Some(LinkState::Interrupted { .. })) =>
+                    {
+                        self.pairing.chat.interrupted_at = None;
+                        self.push_line(Who::Info, format!("the link is back ({route})"));
+                    }
+                    _ => {}
                 }
             }
-            SessionEvent::Open { sas, remote, .. } => {
+            SessionEvent::Open { sas, remote, route } => {
+                if self.opts.history && !self.pairing.saving {
+                    self.pairing.saving = true;
+                    self.outbox.push(Effect::SaveStart);
+                }
                 self.screen = Screen::Chat;
-                self.conn.failed = None;
-                self.chat.state = "connected".into();
-                let peer = remote
-                    .as_deref()
-                    .map(seams::sanitize)
-                    .unwrap_or_else(|| "the peer".into());
+                self.pairing.conn.failed = None;
+                self.pairing.chat.link = Some(LinkState::Open { route });
+                let peer = remote.as_deref().map(crate::chat::sanitize);
                 self.push_line(
                     Who::Info,
-                    format!("connected to {peer}; safety number {sas}"),
+                    format!(
+                        "connected to {} ({route}); safety number {sas}",
+                        peer.as_deref().unwrap_or("the peer")
+                    ),
                 );
-                if self.pasted {
+                if self.pairing.pasted {
                     self.push_line(
                         Who::Warn,
                         format!(
@@ -468,15 +647,18 @@ impl App {
                         ),
                     );
                 }
-                self.chat.sas = Some(sas);
-                self.chat.peer = remote.map(|r| seams::sanitize(&r));
+                self.pairing.chat.sas = Some(sas);
+                self.pairing.chat.peer = peer;
             }
             SessionEvent::Message(text) => {
-                self.push_line(Who::Peer, seams::sanitize(&text));
+                self.push_line(Who::Peer, crate::chat::sanitize(&text));
+                return self.arrived();
             }
-            SessionEvent::Rtt(rtt) => self.chat.rtt = Some(rtt),
-            SessionEvent::Notice(text) => self.push_line(Who::Warn, seams::sanitize(&text)),
-            // Transfers are not offered in the TUI yet: the peer's channel is dropped.
+            SessionEvent::Rtt(rtt) => self.pairing.chat.rtt = Some(rtt),
+            SessionEvent::Notice(text) => {
+                self.push_line(Who::Warn, crate::chat::sanitize(&text));
+            }
+            // Transfers are not offered in the TUI yet: dropping the channel closes it.
             SessionEvent::Channel(_) => {}
             SessionEvent::Binary(n) => {
                 self.push_line(
@@ -487,7 +669,7 @@ impl App {
             SessionEvent::Closed(reason) => {
                 if self.screen == Screen::Chat {
                     self.peer_left(reason.to_string());
-                } else if self.conn.failed.is_none() {
+                } else if self.pairing.conn.failed.is_none() {
                     self.fail(match reason {
                         CloseReason::PeerLeft => "the other side closed the connection".into(),
                         r => r.to_string(),
@@ -498,43 +680,67 @@ impl App {
         vec![]
     }
 
+    /// A message arrived: if nobody is looking, count it in the title and ring.
+    fn arrived(&mut self) -> Vec<Effect> {
+        if self.focused {
+            return vec![];
+        }
+        self.unread += 1;
+        let mut fx = vec![Effect::Title(format!("({}) {TITLE}", self.unread))];
+        if !self.opts.quiet {
+            fx.push(match self.opts.notifier {
+                Notifier::Bell => Effect::Bell,
+                n => Effect::Notify(n, "a new message from the peer".into()),
+            });
+        }
+        fx
+    }
+
     /// The chat is over: say why, keep the scrollback, offer a new pairing.
     fn peer_left(&mut self, reason: String) {
-        if self.chat.peer_left.is_some() {
+        if self.pairing.chat.peer_left.is_some() {
             return;
         }
-        let reason = seams::sanitize(&reason);
+        let reason = crate::chat::sanitize(&reason);
         self.push_line(
             Who::Warn,
             format!("{reason}. Esc: new pairing, Ctrl-C: quit"),
         );
-        self.chat.peer_left = Some(reason);
-        self.chat.state = "closed".into();
+        self.pairing.chat.peer_left = Some(reason);
+        self.pairing.chat.interrupted_at = None;
     }
 
     fn fail(&mut self, why: String) {
-        self.conn.failed = Some(seams::sanitize(&why));
-        self.gathering = None;
+        self.pairing.conn.failed = Some(crate::chat::sanitize(&why));
+        self.pairing.gathering = None;
         self.screen = Screen::Connecting;
     }
 
     fn on_local(&mut self, desc: SessionDescription, fingerprint: [u8; 32]) {
-        self.gathering = None;
-        let json = match self.role {
-            Some(Role::Joiner) => self.json_reply,
+        let p = &mut self.pairing;
+        p.gathering = None;
+        let json = match p.role {
+            Some(Role::Joiner) => p.json_reply,
             _ => self.opts.json,
         };
-        match seams::encode_code(&desc, json) {
+        let format = if json {
+            signal::Format::Json
+        } else {
+            signal::Format::Auto
+        };
+        match signal::encode(&desc, format) {
             Ok(blob) => {
-                let qr = seams::qr_lines(&blob);
-                self.local = Some(LocalCode {
-                    candidates: seams::candidates_of(&desc.sdp),
+                let qr = crate::qr::matrix(&blob)
+                    .map(|m| crate::qr::to_half_block_lines(&m))
+                    .map_err(Arc::new);
+                p.local = Some(LocalCode {
+                    candidates: signal::candidates(&desc.sdp),
                     blob,
                     fingerprint,
                     qr,
                 });
             }
-            Err(e) => self.local_error = Some(format!("could not make my code: {e}")),
+            Err(e) => p.local_error = Some(LocalError::Encode(e)),
         }
     }
 
@@ -543,160 +749,165 @@ impl App {
             return vec![];
         }
         match ev {
-            CameraEvent::Opened(name) => self.scan.camera = Some(name),
+            CameraEvent::Opened(name) => self.pairing.scan.camera = Some(name),
             CameraEvent::Frame { preview, code } => {
-                self.scan.preview = Some(preview);
-                if let (Some(code), None) = (code, &self.scan.found) {
-                    let own = self.local.as_ref().map(|l| l.fingerprint);
-                    match seams::check_code(&code, self.expected_kind(), own.as_ref()) {
+                self.pairing.scan.preview = Some(preview);
+                if let (Some(code), None) = (code, &self.pairing.scan.found) {
+                    match self.check(&code) {
                         Ok(c) => {
-                            self.scan.refused = None;
-                            self.scan.found = Some((c, self.now));
+                            self.pairing.scan.refused = None;
+                            self.pairing.scan.found = Some((c, self.now));
                         }
-                        Err(e) => self.scan.refused = Some(e),
+                        Err(e) => self.pairing.scan.refused = Some(e),
                     }
                 }
             }
-            CameraEvent::Foreign => self.scan.foreign = true,
-            CameraEvent::Ended if self.scan.found.is_none() => {
-                let name = self.scan.camera.clone().unwrap_or_default();
+            CameraEvent::Foreign => self.pairing.scan.foreign = true,
+            CameraEvent::Ended if self.pairing.scan.found.is_none() => {
+                let name = self.pairing.scan.camera.clone().unwrap_or_default();
                 return self.goto_paste(Some(format!(
                     "No code was found in {}. Paste the code instead.",
-                    seams::sanitize(&name)
+                    crate::chat::sanitize(&name)
                 )));
             }
             CameraEvent::Ended => {}
             CameraEvent::Failed(why) => {
+                // The camera's error says what is wrong and what to do, once.
                 return self.goto_paste(Some(format!(
-                    "No camera: {}. Paste the code instead.",
-                    seams::sanitize(&why)
+                    "Cannot scan: {}.",
+                    crate::chat::sanitize(&why.to_string())
                 )));
             }
         }
         vec![]
     }
 
+    /// A code from the other side, found in whatever was pasted or scanned, checked.
+    fn check(&self, text: &str) -> Result<Decoded, DecodeError> {
+        let own = self.pairing.local.as_ref().map(|l| l.fingerprint);
+        signal::decode_expecting(&signal::find_code(text), self.expected_kind(), own.as_ref())
+    }
+
     // ------------------------------------------------------------ transitions
 
+    /// A fresh pairing in this role; the composer is emptied (its history stays).
+    fn fresh(&mut self, role: Option<Role>) {
+        self.pairing = Pairing::new(self.pairing.id + 1, role, &self.opts);
+        self.composer.clear();
+        self.screen = Screen::Start;
+    }
+
     pub(crate) fn begin_start(&mut self) -> Vec<Effect> {
-        self.reset();
-        self.role = Some(Role::Starter);
-        self.gathering = Some((self.now, 0));
+        self.fresh(Some(Role::Starter));
+        self.pairing.gathering = Some((self.now, 0));
         self.screen = Screen::MyCode;
         vec![Effect::StartOffer {
-            pairing: self.pairing,
+            pairing: self.pairing.id,
         }]
     }
 
     pub(crate) fn begin_join(&mut self) -> Vec<Effect> {
-        self.reset();
-        self.role = Some(Role::Joiner);
+        self.fresh(Some(Role::Joiner));
         self.goto_scan()
     }
 
-    /// Back to the start screen, closing whatever was under way.
+    /// Close whatever was under way and begin again from the first screen.
     pub(crate) fn new_pairing(&mut self) -> Vec<Effect> {
         let mut fx = vec![Effect::StopCamera, Effect::Close];
-        self.reset();
         if self.opts.start {
             fx.extend(self.begin_start());
         } else if self.opts.join {
             fx.extend(self.begin_join());
+        } else {
+            self.fresh(None);
         }
         fx
     }
 
     /// Try the same role again with a fresh session.
     pub(crate) fn retry(&mut self) -> Vec<Effect> {
-        let role = self.role;
         let mut fx = vec![Effect::StopCamera, Effect::Close];
-        match role {
+        match self.pairing.role {
             Some(Role::Starter) => fx.extend(self.begin_start()),
             _ => fx.extend(self.begin_join()),
         }
         fx
     }
 
-    fn reset(&mut self) {
-        self.pairing += 1;
-        self.screen = Screen::Start;
-        self.role = None;
-        self.gathering = None;
-        self.local = None;
-        self.local_error = None;
-        self.gather_cut = false;
-        self.show_text = false;
-        self.json_reply = self.opts.json;
-        self.pasted = false;
-        self.scan = ScanState::default();
-        self.paste = PasteState::default();
-        self.conn = ConnState::default();
-        let input = std::mem::take(&mut self.chat.input);
-        self.chat = ChatState {
-            input,
-            ..Default::default()
-        };
-        self.chat.input.clear();
-    }
-
     pub(crate) fn goto_scan(&mut self) -> Vec<Effect> {
-        self.scan = ScanState::default();
+        self.pairing.scan = ScanState::default();
         self.screen = Screen::Scan;
         vec![Effect::OpenCamera]
     }
 
     pub(crate) fn goto_paste(&mut self, note: Option<String>) -> Vec<Effect> {
+        let from_scan = self.screen == Screen::Scan && note.is_none();
         let fx = if self.screen == Screen::Scan {
             vec![Effect::StopCamera]
         } else {
             vec![]
         };
-        self.paste = PasteState {
+        self.pairing.paste = PasteState {
             note,
+            from_scan,
             ..Default::default()
         };
         self.screen = Screen::Paste;
         fx
     }
 
-    /// Where "back" goes from scan/paste.
+    /// Esc: one step back; from the first screen, quit.
     pub(crate) fn back(&mut self) -> Vec<Effect> {
-        let mut fx = if self.screen == Screen::Scan {
-            vec![Effect::StopCamera]
-        } else {
-            vec![]
-        };
-        match self.role {
-            Some(Role::Starter) => self.screen = Screen::MyCode,
-            _ => fx.extend(self.new_pairing_to_start()),
+        if self.first_screen() {
+            return self.quit();
         }
-        fx
-    }
-
-    fn new_pairing_to_start(&mut self) -> Vec<Effect> {
-        if self.opts.join {
-            // `--join`: there is no start screen to go back to; stay on paste/scan.
-            return vec![];
+        match self.screen {
+            Screen::Start => self.quit(),
+            Screen::MyCode if self.starter() => self.new_pairing(),
+            // The joiner's answer: drop it and read their code again.
+            Screen::MyCode => {
+                let mut fx = vec![Effect::Close];
+                fx.extend(self.begin_join());
+                fx
+            }
+            Screen::Scan | Screen::Paste => {
+                let mut fx = if self.screen == Screen::Scan {
+                    vec![Effect::StopCamera]
+                } else {
+                    vec![]
+                };
+                if self.screen == Screen::Paste && self.pairing.paste.from_scan {
+                    fx.extend(self.goto_scan());
+                } else if self.starter() {
+                    self.screen = Screen::MyCode;
+                } else {
+                    fx.extend(self.new_pairing());
+                }
+                fx
+            }
+            Screen::Connecting => self.new_pairing(),
+            Screen::Chat if self.pairing.chat.peer_left.is_some() => self.new_pairing(),
+            Screen::Chat => {
+                screens::chat::follow(self);
+                vec![]
+            }
         }
-        self.reset();
-        vec![]
     }
 
     pub(crate) fn validate_paste(&mut self) {
-        let text = self.paste.input.text();
-        self.paste.verdict = if text.trim().is_empty() {
+        let text = self.pairing.paste.input.text().to_string();
+        self.pairing.paste.verdict = if text.trim().is_empty() {
             None
         } else {
-            let own = self.local.as_ref().map(|l| l.fingerprint);
-            Some(seams::check_code(text, self.expected_kind(), own.as_ref()))
+            Some(self.check(&text))
         };
     }
 
     pub(crate) fn submit_paste(&mut self) -> Vec<Effect> {
         self.validate_paste();
-        match self.paste.verdict.clone() {
+        match self.pairing.paste.verdict.clone() {
             Some(Ok(c)) => {
-                self.pasted = true;
+                self.pairing.pasted = true;
                 self.accept_code(c)
             }
             _ => vec![],
@@ -704,19 +915,21 @@ impl App {
     }
 
     /// A good code from the other side: join with their offer or accept their answer.
-    fn accept_code(&mut self, c: Checked) -> Vec<Effect> {
-        match self.role {
+    fn accept_code(&mut self, c: Decoded) -> Vec<Effect> {
+        let p = &mut self.pairing;
+        match p.role {
             Some(Role::Starter) => {
                 self.screen = Screen::Connecting;
-                self.conn.since = Some(self.now);
+                p.conn.since = Some(self.now);
                 vec![Effect::AcceptAnswer(c.desc)]
             }
             _ => {
-                self.json_reply = self.opts.json || c.json;
-                self.gathering = Some((self.now, 0));
+                p.json_reply =
+                    signal::answer_format(c.encoding, self.opts.json) == signal::Format::Json;
+                p.gathering = Some((self.now, 0));
                 self.screen = Screen::MyCode;
                 vec![Effect::Join {
-                    pairing: self.pairing,
+                    pairing: p.id,
                     offer: c.desc,
                 }]
             }
@@ -731,15 +944,27 @@ impl App {
     /// Add a chat line, keeping the scrollback bounded and the view where it was.
     pub(crate) fn push_line(&mut self, who: Who, text: String) {
         let time = self.clock();
-        self.chat.lines.push_back(ChatLine { time, who, text });
-        if self.chat.lines.len() > SCROLLBACK {
-            self.chat.lines.pop_front();
-            if let Some((i, _)) = &mut self.chat.scroll {
+        if self.pairing.saving {
+            let name = match who {
+                Who::Me => "you",
+                Who::Peer => "peer",
+                Who::Info | Who::Warn => "--",
+            };
+            self.outbox.push(Effect::Save {
+                who: name,
+                text: text.clone(),
+            });
+        }
+        let chat = &mut self.pairing.chat;
+        chat.lines.push_back(ChatLine { time, who, text });
+        if chat.lines.len() > SCROLLBACK {
+            chat.lines.pop_front();
+            if let Some((i, _)) = &mut chat.scroll {
                 *i = i.saturating_sub(1);
             }
         }
-        if self.chat.scroll.is_some() {
-            self.chat.unseen += 1;
+        if chat.scroll.is_some() {
+            chat.unseen += 1;
         }
     }
 }

@@ -125,7 +125,7 @@ pub fn run(spec: CameraSpec, stop: Arc<AtomicBool>, tx: UnboundedSender<AppEvent
     let mut src = match open(&spec) {
         Ok(s) => s,
         Err(e) => {
-            send(CameraEvent::Failed(e.to_string()));
+            send(CameraEvent::Failed(Arc::new(e)));
             return;
         }
     };
@@ -160,7 +160,7 @@ pub fn run(spec: CameraSpec, stop: Arc<AtomicBool>, tx: UnboundedSender<AppEvent
                 return;
             }
             Err(e) => {
-                send(CameraEvent::Failed(e.to_string()));
+                send(CameraEvent::Failed(Arc::new(e)));
                 return;
             }
         }

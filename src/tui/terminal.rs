@@ -1,5 +1,5 @@
-//! The terminal guard: raw mode, alternate screen, bracketed paste and a hidden cursor on
-//! the way in; all of it undone on drop, on error and on panic.
+//! The terminal guard: raw mode, alternate screen, bracketed paste, focus reports and the
+//! window title on the way in; all of it undone on drop, on error and on panic.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,7 +7,9 @@ use std::sync::{Mutex, Once};
 use std::thread::ThreadId;
 
 use crossterm::cursor::Show;
-use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::event::{
+    DisableBracketedPaste, DisableFocusChange, EnableBracketedPaste, EnableFocusChange,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen,
@@ -42,12 +44,18 @@ impl TerminalGuard {
         let guard = TerminalGuard(());
         // No queries to the terminal here (a cursor-position report arriving late would be
         // read as keys): just switch screens and clear.
+        // The window title is pushed on the terminal's title stack (xterm's CSI 22 t) and
+        // popped on the way out, so the unread count in it never outlives the app.
         execute!(
             io::stdout(),
             EnterAlternateScreen,
             EnableBracketedPaste,
+            EnableFocusChange,
             Clear(ClearType::All)
         )?;
+        let mut out = io::stdout();
+        write!(out, "\x1b[22;0t\x1b]2;{}\x1b\\", super::app::TITLE)?;
+        out.flush()?;
         Ok(guard)
     }
 }
@@ -64,7 +72,14 @@ pub fn restore() {
         return;
     }
     let mut out = io::stdout();
-    let _ = execute!(out, DisableBracketedPaste, LeaveAlternateScreen, Show);
+    let _ = execute!(
+        out,
+        DisableFocusChange,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        Show
+    );
+    let _ = write!(out, "\x1b[23;0t");
     let _ = disable_raw_mode();
     let _ = out.flush();
 }

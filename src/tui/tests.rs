@@ -13,10 +13,10 @@ use ratatui::style::Color;
 use ratatui::Terminal;
 
 use super::app::*;
-use super::seams::{self, SessionEvent};
-use super::session::{Scripted, SdpKind, SessionDescription};
+use super::session::{CloseReason, RtcError, Scripted, SdpKind, SessionDescription, SessionEvent};
 use super::{ui, CameraSpec, Runner};
-use crate::rtc::{CloseReason, LinkState, Route};
+use crate::rtc::{LinkState, Route};
+use crate::signal::{self, Format};
 
 /// A full SDP like webrtc-rs makes, with a fingerprint of `fp` bytes.
 pub fn sdp(kind: SdpKind, fp: u8, port: u16) -> SessionDescription {
@@ -55,7 +55,43 @@ pub fn sdp(kind: SdpKind, fp: u8, port: u16) -> SessionDescription {
 }
 
 fn blob(kind: SdpKind, fp: u8) -> String {
-    seams::encode_code(&sdp(kind, fp, 50000), false).unwrap()
+    signal::encode(&sdp(kind, fp, 50000), Format::Auto).unwrap()
+}
+
+/// The QR of a code as half-block lines, as the app draws it.
+fn qr_lines(code: &str) -> Vec<String> {
+    crate::qr::to_half_block_lines(&crate::qr::matrix(code).unwrap())
+}
+
+/// The text of the QR code in an image, through the real decoder.
+fn scan_text(img: &GrayImage) -> Option<String> {
+    String::from_utf8(crate::qr::scan(img, |_| true)?).ok()
+}
+
+/// A runner whose terminal output (bell, title, clipboard) is collected.
+fn runner(
+    script: Scripted,
+    camera: CameraSpec,
+    tx: tokio::sync::mpsc::UnboundedSender<AppEvent>,
+) -> (Runner, Arc<std::sync::Mutex<Vec<u8>>>) {
+    let out = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Sink(out.clone());
+    (
+        Runner::new(Arc::new(script), camera, tx, Box::new(sink)),
+        out,
+    )
+}
+
+struct Sink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn app_with(start: bool, join: bool, w: u16, h: u16) -> (App, Vec<Effect>) {
@@ -66,6 +102,7 @@ fn app_with(start: bool, join: bool, w: u16, h: u16) -> (App, Vec<Effect>) {
         size: (w, h),
         clock_origin: 12 * 3600 + 34 * 60,
         stun: false,
+        ..Default::default()
     })
 }
 
@@ -106,14 +143,14 @@ fn render(app: &App) -> String {
 }
 
 fn session(app: &mut App, event: SessionEvent) -> Vec<Effect> {
-    let pairing = app.pairing;
+    let pairing = app.pairing.id;
     app.update(AppEvent::Session { pairing, event })
 }
 
 /// A starter whose code is made (fingerprint 0xAA).
 fn starter_with_code(w: u16, h: u16) -> App {
     let (mut app, _) = app_with(true, false, w, h);
-    let pairing = app.pairing;
+    let pairing = app.pairing.id;
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Offer, 0xAA, 50000),
@@ -159,7 +196,7 @@ fn snapshot_help() {
     app.update(key(KeyCode::Char('?')));
     insta::assert_snapshot!("help", render(&app));
     app.update(key(KeyCode::Esc));
-    assert!(!app.help);
+    assert!(app.help.is_none());
 }
 
 #[test]
@@ -168,7 +205,7 @@ fn snapshot_my_code_gathering() {
     assert_eq!(
         fx,
         vec![Effect::StartOffer {
-            pairing: app.pairing
+            pairing: app.pairing.id
         }]
     );
     app.set_now(Duration::from_millis(1300));
@@ -185,7 +222,7 @@ fn snapshot_my_code_qr_is_black_on_white() {
     let b = render_buffer(&app);
     let out = text_of(&b);
     assert!(out.contains("█"), "{out}");
-    assert!(out.contains("candidates: host 192.168.1.20:50000/udp, host 10.0.0.7:50001/udp"));
+    assert!(out.contains("candidates: 192.168.1.20:50000 host, 10.0.0.7:50001 host"));
     // Every QR cell has an explicit black-on-white style, whatever the theme.
     let mut qr_cells = 0;
     for c in b.content() {
@@ -196,11 +233,11 @@ fn snapshot_my_code_qr_is_black_on_white() {
     }
     assert!(qr_cells > 500);
     // The QR decodes back to the code.
-    let lines = app.local.as_ref().unwrap().qr.as_ref().unwrap();
+    let lines = app.pairing.local.as_ref().unwrap().qr.as_ref().unwrap();
     let img = half_blocks_to_image(lines);
     assert_eq!(
-        seams::scan_frame(&img).as_deref(),
-        Some(app.local.as_ref().unwrap().blob.as_str())
+        scan_text(&img).as_deref(),
+        Some(app.pairing.local.as_ref().unwrap().blob.as_str())
     );
     insta::assert_snapshot!("my_code_qr", out);
 }
@@ -229,7 +266,7 @@ fn snapshot_my_code_too_small_says_size_and_shows_text() {
     let out = render(&app);
     assert!(out.contains("The terminal is 40x20; the QR needs"), "{out}");
     // The code is still there, whole, as text: its rows join back into it.
-    let blob = app.local.as_ref().unwrap().blob.clone();
+    let blob = app.pairing.local.as_ref().unwrap().blob.clone();
     let joined: String = out.lines().map(str::trim_end).collect();
     assert!(joined.contains(&blob), "{out}");
     insta::assert_snapshot!("my_code_too_small", out);
@@ -244,9 +281,9 @@ fn snapshot_my_code_too_small_says_size_and_shows_text() {
 fn snapshot_compact_code_fits_80x24() {
     let mut app = starter_with_code(80, 24);
     let blob = "QECWIFHDGVIBINFMBNTGS5BFWOSNPPZTA4WUW6HSW4FB4EAMPHMSWKAIAP4AAAAM5RAWFCVED";
-    let local = app.local.as_mut().unwrap();
+    let local = app.pairing.local.as_mut().unwrap();
     local.blob = blob.into();
-    local.qr = seams::qr_lines(blob);
+    local.qr = Ok(qr_lines(blob));
     let b = render_buffer(&app);
     let out = text_of(&b);
     assert!(!out.contains("the QR needs"), "{out}");
@@ -261,7 +298,7 @@ fn snapshot_compact_code_fits_80x24() {
         .collect();
     assert!(qr_rows.len() >= 20, "{out}");
     assert_eq!(
-        seams::scan_frame(&half_blocks_to_image(&qr_rows)).as_deref(),
+        scan_text(&half_blocks_to_image(&qr_rows)).as_deref(),
         Some(blob)
     );
     insta::assert_snapshot!("my_code_80x24", out);
@@ -278,9 +315,11 @@ fn snapshot_my_code_text_toggle_and_copy() {
     let fx = app.update(key(KeyCode::Char('c')));
     assert_eq!(
         fx,
-        vec![Effect::Copy(app.local.as_ref().unwrap().blob.clone())]
+        vec![Effect::Copy(
+            app.pairing.local.as_ref().unwrap().blob.clone()
+        )]
     );
-    assert!(render(&app).contains("code copied"));
+    assert!(render(&app).contains("code sent to the terminal's clipboard (OSC 52)"));
 }
 
 #[test]
@@ -293,7 +332,7 @@ fn a_gathering_cut_at_the_deadline_is_said() {
             timed_out: true,
         },
     );
-    let pairing = app.pairing;
+    let pairing = app.pairing.id;
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Offer, 0xAA, 50000),
@@ -305,17 +344,17 @@ fn a_gathering_cut_at_the_deadline_is_said() {
 #[test]
 fn snapshot_my_code_error() {
     let (mut app, _) = app_with(true, false, 80, 24);
-    let pairing = app.pairing;
+    let pairing = app.pairing.id;
     app.update(AppEvent::SessionError {
         pairing,
-        message: "no usable network interface".into(),
+        error: Arc::new(RtcError::NoCandidates { hint: "" }),
     });
     let out = render(&app);
     assert!(out.contains("no usable network interface"));
     insta::assert_snapshot!("my_code_error", out);
     let fx = app.update(key(KeyCode::Char('r')));
     assert!(fx.contains(&Effect::StartOffer {
-        pairing: app.pairing
+        pairing: app.pairing.id
     }));
 }
 
@@ -323,13 +362,13 @@ fn snapshot_my_code_error() {
 fn snapshot_joiner_answer_waiting() {
     let (mut app, fx) = app_with(false, true, 130, 70);
     assert_eq!(fx, vec![Effect::OpenCamera]);
-    app.update(AppEvent::Camera(CameraEvent::Failed(
-        "no camera found".into(),
-    )));
+    app.update(AppEvent::Camera(CameraEvent::Failed(Arc::new(
+        crate::camera::CameraError::NoCamera(String::new()),
+    ))));
     app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xBB)));
     let fx = app.update(key(KeyCode::Enter));
     assert!(matches!(&fx[..], [Effect::Join { offer, .. }] if offer.kind == SdpKind::Offer));
-    let pairing = app.pairing;
+    let pairing = app.pairing.id;
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Answer, 0xAA, 50002),
@@ -395,7 +434,7 @@ fn snapshot_scan_refused_and_found() {
     assert!(fx.contains(&Effect::StopCamera));
     assert!(fx.iter().any(|e| matches!(e, Effect::Join { .. })));
     assert_eq!(app.screen, Screen::MyCode);
-    assert!(!app.pasted, "a scanned code needs no paste warning");
+    assert!(!app.pairing.pasted, "a scanned code needs no paste warning");
 }
 
 #[test]
@@ -415,12 +454,19 @@ fn frames_that_run_out_without_a_code_lead_to_paste() {
 #[test]
 fn snapshot_no_camera_goes_to_paste() {
     let (mut app, _) = app_with(false, true, 80, 24);
-    app.update(AppEvent::Camera(CameraEvent::Failed(
-        "no camera found".into(),
-    )));
+    app.update(AppEvent::Camera(CameraEvent::Failed(Arc::new(
+        crate::camera::CameraError::NoCamera(String::new()),
+    ))));
     assert_eq!(app.screen, Screen::Paste);
     let out = render(&app);
-    assert!(out.contains("No camera: no camera found"));
+    // The camera's reason, said once (it already says to paste the code).
+    let note = app.pairing.paste.note.clone().unwrap();
+    assert_eq!(
+        note,
+        "Cannot scan: no camera found; use --camera-file PATH or paste the code."
+    );
+    assert!(out.contains("Cannot scan: no camera found"), "{out}");
+    assert_eq!(out.matches("camera").count(), 2, "{out}");
     assert!(out.contains("compare the safety"), "{out}");
     insta::assert_snapshot!("paste_no_camera", out);
 }
@@ -440,7 +486,7 @@ fn snapshot_paste_states() {
     app.update(ctrl('u'));
     app.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
     let out = render(&app);
-    assert!(out.contains("an offer was expected"), "{out}");
+    assert!(out.contains("expected an offer"), "{out}");
     insta::assert_snapshot!("paste_wrong_kind", out);
 
     app.update(ctrl('u'));
@@ -454,10 +500,10 @@ fn snapshot_paste_states() {
 fn paste_of_my_own_code_is_refused() {
     let mut app = starter_with_code(80, 24);
     app.update(key(KeyCode::Char('p')));
-    let own = seams::encode_code(&sdp(SdpKind::Answer, 0xAA, 1), false).unwrap();
+    let own = signal::encode(&sdp(SdpKind::Answer, 0xAA, 1), Format::Auto).unwrap();
     app.update(AppEvent::Paste(own));
     let out = render(&app);
-    assert!(out.contains("my own code"), "{out}");
+    assert!(out.contains("your own code"), "{out}");
     assert_eq!(app.update(key(KeyCode::Enter)), vec![]);
 }
 
@@ -475,8 +521,12 @@ fn snapshot_connecting_and_failure_hints() {
     assert!(out.contains("link: connecting"), "{out}");
     insta::assert_snapshot!("connecting", out);
 
-    app.set_now(CONNECT_TIMEOUT + Duration::from_secs(1));
-    app.update(AppEvent::Tick);
+    // rtc gives up after its connect timeout and says so.
+    app.set_now(crate::rtc::CONNECT_TIMEOUT + Duration::from_secs(1));
+    session(
+        &mut app,
+        SessionEvent::Closed(CloseReason::NoConnection(crate::rtc::CONNECT_TIMEOUT)),
+    );
     let out = render(&app);
     assert!(
         out.contains("Could not connect: no connection after 30 s"),
@@ -529,7 +579,7 @@ fn snapshot_chat_hostile_text_is_shown_not_interpreted() {
 fn snapshot_chat_peer_left() {
     let mut app = chatting(80, 16);
     session(&mut app, SessionEvent::Message("bye".into()));
-    session(&mut app, SessionEvent::Closed(seams::CloseReason::PeerLeft));
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLeft));
     let out = render(&app);
     assert!(out.contains("✗ the peer left the chat"), "{out}");
     insta::assert_snapshot!("chat_peer_left", out);
@@ -555,10 +605,24 @@ fn snapshot_chat_scrolled_back_and_resized() {
     let out = render(&app);
     assert!(!out.contains("message number 199"), "{out}");
     assert!(out.contains("message number 180"), "{out}");
+    // The status bar says how many messages are below the view (not "0 new").
+    let last_shown = (0..200)
+        .rev()
+        .find(|i| {
+            out.lines()
+                .any(|l| l.ends_with(&format!("message number {i}")))
+        })
+        .unwrap();
+    let below = 199 - last_shown;
+    assert!(below >= 10, "{out}");
+    assert!(out.contains(&format!("↓ {below} below\n")), "{out}");
     // New messages while scrolled back do not move the view; the status bar counts them.
     session(&mut app, SessionEvent::Message("new one".into()));
     let out = render(&app);
-    assert!(out.contains("1 new below"), "{out}");
+    assert!(
+        out.contains(&format!("↓ {} below, 1 new\n", below + 1)),
+        "{out}"
+    );
     insta::assert_snapshot!("chat_scrolled", out);
     // Resize to something narrow: still readable, still anchored.
     app.update(AppEvent::Resize(30, 12));
@@ -569,7 +633,7 @@ fn snapshot_chat_scrolled_back_and_resized() {
     for _ in 0..40 {
         app.update(key(KeyCode::PageDown));
     }
-    assert_eq!(app.chat.scroll, None);
+    assert_eq!(app.pairing.chat.scroll, None);
     assert!(render(&app).contains("new one"));
 }
 
@@ -626,20 +690,20 @@ fn ctrl_c_quits_from_every_screen() {
 #[test]
 fn events_of_an_old_pairing_are_ignored() {
     let mut app = starter_with_code(80, 24);
-    let old = app.pairing;
+    let old = app.pairing.id;
     app.update(key(KeyCode::Esc)); // --start: Esc quits; use a fresh app instead
     let (mut app, _) = app_with(false, false, 80, 24);
     app.update(key(KeyCode::Char('s')));
-    let first = app.pairing;
+    let first = app.pairing.id;
     app.update(key(KeyCode::Esc));
     app.update(key(KeyCode::Char('s')));
-    assert_ne!(first, app.pairing);
+    assert_ne!(first, app.pairing.id);
     app.update(AppEvent::Local {
         pairing: first,
         desc: sdp(SdpKind::Offer, 1, 1),
         fingerprint: [1; 32],
     });
-    assert!(app.local.is_none());
+    assert!(app.pairing.local.is_none());
     let _ = old;
 }
 
@@ -651,14 +715,14 @@ fn json_offer_gets_a_json_answer() {
         serde_json::json!({"type": "offer", "sdp": sdp(SdpKind::Offer, 0xBB, 1).sdp}).to_string();
     app.update(AppEvent::Paste(json));
     app.update(key(KeyCode::Enter));
-    assert!(app.json_reply);
-    let pairing = app.pairing;
+    assert!(app.pairing.json_reply);
+    let pairing = app.pairing.id;
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Answer, 0xAA, 50002),
         fingerprint: [0xAA; 32],
     });
-    let reply = &app.local.as_ref().unwrap().blob;
+    let reply = &app.pairing.local.as_ref().unwrap().blob;
     let v: serde_json::Value = serde_json::from_str(reply).expect("the answer is JSON");
     assert_eq!(v["type"], "answer");
 }
@@ -669,13 +733,13 @@ fn a_compact_offer_gets_a_compact_answer() {
     app.update(key(KeyCode::Char('p')));
     app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xBB)));
     app.update(key(KeyCode::Enter));
-    let pairing = app.pairing;
+    let pairing = app.pairing.id;
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Answer, 0xAA, 50002),
         fingerprint: [0xAA; 32],
     });
-    assert!(app.local.as_ref().unwrap().blob.starts_with('Q'));
+    assert!(app.pairing.local.as_ref().unwrap().blob.starts_with('Q'));
 }
 
 #[test]
@@ -684,7 +748,7 @@ fn a_paste_on_the_start_screen_joins_with_it() {
     let fx = app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xBB)));
     assert!(fx.contains(&Effect::OpenCamera) || fx.contains(&Effect::StopCamera));
     assert_eq!(app.screen, Screen::Paste);
-    assert!(matches!(app.paste.verdict, Some(Ok(_))));
+    assert!(matches!(app.pairing.paste.verdict, Some(Ok(_))));
 }
 
 #[test]
@@ -693,9 +757,9 @@ fn scrollback_and_message_size_are_bounded() {
     for i in 0..SCROLLBACK + 50 {
         session(&mut app, SessionEvent::Message(format!("{i}")));
     }
-    assert_eq!(app.chat.lines.len(), SCROLLBACK);
+    assert_eq!(app.pairing.chat.lines.len(), SCROLLBACK);
     session(&mut app, SessionEvent::Message("x".repeat(1 << 20)));
-    let last = app.chat.lines.back().unwrap();
+    let last = app.pairing.chat.lines.back().unwrap();
     assert!(last.text.chars().count() <= crate::chat::MAX_DISPLAY_CHARS + 64);
     // Still drawable, quickly enough for a test.
     assert!(render(&app).contains("x"));
@@ -707,7 +771,7 @@ fn binary_and_failed_states_are_reported() {
     session(&mut app, SessionEvent::Binary(12));
     assert!(render(&app).contains("12 bytes of binary data"));
     session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
-    assert!(app.chat.peer_left.is_some());
+    assert!(app.pairing.chat.peer_left.is_some());
 }
 
 #[test]
@@ -723,9 +787,13 @@ fn input_history_and_multiline_in_chat() {
     );
     let fx = app.update(key(KeyCode::Enter));
     assert_eq!(fx, vec![Effect::Send("line a\nline b".into())]);
+    // Up recalls the two-line message (cursor on its last line), Up moves to its first
+    // line, and only from there does Up go on to the message before.
     app.update(key(KeyCode::Up));
     app.update(key(KeyCode::Up));
-    assert_eq!(app.chat.input.text(), "one");
+    assert_eq!(app.composer.text(), "line a\nline b");
+    app.update(key(KeyCode::Up));
+    assert_eq!(app.composer.text(), "one");
 }
 
 // ------------------------------------------------------------------ runner + scripted session
@@ -767,11 +835,11 @@ async fn a_whole_pairing_through_the_runner_with_a_scripted_session() {
     };
     let log = script.log.clone();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut runner = Runner::new(Arc::new(script), CameraSpec::default(), tx);
+    let (mut runner, _) = runner(script, CameraSpec::default(), tx);
     let (mut app, fx) = app_with(true, false, 100, 30);
     runner.execute_all(fx);
     pump(&mut app, &mut runner, &mut rx).await;
-    assert!(app.local.is_some(), "the code is shown");
+    assert!(app.pairing.local.is_some(), "the code is shown");
     assert_eq!(log.lock().unwrap().offers, 1);
 
     let fx = app.update(key(KeyCode::Char('p')));
@@ -800,23 +868,29 @@ async fn a_whole_pairing_through_the_runner_with_a_scripted_session() {
 
 #[tokio::test]
 async fn a_failing_session_shows_its_error() {
+    // What rtc says for `--bind 10.9.9.9` on a machine without that address.
     let script = Scripted {
-        fail: Some("could not bind 10.9.9.9".into()),
+        fail: Some(|| {
+            RtcError::Bind(crate::rtc::BindError::Unknown {
+                given: "10.9.9.9".into(),
+                available: "lo 127.0.0.1".into(),
+            })
+        }),
         ..Default::default()
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut runner = Runner::new(Arc::new(script), CameraSpec::default(), tx);
+    let (mut runner, _) = runner(script, CameraSpec::default(), tx);
     let (mut app, fx) = app_with(true, false, 80, 24);
     runner.execute_all(fx);
     pump(&mut app, &mut runner, &mut rx).await;
-    assert!(render(&app).contains("could not bind 10.9.9.9"));
+    assert!(render(&app).contains("--bind 10.9.9.9: no local interface has that address"));
 }
 
 #[tokio::test]
 async fn camera_file_frames_are_scanned() {
     // A real QR image of an offer, through the camera loop and the scanner.
     let code = blob(SdpKind::Offer, 0xBB);
-    let lines = seams::qr_lines(&code).unwrap();
+    let lines = qr_lines(&code);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("qr.png");
     half_blocks_to_image(&lines).save(&path).unwrap();
@@ -825,7 +899,7 @@ async fn camera_file_frames_are_scanned() {
         index: None,
         file: Some(path),
     };
-    let mut runner = Runner::new(Arc::new(Scripted::default()), spec, tx);
+    let (mut runner, _) = runner(Scripted::default(), spec, tx);
     let (mut app, fx) = app_with(false, true, 80, 24);
     runner.execute_all(fx);
     let mut found = false;
@@ -833,11 +907,527 @@ async fn camera_file_frames_are_scanned() {
         if let Some(e) = rx.recv().await {
             app.update(e);
         }
-        if app.scan.found.is_some() {
+        if app.pairing.scan.found.is_some() {
             found = true;
             break;
         }
     }
     runner.execute(Effect::StopCamera);
     assert!(found, "the offer QR was seen");
+}
+
+// ------------------------------------------------------------------ round 2: the composer
+
+fn alt_enter() -> AppEvent {
+    AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT))
+}
+
+/// The composer's rows on screen: the rows from the status bar down to the footer.
+fn composer_rows(out: &str) -> Vec<String> {
+    let lines: Vec<&str> = out.lines().collect();
+    let status = lines
+        .iter()
+        .rposition(|l| l.contains("safety number") || l.contains("● "))
+        .unwrap();
+    lines[status + 1..lines.len() - 1]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+
+#[test]
+fn snapshot_composer_wraps_grows_and_then_scrolls() {
+    let mut app = chatting(80, 24);
+    // 340 characters on one line: all of it shows, wrapped (not just its tail).
+    let words: Vec<String> = (0..35).map(|i| format!("word{i:04}5")).collect();
+    let long = words.join(" ");
+    assert!(long.chars().count() >= 340);
+    typed(&mut app, &long);
+    let out = render(&app);
+    let rows = composer_rows(&out);
+    assert_eq!(rows.len(), 5, "{out}");
+    let shown: String = rows
+        .iter()
+        .map(|r| r.trim_start_matches(['>', '↑', ' ']).trim_end())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(shown, long, "{out}");
+    assert!(rows[0].starts_with("> word0000"), "{out}");
+    insta::assert_snapshot!("chat_composer_wrapped", out);
+    // Past five rows it scrolls: the cursor's row stays in view, the top row says more
+    // is above.
+    typed(&mut app, &format!(" {long}"));
+    let out = render(&app);
+    let rows = composer_rows(&out);
+    assert_eq!(rows.len(), 5, "{out}");
+    assert!(rows[0].starts_with("↑ "), "{out}");
+    assert!(rows[4].trim_end().ends_with("word00345"), "{out}");
+    // Up moves inside the draft (no history recalled), by rows.
+    app.update(key(KeyCode::Enter));
+    typed(&mut app, "line one");
+    app.update(alt_enter());
+    typed(&mut app, "line two");
+    app.update(key(KeyCode::Up));
+    assert_eq!(app.composer.text(), "line one\nline two");
+    app.update(key(KeyCode::Up));
+    assert!(
+        app.composer.text().starts_with("word0000"),
+        "from the first line Up recalls what was sent"
+    );
+}
+
+#[test]
+fn graphemes_are_drawn_whole_and_removing_them_repaints() {
+    let mut app = chatting(80, 24);
+    typed(&mut app, "ok 👍🏽 🇩🇪");
+    let b = render_buffer(&app);
+    let symbols: Vec<&str> = b.content().iter().map(|c| c.symbol()).collect();
+    assert!(
+        symbols.contains(&"👍🏽"),
+        "the skin tone stays with the thumb"
+    );
+    assert!(symbols.contains(&"🇩🇪"), "the flag is one cell's symbol");
+    assert!(!app.repaint);
+    // Backspace takes the whole flag; the screen is repainted so no half stays behind.
+    app.update(key(KeyCode::Backspace));
+    assert_eq!(app.composer.text(), "ok 👍🏽 ");
+    assert!(app.repaint);
+    app.repaint = false;
+    let fx = app.update(key(KeyCode::Enter));
+    assert_eq!(fx, vec![Effect::Send("ok 👍🏽 ".into())]);
+    assert!(app.repaint, "sending an emoji repaints");
+    // Plain text never forces a repaint.
+    app.repaint = false;
+    typed(&mut app, "abc");
+    app.update(key(KeyCode::Backspace));
+    app.update(key(KeyCode::Enter));
+    assert!(!app.repaint);
+}
+
+// ------------------------------------------------------------------ knowing something arrived
+
+#[test]
+fn unfocused_messages_ring_and_count_in_the_title() {
+    let mut app = chatting(80, 24);
+    assert!(session(&mut app, SessionEvent::Message("seen".into())).is_empty());
+    app.update(AppEvent::Focus(false));
+    let fx = session(&mut app, SessionEvent::Message("one".into()));
+    assert_eq!(fx, vec![Effect::Title("(1) qrchat".into()), Effect::Bell]);
+    let fx = session(&mut app, SessionEvent::Message("two".into()));
+    assert_eq!(fx[0], Effect::Title("(2) qrchat".into()));
+    // Looking again clears the count.
+    let fx = app.update(AppEvent::Focus(true));
+    assert_eq!(fx, vec![Effect::Title("qrchat".into())]);
+    assert_eq!(app.unread, 0);
+    // A terminal that shows notifications gets one, without the message's text.
+    let mut app = chatting(80, 24);
+    app.opts.notifier = Notifier::Osc777;
+    app.update(AppEvent::Focus(false));
+    let fx = session(&mut app, SessionEvent::Message("secret words".into()));
+    assert!(matches!(&fx[1], Effect::Notify(Notifier::Osc777, body) if !body.contains("secret")));
+    // --quiet: the title still counts, nothing rings.
+    let mut app = chatting(80, 24);
+    app.opts.quiet = true;
+    app.update(AppEvent::Focus(false));
+    let fx = session(&mut app, SessionEvent::Message("shh".into()));
+    assert_eq!(fx, vec![Effect::Title("(1) qrchat".into())]);
+}
+
+#[test]
+fn the_notifier_is_chosen_from_the_terminal() {
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        move |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    assert_eq!(
+        Notifier::detect(env(&[("TERM", "xterm-256color")])),
+        Notifier::Bell
+    );
+    assert_eq!(
+        Notifier::detect(env(&[("VTE_VERSION", "7600")])),
+        Notifier::Osc777
+    );
+    assert_eq!(Notifier::detect(env(&[("TERM", "foot")])), Notifier::Osc777);
+    assert_eq!(
+        Notifier::detect(env(&[("TERM_PROGRAM", "iTerm.app")])),
+        Notifier::Osc9
+    );
+    // tmux swallows both OSCs: the bell it is.
+    assert_eq!(
+        Notifier::detect(env(&[("TMUX", "/tmp/x"), ("VTE_VERSION", "7600")])),
+        Notifier::Bell
+    );
+}
+
+#[tokio::test]
+async fn the_runner_writes_bell_title_and_notifications_to_the_terminal() {
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let (mut runner, out) = runner(Scripted::default(), CameraSpec::default(), tx);
+    runner.execute_all(vec![
+        Effect::Bell,
+        Effect::Title("(1) qrchat".into()),
+        Effect::Notify(Notifier::Osc777, "a new\x07 message".into()),
+        Effect::Notify(Notifier::Osc9, "hi".into()),
+    ]);
+    let bytes = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+    assert_eq!(
+        bytes,
+        "\x07\x1b]2;(1) qrchat\x1b\\\x1b]777;notify;qrchat;a new message\x1b\\\x1b]9;qrchat: hi\x1b\\"
+    );
+}
+
+// ------------------------------------------------------------------ keys mean one thing
+
+fn footer(app: &App) -> String {
+    render(app).lines().last().unwrap().to_string()
+}
+
+#[test]
+fn esc_goes_back_one_step_and_quits_only_from_the_first_screen() {
+    // The start screen is the first: Esc quits.
+    let (mut app, _) = app_with(false, false, 80, 24);
+    assert!(footer(&app).contains("q quit"));
+    assert_eq!(app.update(key(KeyCode::Esc)).last(), Some(&Effect::Quit));
+
+    // --start: my code is the first screen.
+    let mut app = starter_with_code(80, 24);
+    assert!(footer(&app).contains("Esc quit"), "{}", footer(&app));
+    assert!(app.update(key(KeyCode::Esc)).contains(&Effect::Quit));
+
+    // Start -> s -> my code: Esc goes back to start (closing the session), not out.
+    let (mut app, _) = app_with(false, false, 80, 24);
+    app.update(key(KeyCode::Char('s')));
+    assert!(footer(&app).contains("Esc back"));
+    let fx = app.update(key(KeyCode::Esc));
+    assert!(fx.contains(&Effect::Close) && !fx.contains(&Effect::Quit));
+    assert_eq!(app.screen, Screen::Start);
+
+    // The starter's paste screen, from scan: back to scan; from there back to my code.
+    let mut app = starter_with_code(80, 24);
+    app.update(key(KeyCode::Char('s')));
+    app.update(key(KeyCode::Char('p')));
+    assert_eq!(app.screen, Screen::Paste);
+    assert_eq!(app.update(key(KeyCode::Esc)), vec![Effect::OpenCamera]);
+    assert_eq!(app.screen, Screen::Scan);
+    assert_eq!(app.update(key(KeyCode::Esc)), vec![Effect::StopCamera]);
+    assert_eq!(app.screen, Screen::MyCode);
+
+    // --join, no camera: the paste screen is the first one; its footer says Esc quits
+    // and Esc does (it did nothing before).
+    let (mut app, _) = app_with(false, true, 80, 24);
+    app.update(AppEvent::Camera(CameraEvent::Failed(Arc::new(
+        crate::camera::CameraError::NoCamera(String::new()),
+    ))));
+    assert!(footer(&app).contains("Esc quit"), "{}", footer(&app));
+    assert!(app.update(key(KeyCode::Esc)).contains(&Effect::Quit));
+
+    // --join with a camera: scan is first (Esc quits); paste from there goes back to it.
+    let (mut app, _) = app_with(false, true, 80, 24);
+    assert!(footer(&app).contains("Esc quit"));
+    app.update(key(KeyCode::Char('p')));
+    assert!(footer(&app).contains("Esc back"));
+    assert_eq!(app.update(key(KeyCode::Esc)), vec![Effect::OpenCamera]);
+    assert_eq!(app.screen, Screen::Scan);
+
+    // Join from start: scan -> Esc -> start.
+    let (mut app, _) = app_with(false, false, 80, 24);
+    app.update(key(KeyCode::Char('j')));
+    let fx = app.update(key(KeyCode::Esc));
+    assert!(fx.contains(&Effect::StopCamera) && !fx.contains(&Effect::Quit));
+    assert_eq!(app.screen, Screen::Start);
+
+    // The joiner's answer: Esc drops it and reads their code again.
+    let (mut app, _) = app_with(false, true, 80, 24);
+    app.update(key(KeyCode::Char('p')));
+    app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xBB)));
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.screen, Screen::MyCode);
+    let fx = app.update(key(KeyCode::Esc));
+    assert!(fx.contains(&Effect::Close) && fx.contains(&Effect::OpenCamera));
+    assert_eq!(app.screen, Screen::Scan);
+
+    // Connecting: Esc cancels (a new pairing), shown as such.
+    let mut app = starter_with_code(80, 24);
+    app.update(key(KeyCode::Char('p')));
+    app.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
+    app.update(key(KeyCode::Enter));
+    assert!(footer(&app).contains("Esc cancel"), "{}", footer(&app));
+    let fx = app.update(key(KeyCode::Esc));
+    assert!(fx.contains(&Effect::Close));
+    assert_eq!(app.screen, Screen::MyCode, "--start makes a new code");
+
+    // The chat: Esc is offered only when it does something (scrolled back, peer gone).
+    let mut app = chatting(80, 24);
+    assert!(!footer(&app).contains("Esc"), "{}", footer(&app));
+    assert!(app.update(key(KeyCode::Esc)).is_empty());
+    assert_eq!(app.screen, Screen::Chat);
+}
+
+#[test]
+fn footers_offer_only_keys_that_work() {
+    // Paste, nothing pasted: no Enter, no clear.
+    let (mut app, _) = app_with(false, true, 80, 24);
+    app.update(key(KeyCode::Char('p')));
+    let f = footer(&app);
+    assert!(!f.contains("Enter") && !f.contains("Ctrl-U"), "{f}");
+    // A bad code: clear, but no Enter.
+    app.update(AppEvent::Paste("nope".into()));
+    let f = footer(&app);
+    assert!(f.contains("Ctrl-U clear") && !f.contains("Enter"), "{f}");
+    // My code while gathering: no copy or text toggle yet.
+    let (app, _) = app_with(true, false, 80, 24);
+    let f = footer(&app);
+    assert!(!f.contains("copy") && !f.contains(" t "), "{f}");
+    // Chat, following the newest: End is not offered (it would move the cursor only).
+    let mut app = chatting(100, 24);
+    assert!(!footer(&app).contains("End"));
+    for i in 0..50 {
+        session(&mut app, SessionEvent::Message(format!("m{i}")));
+    }
+    app.update(key(KeyCode::PageUp));
+    let f = footer(&app);
+    assert!(f.contains("End newest") && f.contains("Esc newest"), "{f}");
+}
+
+#[test]
+fn snapshot_help_scrolls_on_a_small_terminal() {
+    let (mut app, _) = app_with(false, false, 80, 14);
+    app.update(key(KeyCode::Char('?')));
+    let out = render(&app);
+    assert!(out.contains("0 above"), "{out}");
+    assert!(out.contains("↑↓ scroll"), "{out}");
+    insta::assert_snapshot!("help_small", out);
+    for _ in 0..100 {
+        app.update(key(KeyCode::Down));
+    }
+    let out = render(&app);
+    assert!(out.contains(", 0 below"), "{out}");
+    assert!(
+        out.contains("Chat"),
+        "the last section comes into view: {out}"
+    );
+    app.update(key(KeyCode::Esc));
+    assert!(app.help.is_none());
+}
+
+#[test]
+fn every_key_in_a_footer_is_in_the_help_and_does_something() {
+    use super::keys;
+    // Each binding that is offered somewhere is explained in the help (directly or by a
+    // line for the same key on that screen).
+    let help = super::screens::help::lines();
+    for screen in [
+        Screen::Start,
+        Screen::MyCode,
+        Screen::Scan,
+        Screen::Paste,
+        Screen::Connecting,
+        Screen::Chat,
+    ] {
+        for b in super::screens::table(screen) {
+            if b.label == "Esc" || b.label == "q" {
+                continue; // explained once, under "Everywhere"
+            }
+            assert!(
+                help.iter().any(|(k, _)| *k == b.label),
+                "{screen:?}: {} is not in the help",
+                b.label
+            );
+        }
+    }
+    assert!(help.iter().any(|(k, _)| *k == "Esc"));
+    let _ = keys::always;
+}
+
+// ------------------------------------------------------------------ truthful hints
+
+#[test]
+fn the_copy_hint_says_what_osc_52_can_and_cannot_do() {
+    let mut app = starter_with_code(130, 70);
+    app.update(key(KeyCode::Char('c')));
+    let out = render(&app);
+    assert!(out.contains("if the terminal allows it"), "{out}");
+    assert!(!out.contains("code copied"), "{out}");
+    let mut app = starter_with_code(130, 70);
+    app.opts.in_tmux = true;
+    app.update(key(KeyCode::Char('c')));
+    assert!(render(&app).contains("set-clipboard on"));
+}
+
+#[test]
+fn a_narrow_status_bar_keeps_the_state_and_the_safety_number() {
+    let mut app = chatting(100, 16);
+    session(&mut app, SessionEvent::Rtt(Duration::from_micros(420)));
+    let status = |app: &App| {
+        render(app)
+            .lines()
+            .find(|l| l.contains("418 092") && l.contains("●"))
+            .map(str::to_string)
+    };
+    let wide = status(&app).unwrap();
+    assert!(wide.contains("rtt 0.4 ms") && wide.contains("peer 192.168.1.21"));
+    for w in [60, 40, 30, 24] {
+        app.update(AppEvent::Resize(w, 16));
+        let s = status(&app).unwrap_or_else(|| panic!("no safety number at {w}"));
+        assert!(s.contains("connected"), "{w}: {s}");
+        assert!(s.chars().count() <= w as usize, "{w}: {s}");
+    }
+    app.update(AppEvent::Resize(30, 16));
+    insta::assert_snapshot!("chat_status_narrow", render(&app));
+}
+
+// ------------------------------------------------------------------ pasting forgives
+
+#[test]
+fn a_quoted_labelled_split_code_is_found_in_the_paste() {
+    let (mut app, _) = app_with(false, true, 80, 24);
+    app.update(key(KeyCode::Char('p')));
+    let code = blob(SdpKind::Offer, 0xBB);
+    let (a, b) = code.split_at(code.len() / 2);
+    app.update(AppEvent::Paste(format!("my code: '{a}\n{b}'")));
+    assert!(
+        matches!(app.pairing.paste.verdict, Some(Ok(_))),
+        "{}",
+        render(&app)
+    );
+    let fx = app.update(key(KeyCode::Enter));
+    assert!(matches!(&fx[..], [Effect::Join { offer, .. }] if offer.kind == SdpKind::Offer));
+}
+
+#[test]
+fn pasting_my_own_offer_says_it_is_my_own_code() {
+    let mut app = starter_with_code(80, 24);
+    let own = app.pairing.local.as_ref().unwrap().blob.clone();
+    app.update(key(KeyCode::Char('p')));
+    app.update(AppEvent::Paste(own));
+    let out = render(&app);
+    assert!(out.contains("your own code"), "{out}");
+    assert!(!out.contains("expected an answer"), "{out}");
+}
+
+// ------------------------------------------------------------------ link states in words
+
+#[test]
+fn link_states_are_shown_in_words() {
+    let mut app = chatting(120, 20);
+    let status = |app: &App| {
+        render(app)
+            .lines()
+            .find(|l| l.contains("418 092") && l.contains("│"))
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        status(&app).contains("● connected (direct on your network)"),
+        "{}",
+        status(&app)
+    );
+    assert!(render(&app).contains("connected to 192.168.1.21:50001 (direct on your network)"));
+    // A blip: interrupted, counting; after a few seconds, not responding; then back.
+    app.set_now(Duration::from_secs(10));
+    session(
+        &mut app,
+        SessionEvent::State(LinkState::Interrupted {
+            since: std::time::Instant::now(),
+        }),
+    );
+    assert!(app.animating(), "the seconds count up");
+    app.set_now(Duration::from_secs(12));
+    assert!(
+        status(&app).contains("◌ interrupted (reconnecting, 2 s)"),
+        "{}",
+        status(&app)
+    );
+    assert!(render(&app).contains("the link is interrupted: reconnecting"));
+    app.set_now(Duration::from_secs(17));
+    assert!(
+        status(&app).contains("◌ not responding (reconnecting, 7 s)"),
+        "{}",
+        status(&app)
+    );
+    session(
+        &mut app,
+        SessionEvent::State(LinkState::Open { route: Route::Nat }),
+    );
+    assert!(status(&app).contains("● connected (direct through a NAT)"));
+    assert!(render(&app).contains("the link is back (direct through a NAT)"));
+    // The joiner waiting for the starter to read its answer says so.
+    let (mut app, _) = app_with(false, true, 130, 70);
+    app.update(key(KeyCode::Char('p')));
+    app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xBB)));
+    app.update(key(KeyCode::Enter));
+    let pairing = app.pairing.id;
+    app.update(AppEvent::Local {
+        pairing,
+        desc: sdp(SdpKind::Answer, 0xAA, 50002),
+        fingerprint: [0xAA; 32],
+    });
+    session(&mut app, SessionEvent::State(LinkState::WaitingForPeer));
+    assert!(render(&app).contains("connection: waiting for the other side to read my code"));
+    // Gone: the reason, in the status bar.
+    let mut app = chatting(100, 20);
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
+    assert!(render(&app).contains("✗ the peer stopped responding"));
+}
+
+// ------------------------------------------------------------------ --history, through the runner
+
+#[tokio::test]
+async fn with_history_the_chat_is_saved_and_the_app_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Scripted {
+        local: Some(sdp(SdpKind::Offer, 0xAA, 50000)),
+        fingerprint: [0xAA; 32],
+        on_connect: vec![
+            SessionEvent::State(LinkState::Connecting),
+            SessionEvent::Open {
+                sas: "111 222".into(),
+                remote: Some("127.0.0.1:4000".into()),
+                route: Route::Lan,
+            },
+            SessionEvent::Message("hello from the peer".into()),
+        ],
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (runner, _) = runner(script, CameraSpec::default(), tx);
+    let mut runner = runner.with_history(Some(dir.path().to_path_buf()));
+    let (mut app, fx) = App::new(Options {
+        start: true,
+        size: (100, 30),
+        history: true,
+        ..Default::default()
+    });
+    runner.execute_all(fx);
+    pump(&mut app, &mut runner, &mut rx).await;
+    runner.execute_all(app.update(key(KeyCode::Char('p'))));
+    app.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
+    let fx = app.update(key(KeyCode::Enter));
+    runner.execute_all(fx);
+    pump(&mut app, &mut runner, &mut rx).await;
+    typed(&mut app, "and hello back");
+    let fx = app.update(key(KeyCode::Enter));
+    runner.execute_all(fx);
+    pump(&mut app, &mut runner, &mut rx).await;
+
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let path = files[0].as_ref().unwrap().path();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(" peer: hello from the peer"), "{text}");
+    assert!(text.contains(" you: and hello back"), "{text}");
+    assert!(text.contains(" --: connected to 127.0.0.1:4000"), "{text}");
+    let shown = render(&app);
+    assert!(shown.contains("this chat is saved to"), "{shown}");
+    assert_eq!(
+        runner.saved_lines(),
+        [format!("the chat was saved to {}", path.display())]
+    );
+    // Without --history nothing is written.
+    let (app2, _) = app_with(true, false, 80, 24);
+    assert!(!app2.opts.history);
 }

@@ -50,15 +50,8 @@ pub fn draw(f: &mut Frame, app: &App) {
     ])
     .areas(area);
 
-    let title = match app.screen {
-        Screen::Start => "start",
-        Screen::MyCode => "my code",
-        Screen::Scan => "scan their code",
-        Screen::Paste => "paste their code",
-        Screen::Connecting => "connecting",
-        Screen::Chat => "chat",
-    };
-    let step = match (app.role, app.screen) {
+    let title = screens::name(app.screen);
+    let step = match (app.role(), app.screen) {
         (_, Screen::Start) => String::new(),
         (_, Screen::Chat) => String::new(),
         (Some(super::app::Role::Starter), _) => "  (you started the chat)".into(),
@@ -82,22 +75,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         Screen::Chat => screens::chat::draw(f, body, app),
     }
 
-    let keys: Vec<(&str, &str)> = if app.help {
-        vec![("Esc", "close help"), ("Ctrl-C", "quit")]
-    } else {
-        let mut k = match app.screen {
-            Screen::Start => screens::start::keys(app),
-            Screen::MyCode => screens::my_code::keys(app),
-            Screen::Scan => screens::scan::keys(app),
-            Screen::Paste => screens::paste::keys(app),
-            Screen::Connecting => screens::connecting::keys(app),
-            Screen::Chat => screens::chat::keys(app),
-        };
-        let typing = matches!(app.screen, Screen::Paste | Screen::Chat);
-        k.push((if typing { "F1" } else { "?" }, "help"));
-        k.push(("Ctrl-C", "quit"));
-        k
-    };
+    let keys = screens::hints(app);
     let mut spans = Vec::new();
     if let Some((n, _)) = &app.notice {
         spans.push(Span::styled(
@@ -105,14 +83,31 @@ pub fn draw(f: &mut Frame, app: &App) {
             ok_style().add_modifier(Modifier::REVERSED),
         ));
     }
-    for (key, what) in keys {
+    // Whole hints only: on a narrow terminal the last ones before "quit" give way, so no
+    // key is shown cut in half.
+    let cost = |(k, w): &(&str, &str)| super::input::width(k) + super::input::width(w) + 3;
+    let quit = keys.last().copied();
+    let mut room = (bottom.width as usize).saturating_sub(quit.as_ref().map_or(0, cost));
+    for (i, hint) in keys.iter().enumerate() {
+        let last = i + 1 == keys.len();
+        if !last {
+            if cost(hint) > room {
+                // Skip to "quit".
+                let (key, what) = keys[keys.len() - 1];
+                spans.push(Span::styled(format!(" {key}"), key_style()));
+                spans.push(Span::raw(format!(" {what} ")));
+                break;
+            }
+            room -= cost(hint);
+        }
+        let (key, what) = hint;
         spans.push(Span::styled(format!(" {key}"), key_style()));
         spans.push(Span::raw(format!(" {what} ")));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), bottom);
 
-    if app.help {
-        screens::help::draw(f, area, app);
+    if app.help.is_some() {
+        screens::help::draw(f, body, app);
     }
 }
 

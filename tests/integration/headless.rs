@@ -329,3 +329,24 @@ fn without_receive_files_are_declined_and_the_sender_told() {
     let (code_b, err_b) = bob.exit(T);
     assert_eq!(code_b, 0, "bob: {err_b}");
 }
+
+/// An answer made for an earlier code (the joiner scanned yesterday's QR) is named as such
+/// the moment it is pasted, not after a 30 s wait with Wi-Fi advice.
+#[test]
+fn an_answer_for_an_earlier_code_is_named_at_once() {
+    let mut earlier = Peer::spawn(&["offer"]);
+    let old_offer = earlier.line(T);
+    let mut bob = Peer::spawn(&["answer", &old_offer]);
+    let old_answer = bob.line(T);
+    let mut alice = Peer::spawn(&["offer"]);
+    let _ = alice.line(T);
+    alice.say(&old_answer);
+    let (code, err) = alice.exit(T);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("made for another code"), "{err}");
+    assert!(!err.contains("no connection after"), "{err}");
+    earlier.hang_up();
+    let _ = earlier.exit(T);
+    let _ = bob.child.kill();
+    let _ = bob.child.wait();
+}

@@ -6,6 +6,8 @@ mod headless;
 mod hostile;
 mod layout;
 mod lossy;
+mod netns;
+mod reach;
 mod session;
 mod tamper;
 mod transfer;

@@ -4,89 +4,176 @@
 //! Drawing touches only the lines on screen: the view is anchored on the message at its
 //! bottom, so 10,000 messages cost no more than 10.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 use ratatui::Frame;
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
 
-use crate::tui::app::{App, ChatLine, Effect, Who};
-use crate::tui::input::Edit;
-use crate::tui::seams;
+use std::time::Duration;
+
+use crate::rtc::LinkState;
+use crate::tui::app::{App, ChatLine, Effect, Who, NOT_RESPONDING};
+use crate::tui::input;
+use crate::tui::keys::{alt, always, ctrl, plain, Binding, Chord};
 use crate::tui::ui;
 
 /// "HH:MM name  " before each message.
 pub const PREFIX: u16 = 12;
-/// Most rows the input grows to.
+/// Most rows the composer grows to; past that it scrolls.
 pub const INPUT_ROWS: u16 = 5;
+/// The composer's "> " and a column for the cursor at the end of a full row.
+const COMPOSER_MARGIN: u16 = 3;
 
-pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let (width, rows) = viewport(app);
-    let page = rows.saturating_sub(1).max(1);
-    match key.code {
-        KeyCode::PageUp => {
-            scroll_up(app, page, width);
+fn scrolled(app: &App) -> bool {
+    app.pairing.chat.scroll.is_some()
+}
+
+/// The chat's keys (everything else goes to the composer).
+pub const KEYS: &[Binding] = &[
+    Binding {
+        label: "Enter",
+        chords: &[plain(KeyCode::Enter)],
+        hint: |_| "send",
+        help: "send the message",
+        when: always,
+        run: |app, _| send(app),
+    },
+    Binding {
+        label: "Alt-Enter",
+        chords: &[
+            alt(KeyCode::Enter),
+            Chord {
+                code: KeyCode::Enter,
+                mods: KeyModifiers::SHIFT,
+            },
+            ctrl('j'),
+        ],
+        hint: |_| "new line",
+        help: "a new line in the message (also Ctrl-J)",
+        when: always,
+        run: |app, _| {
+            app.composer.insert("\n");
             vec![]
-        }
-        KeyCode::PageDown => {
-            scroll_down(app, page, width);
+        },
+    },
+    Binding {
+        label: "↑↓",
+        chords: &[plain(KeyCode::Up), plain(KeyCode::Down)],
+        hint: |_| "",
+        help: "move between the message's lines; from its first or last line: the messages sent before",
+        when: always,
+        run: |app, key| {
+            let w = composer_width(app);
+            if key.code == KeyCode::Up {
+                app.composer.up(w);
+            } else {
+                app.composer.down(w);
+            }
             vec![]
-        }
-        KeyCode::Esc if app.chat.peer_left.is_some() => app.new_pairing(),
-        KeyCode::Esc | KeyCode::End if app.chat.scroll.is_some() && app.chat.input.is_empty() => {
+        },
+    },
+    Binding {
+        label: "PgUp/PgDn",
+        chords: &[plain(KeyCode::PageUp), plain(KeyCode::PageDown)],
+        hint: |_| "scroll",
+        help: "scroll the chat",
+        when: always,
+        run: |app, key| {
+            let (width, rows) = viewport(app);
+            let page = rows.saturating_sub(1).max(1);
+            if key.code == KeyCode::PageUp {
+                scroll_up(app, page, width);
+            } else {
+                scroll_down(app, page, width);
+            }
+            vec![]
+        },
+    },
+    Binding {
+        label: "End",
+        chords: &[plain(KeyCode::End)],
+        hint: |_| "newest",
+        help: "back to the newest message (when scrolled back, with nothing typed)",
+        when: |app| scrolled(app) && app.composer.is_empty(),
+        run: |app, _| {
             follow(app);
             vec![]
-        }
-        _ => match app.chat.input.key(key, true) {
-            Edit::Submit => send(app),
-            _ => vec![],
         },
+    },
+    Binding {
+        label: "Esc",
+        chords: &[plain(KeyCode::Esc)],
+        hint: |app| {
+            if app.pairing.chat.peer_left.is_some() {
+                "new pairing"
+            } else {
+                "newest"
+            }
+        },
+        help: "back to the newest message; once the peer left: a new pairing",
+        when: |app| app.pairing.chat.peer_left.is_some() || scrolled(app),
+        run: |app, _| app.back(),
+    },
+];
+
+/// A key for the composer.
+pub fn type_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let before = app.composer.text().to_string();
+    app.composer.key(key, true);
+    composer_changed(app, &before);
+    vec![]
+}
+
+/// Text the terminal may draw wider than we count (emoji sequences, flags, combining
+/// marks) was removed from the composer: repaint the screen so no half of it stays behind.
+fn composer_changed(app: &mut App, before: &str) {
+    let now = app.composer.text();
+    if now.len() < before.len() && before.graphemes(true).any(|g| g.chars().nth(1).is_some()) {
+        app.repaint = true;
     }
 }
 
 fn send(app: &mut App) -> Vec<Effect> {
-    if app.chat.input.text().trim().is_empty() {
+    let text = app.composer.text();
+    if text.trim().is_empty() {
         return vec![];
     }
-    if app.chat.peer_left.is_some() {
+    if app.pairing.chat.peer_left.is_some() {
         app.push_line(Who::Warn, "the peer has left: nothing was sent".into());
         return vec![];
     }
-    if app.chat.input.text().len() > seams::MAX_SEND_BYTES {
+    if text.len() > crate::chat::MAX_MESSAGE_BYTES {
+        let n = text.len();
         app.push_line(
             Who::Warn,
             format!(
-                "too long to send ({} bytes, at most {}): nothing was sent",
-                app.chat.input.text().len(),
-                seams::MAX_SEND_BYTES
+                "too long to send ({n} bytes, at most {}): nothing was sent",
+                crate::chat::MAX_MESSAGE_BYTES
             ),
         );
         return vec![];
     }
-    let text = app.chat.input.take();
+    let before = text.to_string();
+    let text = app.composer.take();
+    composer_changed(app, &before);
     follow(app);
-    app.push_line(Who::Me, seams::sanitize(&text));
+    app.push_line(Who::Me, crate::chat::sanitize(&text));
     vec![Effect::Send(text)]
 }
 
-pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
-    let mut k = vec![
-        ("Enter", "send"),
-        ("Alt-Enter", "new line"),
-        ("PgUp/PgDn", "scroll"),
-    ];
-    if app.chat.peer_left.is_some() {
-        k.insert(0, ("Esc", "new pairing"));
-    }
-    k
+/// The composer's text width.
+pub fn composer_width(app: &App) -> usize {
+    app.size.0.saturating_sub(COMPOSER_MARGIN).max(1) as usize
 }
 
-/// Rows the input takes.
+/// Rows the composer takes: its wrapped rows, at most [`INPUT_ROWS`].
 fn input_rows(app: &App) -> u16 {
-    (app.chat.input.text().split('\n').count() as u16).clamp(1, INPUT_ROWS)
+    (input::rows(app.composer.text(), composer_width(app)).len() as u16).clamp(1, INPUT_ROWS)
 }
 
 /// The message area's text width and height for the app's terminal size.
@@ -105,7 +192,7 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
         let mut line = String::new();
         let mut w = 0;
         for word in split_keep_spaces(para) {
-            let ww = word.width();
+            let ww = input::width(word);
             if w + ww <= width {
                 line.push_str(word);
                 w += ww;
@@ -123,14 +210,14 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
                 w = ww;
                 continue;
             }
-            for c in word.chars() {
-                let cw = c.width().unwrap_or(0);
-                if w + cw > width && w > 0 {
+            for g in word.graphemes(true) {
+                let gw = g.width();
+                if w + gw > width && w > 0 {
                     out.push(std::mem::take(&mut line));
                     w = 0;
                 }
-                line.push(c);
-                w += cw;
+                line.push_str(g);
+                w += gw;
             }
         }
         out.push(line);
@@ -161,17 +248,17 @@ fn rows_of(line: &ChatLine, width: usize) -> usize {
 
 /// Follow the newest message again.
 pub fn follow(app: &mut App) {
-    app.chat.scroll = None;
-    app.chat.unseen = 0;
+    app.pairing.chat.scroll = None;
+    app.pairing.chat.unseen = 0;
 }
 
 /// Scroll up by `n` rows.
 pub fn scroll_up(app: &mut App, n: usize, width: usize) {
-    let lines = &app.chat.lines;
+    let lines = &app.pairing.chat.lines;
     if lines.is_empty() {
         return;
     }
-    let (mut i, mut hidden) = app.chat.scroll.unwrap_or((lines.len() - 1, 0));
+    let (mut i, mut hidden) = app.pairing.chat.scroll.unwrap_or((lines.len() - 1, 0));
     hidden += n;
     loop {
         let r = rows_of(&lines[i], width);
@@ -211,16 +298,16 @@ pub fn scroll_up(app: &mut App, n: usize, width: usize) {
     if i + 1 == lines.len() && hidden == 0 {
         follow(app);
     } else {
-        app.chat.scroll = Some((i, hidden));
+        app.pairing.chat.scroll = Some((i, hidden));
     }
 }
 
 /// Scroll down by `n` rows.
 pub fn scroll_down(app: &mut App, n: usize, width: usize) {
-    let Some((mut i, hidden)) = app.chat.scroll else {
+    let Some((mut i, hidden)) = app.pairing.chat.scroll else {
         return;
     };
-    let lines = &app.chat.lines;
+    let lines = &app.pairing.chat.lines;
     let mut hidden = hidden as isize - n as isize;
     while hidden < 0 {
         i += 1;
@@ -233,7 +320,7 @@ pub fn scroll_down(app: &mut App, n: usize, width: usize) {
     if i + 1 == lines.len() && hidden == 0 {
         follow(app);
     } else {
-        app.chat.scroll = Some((i, hidden as usize));
+        app.pairing.chat.scroll = Some((i, hidden as usize));
     }
 }
 
@@ -254,73 +341,148 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
 }
 
 fn status_style(app: &App) -> Style {
-    if app.chat.peer_left.is_some() {
+    if app.pairing.chat.peer_left.is_some() {
         Style::new().fg(Color::White).bg(Color::Red)
+    } else if app.pairing.chat.interrupted_at.is_some() {
+        Style::new().fg(Color::Black).bg(Color::Yellow)
     } else {
         Style::new().fg(Color::Black).bg(Color::Gray)
     }
 }
 
+/// The link's state in the user's words, long and short: connected (direct on your
+/// network / through a NAT / relayed), interrupted (reconnecting, N s), not responding,
+/// gone.
+pub fn link_words(app: &App) -> (String, String) {
+    let chat = &app.pairing.chat;
+    if let Some(r) = &chat.peer_left {
+        return (format!("✗ {r}"), "✗ gone".into());
+    }
+    match &chat.link {
+        Some(LinkState::Open { route }) => (format!("● connected ({route})"), "● connected".into()),
+        Some(LinkState::Interrupted { .. }) => {
+            let n = chat
+                .interrupted_at
+                .map(|at| app.now.saturating_sub(at).as_secs())
+                .unwrap_or(0);
+            if Duration::from_secs(n) < NOT_RESPONDING {
+                (
+                    format!("◌ interrupted (reconnecting, {n} s)"),
+                    format!("◌ interrupted {n} s"),
+                )
+            } else {
+                (
+                    format!("◌ not responding (reconnecting, {n} s)"),
+                    format!("◌ not responding {n} s"),
+                )
+            }
+        }
+        Some(s) => (format!("● {s}"), format!("● {s}")),
+        None => ("● connecting".into(), "● connecting".into()),
+    }
+}
+
+/// Messages below the view, and how many of them arrived since scrolling back.
+pub fn below(app: &App) -> Option<(usize, usize)> {
+    let chat = &app.pairing.chat;
+    let (i, _) = chat.scroll?;
+    let below = chat.lines.len().saturating_sub(i + 1);
+    Some((below, chat.unseen.min(below)))
+}
+
+/// The status bar: the link's state, the safety number, what is below the view, the
+/// peer's address and the round trip, in that order of importance. On a narrow terminal
+/// the least important parts go first, then the words shorten; the state and the safety
+/// number stay.
 fn status_line(app: &App) -> Line<'static> {
-    let mut s = vec![];
-    match &app.chat.peer_left {
-        Some(r) => s.push(Span::raw(format!(" ✗ {r} "))),
-        None => s.push(Span::raw(format!(" ● {} ", app.chat.state))),
+    let chat = &app.pairing.chat;
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let (state, short_state) = link_words(app);
+    let below_text = below(app).map(|(n, new)| {
+        if new > 0 {
+            format!("↓ {n} below, {new} new")
+        } else {
+            format!("↓ {n} below")
+        }
+    });
+    let short_below = below(app).map(|(n, _)| format!("↓ {n}"));
+    // Once the peer is gone, why matters more than where it was.
+    let peer = match &chat.peer_left {
+        None => chat.peer.as_ref().map(|p| format!("peer {p}")),
+        Some(_) => None,
+    };
+    let rtt = match (chat.rtt, &chat.peer_left) {
+        (Some(rtt), None) => Some(format!("rtt {:.1} ms", rtt.as_secs_f64() * 1e3)),
+        _ => None,
+    };
+    let sas = chat.sas.as_ref().map(|s| format!("safety number {s}"));
+    let short_sas = chat.sas.clone();
+    // From everything down to the bare minimum: the first that fits is drawn.
+    let full = |st: &String, rtt_too: bool| {
+        vec![
+            (Some(st.clone()), false),
+            (sas.clone(), true),
+            (below_text.clone(), true),
+            (peer.clone(), false),
+            (if rtt_too { rtt.clone() } else { None }, false),
+        ]
+    };
+    let variants: Vec<Vec<(Option<String>, bool)>> = vec![
+        full(&state, true),
+        full(&short_state, true),
+        full(&state, false),
+        full(&short_state, false),
+        vec![
+            (Some(short_state.clone()), false),
+            (sas.clone(), true),
+            (below_text.clone(), true),
+        ],
+        vec![
+            (Some(short_state.clone()), false),
+            (sas.clone(), true),
+            (short_below.clone(), true),
+        ],
+        vec![
+            (Some(short_state.clone()), false),
+            (short_sas.clone(), true),
+            (short_below, true),
+        ],
+        vec![(Some(short_state), false), (short_sas, true)],
+    ];
+    let width = app.size.0 as usize;
+    let build = |parts: &[(Option<String>, bool)]| -> (usize, Line<'static>) {
+        let mut spans = Vec::new();
+        let mut w = 0;
+        for (text, strong) in parts {
+            let Some(t) = text else { continue };
+            let t = if spans.is_empty() {
+                format!(" {t} ")
+            } else {
+                format!("│ {t} ")
+            };
+            w += input::width(&t);
+            spans.push(if *strong {
+                Span::styled(t, bold)
+            } else {
+                Span::raw(t)
+            });
+        }
+        (w, Line::from(spans))
+    };
+    let last = variants.len() - 1;
+    for (k, v) in variants.iter().enumerate() {
+        let (w, line) = build(v);
+        if w <= width || k == last {
+            return line;
+        }
     }
-    if app.chat.scroll.is_some() {
-        s.push(Span::styled(
-            format!("│ ↑ {} new below (End) ", app.chat.unseen),
-            Style::new().add_modifier(Modifier::BOLD),
-        ));
-    }
-    if let Some(sas) = &app.chat.sas {
-        s.push(Span::styled(
-            format!("│ safety number {sas} "),
-            Style::new().add_modifier(Modifier::BOLD),
-        ));
-    }
-    if let Some(p) = &app.chat.peer {
-        s.push(Span::raw(format!("│ peer {p} ")));
-    }
-    if let (Some(rtt), None) = (app.chat.rtt, &app.chat.peer_left) {
-        s.push(Span::raw(format!(
-            "│ rtt {:.1} ms ",
-            rtt.as_secs_f64() * 1e3
-        )));
-    }
-    Line::from(s)
+    unreachable!("the last variant is always returned")
 }
 
 fn draw_input(f: &mut Frame, area: Rect, app: &App) {
-    let text = app.chat.input.text();
-    let cursor = app.chat.input.cursor();
-    // Which row and column the cursor is on, counting newlines; show the rows around it.
-    let before = &text[..cursor];
-    let crow = before.matches('\n').count();
-    let ccol = before.rsplit('\n').next().unwrap_or("").width();
-    let rows: Vec<&str> = text.split('\n').collect();
-    let first = (crow + 1).saturating_sub(area.height as usize);
-    let width = area.width.saturating_sub(2) as usize;
-    let lines: Vec<Line> = rows
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(area.height as usize)
-        .map(|(i, r)| {
-            let lead = if i == 0 { "> " } else { "  " };
-            // Keep the cursor's column in view on long rows.
-            let skip = if i == crow && ccol >= width {
-                ccol + 1 - width
-            } else {
-                0
-            };
-            let shown: String = skip_cols(r, skip);
-            Line::from(vec![Span::styled(lead, ui::key_style()), Span::raw(shown)])
-        })
-        .collect();
-    let placeholder = text.is_empty();
-    if placeholder {
-        let hint = if app.chat.peer_left.is_some() {
+    let text = app.composer.text();
+    if text.is_empty() {
+        let hint = if app.pairing.chat.peer_left.is_some() {
             "the peer has left"
         } else {
             "type a message"
@@ -332,27 +494,41 @@ fn draw_input(f: &mut Frame, area: Rect, app: &App) {
             ])),
             area,
         );
-    } else {
-        f.render_widget(Paragraph::new(lines), area);
+        f.set_cursor_position(Position {
+            x: area.x + 2,
+            y: area.y,
+        });
+        return;
     }
-    let col = if ccol >= width { width } else { ccol };
+    let rows = input::rows(text, composer_width(app));
+    let (crow, ccol) = input::locate(text, &rows, app.composer.cursor());
+    // Show the rows around the cursor: the composer grows to INPUT_ROWS, then scrolls.
+    let height = area.height.max(1) as usize;
+    let first = (crow + 1).saturating_sub(height);
+    let lines: Vec<Line> = rows
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, r)| {
+            let lead = if i == 0 {
+                "> "
+            } else if i == first {
+                "↑ "
+            } else {
+                "  "
+            };
+            Line::from(vec![
+                Span::styled(lead, ui::key_style()),
+                Span::raw(text[r.clone()].to_string()),
+            ])
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), area);
     f.set_cursor_position(Position {
-        x: area.x + 2 + col as u16,
+        x: area.x + 2 + (ccol as u16).min(area.width.saturating_sub(3)),
         y: area.y + (crow - first) as u16,
     });
-}
-
-fn skip_cols(s: &str, cols: usize) -> String {
-    let mut w = 0;
-    s.chars()
-        .skip_while(|c| {
-            if w >= cols {
-                return false;
-            }
-            w += c.width().unwrap_or(0);
-            true
-        })
-        .collect()
 }
 
 /// The visible part of the scrollback.
@@ -361,13 +537,13 @@ struct Messages<'a>(&'a App);
 impl Widget for Messages<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
-        let lines = &app.chat.lines;
+        let lines = &app.pairing.chat.lines;
         if lines.is_empty() || area.height == 0 {
             return;
         }
         let width = area.width.saturating_sub(PREFIX).max(1) as usize;
         let height = area.height as usize;
-        let (mut i, hidden) = app.chat.scroll.unwrap_or((lines.len() - 1, 0));
+        let (mut i, hidden) = app.pairing.chat.scroll.unwrap_or((lines.len() - 1, 0));
         i = i.min(lines.len() - 1);
         // Collect rows bottom-up: (line index, row index within it, text).
         let mut rows: Vec<(usize, usize, String)> = Vec::with_capacity(height);

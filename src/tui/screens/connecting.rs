@@ -1,36 +1,54 @@
 //! Connecting: the link's states as they move (ICE, DTLS, SCTP), a timeout, and what to
 //! try when it fails.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
-use crate::tui::app::{App, Effect, CONNECT_TIMEOUT};
+use crate::rtc::CONNECT_TIMEOUT;
+use crate::tui::app::App;
+use crate::tui::keys::{always, ch, plain, Binding};
 use crate::tui::ui;
 
-pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    match key.code {
-        KeyCode::Char('r') if app.conn.failed.is_some() => app.retry(),
-        KeyCode::Esc | KeyCode::Char('n') if app.conn.failed.is_some() => app.new_pairing(),
-        KeyCode::Char('q') if app.conn.failed.is_some() => app.quit(),
-        _ => vec![],
-    }
+fn failed(app: &App) -> bool {
+    app.pairing.conn.failed.is_some()
 }
 
-pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
-    if app.conn.failed.is_some() {
-        vec![("r", "retry"), ("Esc", "new pairing"), ("q", "quit")]
-    } else {
-        vec![]
-    }
-}
+/// Connecting's keys.
+pub const KEYS: &[Binding] = &[
+    Binding {
+        label: "r",
+        chords: &[ch('r')],
+        hint: |_| "retry",
+        help: "after a failure: try again with a new code",
+        when: failed,
+        run: |app, _| app.retry(),
+    },
+    Binding {
+        label: "Esc",
+        chords: &[plain(KeyCode::Esc), ch('n')],
+        hint: |app| if failed(app) { "new pairing" } else { "cancel" },
+        help: "",
+        when: always,
+        run: |app, _| app.back(),
+    },
+    Binding {
+        label: "q",
+        chords: &[ch('q')],
+        hint: |_| "",
+        help: "",
+        when: always,
+        run: |app, _| app.quit(),
+    },
+];
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let mut lines = vec![];
-    match &app.conn.failed {
+    match &app.pairing.conn.failed {
         None => {
             let waited = app
+                .pairing
                 .conn
                 .since
                 .map(|s| app.now.saturating_sub(s))
@@ -52,17 +70,17 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         }
     }
     lines.push(Line::raw(""));
-    let states = if app.conn.states.is_empty() {
+    let states = if app.pairing.conn.states.is_empty() {
         "new".to_string()
     } else {
-        app.conn.states.join(" → ")
+        app.pairing.conn.states.join(" → ")
     };
     lines.push(Line::raw(format!("link: {states}")));
     lines.push(Line::styled(
         "(ICE checks the addresses, DTLS sets up encryption, SCTP opens the chat channel)",
         ui::dim_style(),
     ));
-    if app.conn.failed.is_some() {
+    if app.pairing.conn.failed.is_some() {
         lines.push(Line::raw(""));
         lines.push(Line::styled("What to try:", ui::warn_style()));
         lines.push(Line::raw(

@@ -1,6 +1,6 @@
 //! My code: gathering progress, then the QR (or the text), the candidates and what next.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -8,69 +8,105 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::tui::app::{App, Effect, LocalCode, Role};
+use crate::tui::keys::{always, ch, plain, Binding};
 use crate::tui::ui;
 
 /// The marker line above the code text (tests and people copy what follows it).
 pub const TEXT_HEADER: &str = "My code as text";
 
-pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let starter = app.role == Some(Role::Starter);
-    match key.code {
-        KeyCode::Char('t') => {
-            app.show_text = !app.show_text;
-            vec![]
-        }
-        KeyCode::Char('c') => match &app.local {
-            Some(l) => {
-                let blob = l.blob.clone();
-                app.set_notice("code copied (OSC 52)");
-                vec![Effect::Copy(blob)]
-            }
-            None => vec![],
-        },
-        KeyCode::Char('s') | KeyCode::Enter if starter && app.local.is_some() => app.goto_scan(),
-        KeyCode::Char('p') if starter && app.local.is_some() => app.goto_paste(None),
-        KeyCode::Char('r') if app.local_error.is_some() => app.retry(),
-        KeyCode::Esc | KeyCode::Char('q') => {
-            if app.opts.start || app.opts.join {
-                app.quit()
-            } else {
-                let mut fx = app.new_pairing();
-                fx.retain(|e| *e != Effect::Quit);
-                fx
-            }
-        }
-        _ => vec![],
-    }
+fn has_code(app: &App) -> bool {
+    app.pairing.local.is_some()
 }
 
-pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
-    let mut k = vec![];
-    if app.local.is_some() {
-        if app.role == Some(Role::Starter) {
-            k.push(("s", "scan answer"));
-            k.push(("p", "paste answer"));
-        }
-        k.push(("t", if app.show_text { "QR" } else { "text" }));
-        k.push(("c", "copy"));
-    }
-    if app.local_error.is_some() {
-        k.push(("r", "retry"));
-    }
-    if app.opts.start || app.opts.join {
-        k.push(("Esc", "quit"));
+fn starter_with_code(app: &App) -> bool {
+    app.starter() && has_code(app)
+}
+
+/// My code's keys.
+pub const KEYS: &[Binding] = &[
+    Binding {
+        label: "s",
+        chords: &[ch('s'), plain(KeyCode::Enter)],
+        hint: |_| "scan answer",
+        help: "scan their answer (when you started; also Enter)",
+        when: starter_with_code,
+        run: |app, _| app.goto_scan(),
+    },
+    Binding {
+        label: "p",
+        chords: &[ch('p')],
+        hint: |_| "paste answer",
+        help: "paste their answer (when you started)",
+        when: starter_with_code,
+        run: |app, _| app.goto_paste(None),
+    },
+    Binding {
+        label: "t",
+        chords: &[ch('t')],
+        hint: |app| if app.pairing.show_text { "QR" } else { "text" },
+        help: "show my code as text / as a QR",
+        when: has_code,
+        run: |app, _| {
+            app.pairing.show_text = !app.pairing.show_text;
+            vec![]
+        },
+    },
+    Binding {
+        label: "c",
+        chords: &[ch('c')],
+        hint: |_| "copy",
+        help: "copy my code to the clipboard (OSC 52, where the terminal allows it)",
+        when: has_code,
+        run: |app, _| copy(app),
+    },
+    Binding {
+        label: "r",
+        chords: &[ch('r')],
+        hint: |_| "retry",
+        help: "try again after an error",
+        when: |app| app.pairing.local_error.is_some(),
+        run: |app, _| app.retry(),
+    },
+    Binding {
+        label: "Esc",
+        chords: &[plain(KeyCode::Esc)],
+        hint: |app| if app.first_screen() { "quit" } else { "back" },
+        help: "",
+        when: always,
+        run: |app, _| app.back(),
+    },
+    Binding {
+        label: "q",
+        chords: &[ch('q')],
+        hint: |_| "",
+        help: "quit (where nothing is typed)",
+        when: always,
+        run: |app, _| app.quit(),
+    },
+];
+
+/// `c`: send my code to the terminal's clipboard, and say truthfully what that means: the
+/// terminal may ignore OSC 52 (tmux does by default), and nothing tells us.
+fn copy(app: &mut App) -> Vec<Effect> {
+    let Some(l) = &app.pairing.local else {
+        return vec![];
+    };
+    let blob = l.blob.clone();
+    let text = if app.opts.in_tmux {
+        "code sent to the clipboard by OSC 52; tmux passes it on only with `set -g set-clipboard on` (t shows the text)"
     } else {
-        k.push(("Esc", "back"));
-    }
-    k
+        "code sent to the terminal's clipboard (OSC 52), if the terminal allows it; t shows the text"
+    };
+    app.set_notice(text, 8);
+    vec![Effect::Copy(blob)]
 }
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
-    if let Some(err) = &app.local_error {
+    if let Some(err) = &app.pairing.local_error {
         let lines = vec![
             Line::styled("Could not make my code.", ui::err_style()),
             Line::raw(""),
-            Line::raw(err.clone()),
+            Line::raw(err.to_string()),
             Line::raw(""),
             Line::raw("What to try: check that this computer has a network address (or use"),
             Line::raw("--bind ADDR), give gathering more time with --gather-timeout SECS,"),
@@ -80,7 +116,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         ui::boxed(f, r, "my code", lines);
         return;
     }
-    let Some(local) = &app.local else {
+    let Some(local) = &app.pairing.local else {
         draw_gathering(f, area, app);
         return;
     };
@@ -88,7 +124,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let cands = format!(
         "candidates: {}{}",
         candidates_line(local),
-        if app.gather_cut {
+        if app.pairing.gather_cut {
             " (gathering stopped at --gather-timeout)"
         } else {
             ""
@@ -97,9 +133,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let qr = local.qr.as_ref();
     let fit = qr.ok().and_then(|lines| fit_qr(lines, area));
 
-    if app.show_text || fit.is_none() {
+    if app.pairing.show_text || fit.is_none() {
         let mut lines = vec![next, Line::raw("")];
-        if !app.show_text {
+        if !app.pairing.show_text {
             match qr {
                 Err(e) => lines.push(Line::styled(format!("No QR: {e}"), ui::warn_style())),
                 Ok(q) => {
@@ -229,8 +265,8 @@ fn min_size(lines: &[String]) -> (u16, u16) {
 }
 
 fn draw_gathering(f: &mut Frame, area: Rect, app: &App) {
-    let (since, n) = app.gathering.unwrap_or_default();
-    let what = match app.role {
+    let (since, n) = app.pairing.gathering.unwrap_or_default();
+    let what = match app.pairing.role {
         Some(Role::Joiner) => "Making my answer",
         _ => "Making my code",
     };
@@ -255,7 +291,7 @@ fn draw_gathering(f: &mut Frame, area: Rect, app: &App) {
 }
 
 fn next_step(app: &App) -> Line<'static> {
-    let text = match app.role {
+    let text = match app.pairing.role {
         Some(Role::Starter) => {
             "Let the other side scan this (Join), then scan their answer: s, or paste it: p"
         }
@@ -265,10 +301,11 @@ fn next_step(app: &App) -> Line<'static> {
 }
 
 fn joiner_status(app: &App) -> Option<Line<'static>> {
-    if app.role != Some(Role::Joiner) {
+    if app.pairing.role != Some(Role::Joiner) {
         return None;
     }
     let state = app
+        .pairing
         .conn
         .states
         .last()

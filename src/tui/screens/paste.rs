@@ -9,42 +9,62 @@ use ratatui::Frame;
 
 use crate::tui::app::{App, Effect, Role};
 use crate::tui::input::Edit;
+use crate::tui::keys::{always, ctrl, plain, Binding};
 use crate::tui::ui;
 
 /// The most of a paste drawn (the whole of it is still checked).
 const SHOWN_CHARS: usize = 8 * 1024;
 
-pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    match key.code {
-        KeyCode::Esc => app.back(),
-        _ => match app.paste.input.key(key, false) {
-            Edit::Submit => app.submit_paste(),
-            Edit::Changed => {
-                app.validate_paste();
-                vec![]
-            }
-            _ => vec![],
+/// Paste's keys (everything else goes to the text).
+pub const KEYS: &[Binding] = &[
+    Binding {
+        label: "Enter",
+        chords: &[plain(KeyCode::Enter)],
+        hint: |_| "use this code",
+        help: "use the pasted code",
+        when: |app| matches!(app.pairing.paste.verdict, Some(Ok(_))),
+        run: |app, _| app.submit_paste(),
+    },
+    Binding {
+        label: "Ctrl-U",
+        chords: &[ctrl('u')],
+        hint: |_| "clear",
+        help: "clear what was pasted",
+        when: |app| !app.pairing.paste.input.is_empty(),
+        run: |app, _| {
+            app.pairing.paste.input.clear();
+            app.validate_paste();
+            vec![]
         },
-    }
-}
+    },
+    Binding {
+        label: "Esc",
+        chords: &[plain(KeyCode::Esc)],
+        hint: |app| if app.first_screen() { "quit" } else { "back" },
+        help: "",
+        when: always,
+        run: |app, _| app.back(),
+    },
+];
 
-pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
-    let mut k = vec![];
-    if matches!(app.paste.verdict, Some(Ok(_))) {
-        k.push(("Enter", "use this code"));
+/// A key for the pasted text.
+pub fn type_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    match app.pairing.paste.input.key(key, false) {
+        Edit::Changed => {
+            app.validate_paste();
+            vec![]
+        }
+        _ => vec![],
     }
-    k.push(("Ctrl-U", "clear"));
-    k.push(("Esc", "back"));
-    k
 }
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
-    let what = match app.role {
+    let what = match app.pairing.role {
         Some(Role::Starter) => "Paste the answer code the other side shows (its text: `t` there).",
         _ => "Paste the code the other side shows (its text: `t` there).",
     };
     let mut head = vec![];
-    if let Some(n) = &app.paste.note {
+    if let Some(n) = &app.pairing.paste.note {
         head.push(Line::styled(n.clone(), ui::warn_style()));
     }
     head.push(Line::raw(what));
@@ -62,7 +82,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     .areas(area);
     f.render_widget(Paragraph::new(head).wrap(Wrap { trim: false }), top);
 
-    let text = app.paste.input.text();
+    let text = app.pairing.paste.input.text();
     let shown: Line = if text.is_empty() {
         Line::styled("(paste here)", ui::dim_style())
     } else {
@@ -70,7 +90,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         let shown: String = text.chars().take(SHOWN_CHARS).collect();
         Line::raw(shown)
     };
-    let border = match &app.paste.verdict {
+    let border = match &app.pairing.paste.verdict {
         Some(Ok(_)) => ui::ok_style(),
         Some(Err(_)) => ui::err_style(),
         None => ui::dim_style(),
@@ -85,10 +105,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             .block(block),
         input,
     );
-    let v = match &app.paste.verdict {
+    let v = match &app.pairing.paste.verdict {
         None => Line::styled("waiting for a code…", ui::dim_style()),
         Some(Ok(c)) => Line::styled(
-            format!("✓ {}: press Enter to use it", c.summary),
+            format!("✓ {}: press Enter to use it", crate::signal::summarize(c)),
             ui::ok_style(),
         ),
         Some(Err(e)) => Line::styled(format!("✗ {e}"), ui::err_style()),

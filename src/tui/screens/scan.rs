@@ -1,7 +1,7 @@
 //! Scan: the camera's picture in grayscale half blocks, framed green once a good code is
 //! seen; `p` switches to paste. Without a camera the app goes to paste by itself.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyCode;
 use image::GrayImage;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -10,27 +10,45 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 use ratatui::Frame;
 
-use crate::tui::app::{App, Effect, Role};
+use crate::tui::app::{App, Role};
+use crate::tui::keys::{always, ch, plain, Binding};
 use crate::tui::ui;
 
-pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    match key.code {
-        KeyCode::Char('p') | KeyCode::Tab => app.goto_paste(None),
-        KeyCode::Esc | KeyCode::Char('q') => app.back(),
-        _ => vec![],
-    }
-}
-
-pub fn keys(_app: &App) -> Vec<(&'static str, &'static str)> {
-    vec![("p", "paste instead"), ("Esc", "back")]
-}
+/// Scan's keys.
+pub const KEYS: &[Binding] = &[
+    Binding {
+        label: "p",
+        chords: &[ch('p'), plain(KeyCode::Tab)],
+        hint: |_| "paste instead",
+        help: "paste the code instead of scanning",
+        when: always,
+        run: |app, _| app.goto_paste(None),
+    },
+    Binding {
+        label: "Esc",
+        chords: &[plain(KeyCode::Esc)],
+        hint: |app| if app.first_screen() { "quit" } else { "back" },
+        help: "",
+        when: always,
+        run: |app, _| app.back(),
+    },
+    Binding {
+        label: "q",
+        chords: &[ch('q')],
+        hint: |_| "",
+        help: "",
+        when: always,
+        run: |app, _| app.quit(),
+    },
+];
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
-    let what = match app.role {
+    let what = match app.pairing.role {
         Some(Role::Starter) => "Hold their answer's QR code up to the camera.",
         _ => "Hold the other side's QR code up to the camera.",
     };
     let camera = app
+        .pairing
         .scan
         .camera
         .clone()
@@ -39,19 +57,29 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         Span::raw(what),
         Span::styled(format!("  camera: {camera}"), ui::dim_style()),
     ])];
-    let (border, title) = if let Some((c, _)) = &app.scan.found {
+    let (border, title) = if let Some((c, _)) = &app.pairing.scan.found {
         status.push(Line::styled(
-            format!("✓ code seen: {}", c.summary),
+            {
+                // One line: the frame below stays where it is.
+                let s = crate::signal::summarize(c);
+                let n = s.candidates.len();
+                format!(
+                    "✓ code seen: {} ({}, {n} candidate{})",
+                    s.kind,
+                    s.encoding,
+                    if n == 1 { "" } else { "s" }
+                )
+            },
             ui::ok_style(),
         ));
         (ui::ok_style(), " code seen ")
-    } else if let Some(e) = &app.scan.refused {
+    } else if let Some(e) = &app.pairing.scan.refused {
         status.push(Line::styled(
             format!("A code was seen but: {e}"),
             ui::warn_style(),
         ));
         (ui::warn_style(), " not this code ")
-    } else if app.scan.foreign {
+    } else if app.pairing.scan.foreign {
         status.push(Line::styled(
             format!(
                 "{}; looking for a qrchat code…",
@@ -72,7 +100,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         .title(title);
     let inner = block.inner(view);
     f.render_widget(block, view);
-    if let Some(img) = &app.scan.preview {
+    if let Some(img) = &app.pairing.scan.preview {
         f.render_widget(Preview(img), inner);
     }
 }

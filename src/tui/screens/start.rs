@@ -1,13 +1,14 @@
 //! Start: make an offer ("Start a chat") or join someone else's.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::tui::app::{App, Effect};
+use crate::tui::app::App;
+use crate::tui::keys::{always, ch, plain, Binding};
 use crate::tui::ui;
 
 const CHOICES: [(&str, &str); 2] = [
@@ -15,30 +16,63 @@ const CHOICES: [(&str, &str); 2] = [
     ("Join", "scan or paste the other side's code"),
 ];
 
-pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    match key.code {
-        KeyCode::Up | KeyCode::Down | KeyCode::Tab | KeyCode::BackTab => {
+/// Start's keys.
+pub const KEYS: &[Binding] = &[
+    Binding {
+        label: "↑↓",
+        chords: &[
+            plain(KeyCode::Up),
+            plain(KeyCode::Down),
+            plain(KeyCode::Tab),
+            plain(KeyCode::BackTab),
+        ],
+        hint: |_| "choose",
+        help: "choose Start a chat or Join",
+        when: always,
+        run: |app, _| {
             app.start_sel = 1 - app.start_sel.min(1);
             vec![]
-        }
-        KeyCode::Char('s') => app.begin_start(),
-        KeyCode::Char('j') => app.begin_join(),
-        KeyCode::Enter if app.start_sel == 0 => app.begin_start(),
-        KeyCode::Enter => app.begin_join(),
-        KeyCode::Char('q') => app.quit(),
-        _ => vec![],
-    }
-}
-
-pub fn keys(_app: &App) -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("↑↓", "choose"),
-        ("Enter", "go"),
-        ("s", "start"),
-        ("j", "join"),
-        ("q", "quit"),
-    ]
-}
+        },
+    },
+    Binding {
+        label: "Enter",
+        chords: &[plain(KeyCode::Enter)],
+        hint: |_| "go",
+        help: "go with the choice",
+        when: always,
+        run: |app, _| {
+            if app.start_sel == 0 {
+                app.begin_start()
+            } else {
+                app.begin_join()
+            }
+        },
+    },
+    Binding {
+        label: "s",
+        chords: &[ch('s')],
+        hint: |_| "start",
+        help: "start a chat: show my code",
+        when: always,
+        run: |app, _| app.begin_start(),
+    },
+    Binding {
+        label: "j",
+        chords: &[ch('j')],
+        hint: |_| "join",
+        help: "join: scan or paste the other side's code",
+        when: always,
+        run: |app, _| app.begin_join(),
+    },
+    Binding {
+        label: "q",
+        chords: &[ch('q'), plain(KeyCode::Esc)],
+        hint: |_| "quit",
+        help: "quit (also Esc)",
+        when: always,
+        run: |app, _| app.quit(),
+    },
+];
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let mut lines = vec![

@@ -1,41 +1,12 @@
-//! The app's small seam over the network (DESIGN.md "Session trait"): the TUI talks to a
-//! [`Connector`] and the [`Link`] it yields, and hears back through `SessionEvent`s, so
-//! the screens are tested with [`Scripted`] while `rtc` is tested against real sockets.
+//! The test double: a scripted session that hands out a fixed local description, replays
+//! scripted events at each step and records what the app asked of it.
 
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use tokio::sync::mpsc::UnboundedSender;
 
-pub use crate::signal::{SdpKind, SessionDescription};
-
-pub use super::seams::SessionEvent;
-
-/// Makes sessions: an offer (we start) or an answer to a peer's offer (we join).
-pub trait Connector: Send + Sync {
-    /// Start a session and make an offer; resolves once gathering is done.
-    fn offer(
-        &self,
-        events: UnboundedSender<SessionEvent>,
-    ) -> BoxFuture<'static, Result<Arc<dyn Link>, String>>;
-    /// Answer a peer's offer; resolves once gathering is done.
-    fn answer(
-        &self,
-        offer: SessionDescription,
-        events: UnboundedSender<SessionEvent>,
-    ) -> BoxFuture<'static, Result<Arc<dyn Link>, String>>;
-}
-
-/// One live session.
-pub trait Link: Send + Sync {
-    /// Our complete local description (post gathering).
-    fn local_description(&self) -> SessionDescription;
-    /// Our DTLS certificate fingerprint (to refuse our own code scanned back).
-    fn local_fingerprint(&self) -> [u8; 32];
-    fn accept_answer(&self, answer: SessionDescription) -> BoxFuture<'_, Result<(), String>>;
-    fn send(&self, text: String) -> BoxFuture<'_, Result<(), String>>;
-    fn close(&self) -> BoxFuture<'_, ()>;
-}
+use super::{Connector, Link, RtcError, SdpKind, SessionDescription, SessionEvent};
 
 /// A scripted session for tests: hands out a fixed local description, replays scripted
 /// events at each step and records what the app sent.
@@ -47,8 +18,8 @@ pub struct Scripted {
     pub on_gather: Vec<SessionEvent>,
     /// Emitted once the answer is accepted (starter) or right after answering (joiner).
     pub on_connect: Vec<SessionEvent>,
-    /// When set, `offer`/`answer` fail with this message.
-    pub fail: Option<String>,
+    /// When set, `offer`/`answer` fail with the error this makes (rtc's own errors).
+    pub fail: Option<fn() -> RtcError>,
     pub log: Arc<Mutex<ScriptLog>>,
 }
 
@@ -72,9 +43,9 @@ impl Scripted {
         &self,
         kind: SdpKind,
         events: UnboundedSender<SessionEvent>,
-    ) -> Result<Arc<dyn Link>, String> {
-        if let Some(err) = &self.fail {
-            return Err(err.clone());
+    ) -> Result<Arc<dyn Link>, RtcError> {
+        if let Some(fail) = self.fail {
+            return Err(fail());
         }
         for ev in &self.on_gather {
             let _ = events.send(ev.clone());
@@ -91,7 +62,7 @@ impl Connector for Scripted {
     fn offer(
         &self,
         events: UnboundedSender<SessionEvent>,
-    ) -> BoxFuture<'static, Result<Arc<dyn Link>, String>> {
+    ) -> BoxFuture<'static, Result<Arc<dyn Link>, RtcError>> {
         self.log.lock().unwrap().offers += 1;
         let r = self.start(SdpKind::Offer, events);
         Box::pin(async move { r })
@@ -101,7 +72,7 @@ impl Connector for Scripted {
         &self,
         offer: SessionDescription,
         events: UnboundedSender<SessionEvent>,
-    ) -> BoxFuture<'static, Result<Arc<dyn Link>, String>> {
+    ) -> BoxFuture<'static, Result<Arc<dyn Link>, RtcError>> {
         self.log.lock().unwrap().answered.push(offer);
         let r = self.start(SdpKind::Answer, events.clone());
         if r.is_ok() {
@@ -123,14 +94,14 @@ impl Link for ScriptedLink {
     fn local_fingerprint(&self) -> [u8; 32] {
         self.script.fingerprint
     }
-    fn accept_answer(&self, answer: SessionDescription) -> BoxFuture<'_, Result<(), String>> {
+    fn accept_answer(&self, answer: SessionDescription) -> BoxFuture<'_, Result<(), RtcError>> {
         self.script.log.lock().unwrap().accepted.push(answer);
         for ev in &self.script.on_connect {
             let _ = self.events.send(ev.clone());
         }
         Box::pin(async { Ok(()) })
     }
-    fn send(&self, text: String) -> BoxFuture<'_, Result<(), String>> {
+    fn send(&self, text: String) -> BoxFuture<'_, Result<(), RtcError>> {
         self.script.log.lock().unwrap().sent.push(text);
         Box::pin(async { Ok(()) })
     }

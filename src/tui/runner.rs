@@ -1,0 +1,267 @@
+//! The runner turns the app's effects into work: session tasks (whose events come back
+//! as `AppEvent`s), the camera thread, and the few bytes written straight to the terminal
+//! (clipboard, bell, notification, title).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+
+use super::app::{AppEvent, Effect, Notifier};
+use super::session::{Connector, Link, SessionDescription};
+use super::CameraSpec;
+
+enum Cmd {
+    Accept(SessionDescription),
+    Send(String),
+}
+
+/// Turns effects into tasks; the tasks report back as `AppEvent`s.
+pub struct Runner {
+    connector: Arc<dyn Connector>,
+    camera: CameraSpec,
+    tx: UnboundedSender<AppEvent>,
+    /// Where terminal control sequences go (the terminal's stdout; a buffer in tests).
+    term: Box<dyn Write + Send>,
+    link: Arc<Mutex<Option<Arc<dyn Link>>>>,
+    cmds: Option<UnboundedSender<Cmd>>,
+    task: Option<JoinHandle<()>>,
+    closing: Vec<JoinHandle<()>>,
+    camera_stop: Option<Arc<AtomicBool>>,
+    /// `--history DIR`, and the transcript of the chat under way.
+    history_dir: Option<PathBuf>,
+    history: Option<crate::chat::History>,
+    /// Where each chat went, to say on exit.
+    saved: Vec<String>,
+}
+
+impl Runner {
+    pub fn new(
+        connector: Arc<dyn Connector>,
+        camera: CameraSpec,
+        tx: UnboundedSender<AppEvent>,
+        term: Box<dyn Write + Send>,
+    ) -> Runner {
+        Runner {
+            connector,
+            camera,
+            tx,
+            term,
+            link: Arc::new(Mutex::new(None)),
+            cmds: None,
+            task: None,
+            closing: vec![],
+            camera_stop: None,
+            history_dir: None,
+            history: None,
+            saved: vec![],
+        }
+    }
+
+    /// Save each chat as a transcript in `dir` (`--history`).
+    pub fn with_history(mut self, dir: Option<PathBuf>) -> Runner {
+        self.history_dir = dir;
+        self
+    }
+
+    /// "the chat was saved to PATH", once per transcript written (for after the exit).
+    pub fn saved_lines(&self) -> &[String] {
+        &self.saved
+    }
+
+    /// Run effects; true when the app should end.
+    pub fn execute_all(&mut self, fx: Vec<Effect>) -> bool {
+        let mut quit = false;
+        for e in fx {
+            quit |= self.execute(e);
+        }
+        quit
+    }
+
+    pub fn execute(&mut self, e: Effect) -> bool {
+        match e {
+            Effect::StartOffer { pairing } => self.begin(pairing, None),
+            Effect::Join { pairing, offer } => self.begin(pairing, Some(offer)),
+            Effect::AcceptAnswer(d) => self.command(Cmd::Accept(d)),
+            Effect::Send(t) => self.command(Cmd::Send(t)),
+            Effect::Close => self.close(),
+            Effect::Copy(text) => {
+                use base64::Engine;
+                let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+                self.write(&format!("\x1b]52;c;{b64}\x07"));
+            }
+            Effect::Bell => self.write("\x07"),
+            Effect::Notify(how, body) => {
+                let body = one_line(&body);
+                match how {
+                    Notifier::Osc777 => self.write(&format!("\x1b]777;notify;qrchat;{body}\x1b\\")),
+                    Notifier::Osc9 => self.write(&format!("\x1b]9;qrchat: {body}\x1b\\")),
+                    Notifier::Bell => self.write("\x07"),
+                }
+            }
+            Effect::Title(t) => self.write(&format!("\x1b]2;{}\x1b\\", one_line(&t))),
+            Effect::OpenCamera => self.open_camera(),
+            Effect::StopCamera => {
+                if let Some(stop) = self.camera_stop.take() {
+                    stop.store(true, Ordering::SeqCst);
+                }
+            }
+            Effect::SaveStart => self.save_start(),
+            Effect::Save { who, text } => {
+                if let Some(h) = &mut self.history {
+                    if let Err(e) = h.append(std::time::SystemTime::now(), who, &text) {
+                        // The error names the file, never the text.
+                        tracing::warn!("transcript: {e}");
+                        self.history = None;
+                        let _ = self.tx.send(AppEvent::Saving(Err(Arc::new(e))));
+                    }
+                }
+            }
+            Effect::Quit => return true,
+        }
+        false
+    }
+
+    fn save_start(&mut self) {
+        let Some(dir) = &self.history_dir else {
+            return;
+        };
+        let made = crate::chat::History::open(dir, std::time::SystemTime::now());
+        let event = match made {
+            Ok(h) => {
+                self.saved.push(h.saved_line());
+                let path = h.path().to_path_buf();
+                self.history = Some(h);
+                Ok(path)
+            }
+            Err(e) => {
+                self.history = None;
+                Err(Arc::new(e))
+            }
+        };
+        let _ = self.tx.send(AppEvent::Saving(event));
+    }
+
+    fn write(&mut self, bytes: &str) {
+        let _ = self.term.write_all(bytes.as_bytes());
+        let _ = self.term.flush();
+    }
+
+    fn command(&mut self, c: Cmd) {
+        if let Some(cmds) = &self.cmds {
+            let _ = cmds.send(c);
+        }
+    }
+
+    fn begin(&mut self, pairing: u64, offer: Option<SessionDescription>) {
+        self.close();
+        let (stx, mut srx) = mpsc::unbounded_channel();
+        let (ctx, crx) = mpsc::unbounded_channel();
+        self.cmds = Some(ctx);
+        let tx = self.tx.clone();
+        let slot = self.link.clone();
+        let connector = self.connector.clone();
+        let forward_tx = tx.clone();
+        self.task = Some(tokio::spawn(async move {
+            let forward = tokio::spawn(async move {
+                while let Some(event) = srx.recv().await {
+                    if forward_tx
+                        .send(AppEvent::Session { pairing, event })
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            let made = match offer {
+                None => connector.offer(stx).await,
+                Some(o) => connector.answer(o, stx).await,
+            };
+            match made {
+                Ok(link) => {
+                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(link.clone());
+                    let _ = tx.send(AppEvent::Local {
+                        pairing,
+                        desc: link.local_description(),
+                        fingerprint: link.local_fingerprint(),
+                    });
+                    serve(link, crx, tx, pairing).await;
+                }
+                Err(error) => {
+                    let _ = tx.send(AppEvent::SessionError {
+                        pairing,
+                        error: Arc::new(error),
+                    });
+                }
+            }
+            let _ = forward.await;
+        }));
+    }
+
+    fn close(&mut self) {
+        self.cmds = None;
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+        if let Some(link) = self.link.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            self.closing.push(tokio::spawn(async move {
+                link.close().await;
+            }));
+        }
+        self.closing.retain(|t| !t.is_finished());
+    }
+
+    fn open_camera(&mut self) {
+        if let Some(stop) = self.camera_stop.take() {
+            stop.store(true, Ordering::SeqCst);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        self.camera_stop = Some(stop.clone());
+        let spec = self.camera.clone();
+        let tx = self.tx.clone();
+        super::camera::spawn(spec, stop, tx);
+    }
+
+    /// Stop the camera and close the session, waiting a little for the goodbye to go out.
+    pub async fn shutdown(&mut self) {
+        self.execute(Effect::StopCamera);
+        self.close();
+        for t in self.closing.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
+        }
+    }
+}
+
+/// Text for inside an OSC: no control characters (which would end or break it).
+fn one_line(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).collect()
+}
+
+async fn serve(
+    link: Arc<dyn Link>,
+    mut cmds: UnboundedReceiver<Cmd>,
+    tx: UnboundedSender<AppEvent>,
+    pairing: u64,
+) {
+    while let Some(c) = cmds.recv().await {
+        match c {
+            Cmd::Accept(d) => {
+                if let Err(error) = link.accept_answer(d).await {
+                    let _ = tx.send(AppEvent::SessionError {
+                        pairing,
+                        error: Arc::new(error),
+                    });
+                }
+            }
+            Cmd::Send(t) => {
+                if let Err(e) = link.send(t).await {
+                    let _ = tx.send(AppEvent::SendError(Arc::new(e)));
+                }
+            }
+        }
+    }
+}
