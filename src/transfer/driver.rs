@@ -134,8 +134,10 @@ impl Meter {
     }
 }
 
-/// Tell the peer why we stop (bounded in time), close, and hand the error back.
-async fn fail<W: Wire>(wire: &W, err: TransferError) -> TransferError {
+/// Tell the peer why we stop, let it read that (see [`linger`]), close, and hand the
+/// error back.
+async fn fail<W: Wire>(inbox: &mut Inbox<'_, W>, err: TransferError) -> TransferError {
+    let wire = inbox.wire;
     let msg = match &err {
         TransferError::Cancelled(r) => Control::Cancel {
             reason: proto::clip_reason(r),
@@ -154,9 +156,23 @@ async fn fail<W: Wire>(wire: &W, err: TransferError) -> TransferError {
             message: proto::clip_reason(&peer_message(other)),
         },
     };
-    let _ = tokio::time::timeout(GOODBYE, wire.send(proto::encode(&msg))).await;
-    let _ = tokio::time::timeout(GOODBYE, wire.close()).await;
+    last_word(inbox, &msg).await;
     err
+}
+
+/// Send our last message and close, but only once the peer has read it: a close resets
+/// the stream, and a reset may overtake data still in flight, so the side that has the
+/// last word waits (bounded) for the other to close first. The other side closes as
+/// soon as it reads `done`, `decline`, `cancel` or `error`.
+async fn last_word<W: Wire>(inbox: &mut Inbox<'_, W>, msg: &Control) {
+    let wire = inbox.wire;
+    if let Ok(Ok(())) = tokio::time::timeout(GOODBYE, wire.send(proto::encode(msg))).await {
+        let _ = tokio::time::timeout(GOODBYE, async {
+            while let Ok(Some(_)) = inbox.next().await {}
+        })
+        .await;
+    }
+    let _ = tokio::time::timeout(GOODBYE, wire.close()).await;
 }
 
 /// What the peer is told: relative paths only, never this machine's folders.
@@ -255,10 +271,10 @@ pub async fn receive<W: Wire>(
 
     // the offer
     loop {
-        match next_rx(wire, &mut inbox, &mut rx, &mut cancel).await? {
+        match next_rx(&mut inbox, &mut rx, &mut cancel).await? {
             RxEvent::OfferReady => break,
             RxEvent::Nothing => {}
-            other => return Err(fail(wire, unexpected_event(&other)).await),
+            other => return Err(fail(&mut inbox, unexpected_event(&other)).await),
         }
     }
     let entries: Vec<Entry> = rx.entries().iter().map(|p| p.entry.clone()).collect();
@@ -290,14 +306,17 @@ pub async fn receive<W: Wire>(
             {
                 Err("nobody is there to accept files".to_string())
             } else {
-                tokio::select! {
-                    a = arx => if a.unwrap_or(false) { Ok(true) } else {
-                        Err("the other side declined".to_string())
-                    },
+                let got = tokio::select! {
+                    a = arx => Ok(a.unwrap_or(false)),
                     // only a cancel or an error can come now; anything else is refused
-                    ev = next_rx(wire, &mut inbox, &mut rx, &mut cancel) => {
+                    ev = next_rx(&mut inbox, &mut rx, &mut cancel) => Err(ev),
+                };
+                match got {
+                    Ok(true) => Ok(true),
+                    Ok(false) => Err("the other side declined".to_string()),
+                    Err(ev) => {
                         let ev = ev?;
-                        return Err(fail(wire, unexpected_event(&ev)).await);
+                        return Err(fail(&mut inbox, unexpected_event(&ev)).await);
                     }
                 }
             }
@@ -305,14 +324,13 @@ pub async fn receive<W: Wire>(
     };
     if let Err(reason) = yes {
         let m = rx.decline(&reason);
-        let _ = tokio::time::timeout(GOODBYE, wire.send(proto::encode(&m))).await;
-        let _ = tokio::time::timeout(GOODBYE, wire.close()).await;
+        last_word(&mut inbox, &m).await;
         report.declined = true;
         return Ok(report);
     }
 
     if let Err(e) = std::fs::create_dir_all(dir) {
-        return Err(fail(wire, io_error("the receive folder", e)).await);
+        return Err(fail(&mut inbox, io_error("the receive folder", e)).await);
     }
     let dir = dir.to_path_buf();
 
@@ -341,19 +359,19 @@ pub async fn receive<W: Wire>(
         if needed > free {
             rx.stop();
             let e = TransferError::NoSpace { needed, free };
-            return Err(fail(wire, e).await);
+            return Err(fail(&mut inbox, e).await);
         }
     }
     for m in rx.accept(&points) {
         if let Err(e) = wire.send(proto::encode(&m)).await {
-            return Err(fail(wire, TransferError::Wire(e)).await);
+            return Err(fail(&mut inbox, TransferError::Wire(e)).await);
         }
     }
 
     let mut meter = Meter::new(&opts, Direction::Receive, &entries);
     let mut cur: Option<Incoming> = None;
     loop {
-        let ev = next_rx(wire, &mut inbox, &mut rx, &mut cancel).await?;
+        let ev = next_rx(&mut inbox, &mut rx, &mut cancel).await?;
         let step = match ev {
             RxEvent::Start { i, from } => {
                 let p = rx.entries()[i as usize].clone();
@@ -413,18 +431,17 @@ pub async fn receive<W: Wire>(
                     }
                 }
                 if let Err(e) = made {
-                    return Err(fail(wire, e).await);
+                    return Err(fail(&mut inbox, e).await);
                 }
                 meter.tick(true);
-                let _ = wire.send(proto::encode(&Control::Done {})).await;
-                let _ = tokio::time::timeout(GOODBYE, wire.close()).await;
+                last_word(&mut inbox, &Control::Done {}).await;
                 return Ok(report);
             }
             other => Err(unexpected_event(&other)),
         };
         if let Err(e) = step {
             rx.stop();
-            return Err(fail(wire, e).await);
+            return Err(fail(&mut inbox, e).await);
         }
     }
 }
@@ -439,16 +456,19 @@ fn unexpected_event<E: std::fmt::Debug>(ev: &E) -> TransferError {
 /// (either side), a peer error, a broken link and a protocol error come back as `Err`
 /// (the protocol error told to the peer first).
 async fn next_rx<W: Wire>(
-    wire: &W,
     inbox: &mut Inbox<'_, W>,
     rx: &mut Receiver,
     cancel: &mut CancelSignal,
 ) -> Result<RxEvent, TransferError> {
-    let msg = tokio::select! {
-        m = inbox.next() => m,
-        r = cancel.cancelled() => {
+    let got = tokio::select! {
+        m = inbox.next() => Ok(m),
+        r = cancel.cancelled() => Err(r),
+    };
+    let msg = match got {
+        Ok(m) => m,
+        Err(r) => {
             rx.stop();
-            return Err(fail(wire, TransferError::Cancelled(r)).await);
+            return Err(fail(inbox, TransferError::Cancelled(r)).await);
         }
     };
     let msg = match msg {
@@ -458,12 +478,12 @@ async fn next_rx<W: Wire>(
     };
     let ev = proto::decode(msg).and_then(|f| rx.on_frame(f));
     match ev {
-        Ok(RxEvent::Cancelled(r)) => Err(fail(wire, TransferError::PeerCancelled(r)).await),
+        Ok(RxEvent::Cancelled(r)) => Err(fail(inbox, TransferError::PeerCancelled(r)).await),
         Ok(RxEvent::PeerError(code, message)) => {
-            Err(fail(wire, TransferError::Peer { code, message }).await)
+            Err(fail(inbox, TransferError::Peer { code, message }).await)
         }
         Ok(ev) => Ok(ev),
-        Err(e) => Err(fail(wire, TransferError::Protocol(e)).await),
+        Err(e) => Err(fail(inbox, TransferError::Protocol(e)).await),
     }
 }
 
@@ -806,7 +826,7 @@ pub async fn send<W: Wire>(
                 let _ = tokio::time::timeout(GOODBYE, wire.close()).await;
                 return Err(TransferError::Declined(r));
             }
-            other => return Err(fail(wire, unexpected_event(&other)).await),
+            other => return Err(fail(&mut out.inbox, unexpected_event(&other)).await),
         }
     }
 
@@ -822,7 +842,7 @@ pub async fn send<W: Wire>(
         let file = File::open(&src).map_err(|err| source_error(&src, err));
         let file = match file {
             Ok(f) => f,
-            Err(err) => return Err(fail(wire, err).await),
+            Err(err) => return Err(fail(&mut out.inbox, err).await),
         };
         // where to start: the receiver's part, if our own first bytes hash the same
         let size = e.size;
@@ -844,14 +864,16 @@ pub async fn send<W: Wire>(
                         );
                         if from == 0 {
                             if let Err(err) = file.seek(SeekFrom::Start(0)) {
-                                return Err(fail(wire, source_error(&src, err)).await);
+                                return Err(fail(&mut out.inbox, source_error(&src, err)).await);
                             }
                             (0, sha2::Sha256::new(), file)
                         } else {
                             (from, ours.expect("a match has a hash"), file)
                         }
                     }
-                    (Err(err), _) => return Err(fail(wire, source_error(&src, err)).await),
+                    (Err(err), _) => {
+                        return Err(fail(&mut out.inbox, source_error(&src, err)).await)
+                    }
                 }
             }
             None => (0, sha2::Sha256::new(), file),
@@ -869,9 +891,13 @@ pub async fn send<W: Wire>(
         while pos < size {
             let want = MAX_CHUNK.min((size - pos) as usize);
             let n = match read_full(&mut file, &mut buf[..want]) {
-                Ok(0) => return Err(fail(wire, TransferError::SourceChanged { path: rel }).await),
+                Ok(0) => {
+                    return Err(
+                        fail(&mut out.inbox, TransferError::SourceChanged { path: rel }).await,
+                    )
+                }
                 Ok(n) => n,
-                Err(err) => return Err(fail(wire, source_error(&src, err)).await),
+                Err(err) => return Err(fail(&mut out.inbox, source_error(&src, err)).await),
             };
             hasher.update(&buf[..n]);
             out.put(
@@ -900,7 +926,7 @@ pub async fn send<W: Wire>(
             TxEvent::PeerDone => break,
             TxEvent::Saved { name, .. } => report.saved_as.push(name),
             TxEvent::Nothing => {}
-            other => return Err(fail(wire, unexpected_event(&other)).await),
+            other => return Err(fail(&mut out.inbox, unexpected_event(&other)).await),
         }
     }
     meter.tick(true);
@@ -927,75 +953,103 @@ impl<W: Wire> Out<'_, W> {
         report: &mut SendReport,
         msg: Msg,
     ) -> Result<(), TransferError> {
-        let wire = self.wire;
         while let Some(m) = self.inbox.ready() {
-            match handle(wire, tx, m).await? {
-                TxEvent::Saved { name, .. } => report.saved_as.push(name),
-                TxEvent::Nothing => {}
-                other => return Err(fail(wire, unexpected_event(&other)).await),
+            let r = match handle(tx, m) {
+                Ok(TxEvent::Saved { name, .. }) => {
+                    report.saved_as.push(name);
+                    Ok(())
+                }
+                Ok(TxEvent::Nothing) => Ok(()),
+                Ok(other) => Err(unexpected_event(&other)),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = r {
+                return Err(fail(&mut self.inbox, e).await);
             }
         }
+        let wire = self.wire;
         let send = wire.send(msg);
         tokio::pin!(send);
-        let sent = loop {
-            tokio::select! {
-                r = &mut send => break r,
-                m = self.inbox.next() => match handle(wire, tx, m).await? {
-                    TxEvent::Saved { name, .. } => report.saved_as.push(name),
-                    TxEvent::Nothing => {}
-                    other => return Err(fail(wire, unexpected_event(&other)).await),
+        let stop: TransferError = loop {
+            let got = tokio::select! {
+                r = &mut send => Step::Sent(r),
+                m = self.inbox.next() => Step::Heard(m),
+                r = self.cancel.cancelled() => Step::Cancel(r),
+            };
+            match got {
+                Step::Sent(Ok(())) => return Ok(()),
+                Step::Sent(Err(e)) => {
+                    // the receiver may have said why before the channel went
+                    let mut why = None;
+                    while let Some(m) = self.inbox.ready() {
+                        if let Err(w) = handle(tx, m) {
+                            why = Some(w);
+                            break;
+                        }
+                    }
+                    if let Some(w) = why {
+                        break w;
+                    }
+                    break match e.kind() {
+                        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
+                            TransferError::Interrupted
+                        }
+                        _ => TransferError::Wire(e),
+                    };
+                }
+                Step::Heard(m) => match handle(tx, m) {
+                    Ok(TxEvent::Saved { name, .. }) => report.saved_as.push(name),
+                    Ok(TxEvent::Nothing) => {}
+                    Ok(other) => break unexpected_event(&other),
+                    Err(e) => break e,
                 },
-                r = self.cancel.cancelled() => {
+                Step::Cancel(r) => {
                     tx.stop();
-                    return Err(fail(wire, TransferError::Cancelled(r)).await);
+                    break TransferError::Cancelled(r);
                 }
             }
         };
-        if let Err(e) = sent {
-            // the receiver may have said why before the channel went
-            while let Some(m) = self.inbox.ready() {
-                handle(wire, tx, m).await?;
-            }
-            return Err(match e.kind() {
-                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
-                    TransferError::Interrupted
-                }
-                _ => TransferError::Wire(e),
-            });
-        }
-        Ok(())
+        Err(fail(&mut self.inbox, stop).await)
     }
 
     /// Wait for the receiver's next message.
     async fn next(&mut self, tx: &mut Sender) -> Result<TxEvent, TransferError> {
-        let m = tokio::select! {
-            m = self.inbox.next() => m,
-            r = self.cancel.cancelled() => {
+        let got = tokio::select! {
+            m = self.inbox.next() => Ok(m),
+            r = self.cancel.cancelled() => Err(r),
+        };
+        let r = match got {
+            Ok(m) => handle(tx, m),
+            Err(r) => {
                 tx.stop();
-                return Err(fail(self.wire, TransferError::Cancelled(r)).await);
+                Err(TransferError::Cancelled(r))
             }
         };
-        handle(self.wire, tx, m).await
+        match r {
+            Ok(ev) => Ok(ev),
+            Err(e) => Err(fail(&mut self.inbox, e).await),
+        }
     }
 }
 
-/// One message from the receiver, through the sender's state machine.
-async fn handle<W: Wire>(
-    wire: &W,
-    tx: &mut Sender,
-    m: io::Result<Option<Msg>>,
-) -> Result<TxEvent, TransferError> {
+enum Step {
+    Sent(io::Result<()>),
+    Heard(io::Result<Option<Msg>>),
+    Cancel(String),
+}
+
+/// One message from the receiver, through the sender's state machine. A cancel or an
+/// error from the receiver, a broken link and a protocol error come back as `Err`.
+fn handle(tx: &mut Sender, m: io::Result<Option<Msg>>) -> Result<TxEvent, TransferError> {
     let m = match m {
         Ok(Some(m)) => m,
         Ok(None) => return Err(TransferError::Interrupted),
         Err(e) => return Err(TransferError::Wire(e)),
     };
     match proto::decode(m).and_then(|f: Frame| tx.on_frame(f)) {
-        Ok(TxEvent::Cancelled(r)) => Err(fail(wire, TransferError::PeerCancelled(r)).await),
-        Ok(TxEvent::PeerError(code, message)) => {
-            Err(fail(wire, TransferError::Peer { code, message }).await)
-        }
+        Ok(TxEvent::Cancelled(r)) => Err(TransferError::PeerCancelled(r)),
+        Ok(TxEvent::PeerError(code, message)) => Err(TransferError::Peer { code, message }),
         Ok(ev) => Ok(ev),
-        Err(e) => Err(fail(wire, TransferError::Protocol(e)).await),
+        Err(e) => Err(TransferError::Protocol(e)),
     }
 }

@@ -427,12 +427,18 @@ async fn hostile(
                 break;
             }
         }
+        // read what comes back; a polite peer closes once told to stop
         let mut back = Vec::new();
         while let Ok(Some(m)) = a.recv().await {
             if let Ok(proto::Frame::Control(c)) = proto::decode(m) {
+                let last = matches!(c, Control::Error { .. });
                 back.push(c);
+                if last {
+                    break;
+                }
             }
         }
+        a.close().await;
         back
     };
     let (r, back) = tokio::join!(

@@ -393,14 +393,7 @@ async fn a_hostile_peer_gets_every_bad_header_refused() {
                 .write_data_channel(&bytes::Bytes::from(vec![0x41u8; *n]), false)
                 .await;
         }
-        let r = tokio::time::timeout(T, receiving)
-            .await
-            .unwrap_or_else(|_| panic!("{what}: the receiver hangs"))
-            .unwrap();
-        let err = r.expect_err(what).to_string();
-        assert!(err.contains(want), "{what}: {err}");
-        assert!(!err.chars().any(|c| c.is_control()), "{what}: {err:?}");
-        // the hostile peer is told, in a protocol error
+        // the hostile peer is told, in a protocol error, before the channel closes
         let mut buf = vec![0u8; 70_000];
         let told = tokio::time::timeout(T, async {
             loop {
@@ -419,6 +412,14 @@ async fn a_hostile_peer_gets_every_bad_header_refused() {
         .await
         .ok()
         .flatten();
+        let _ = ch.close().await;
+        let r = tokio::time::timeout(T, receiving)
+            .await
+            .unwrap_or_else(|_| panic!("{what}: the receiver hangs"))
+            .unwrap();
+        let err = r.expect_err(what).to_string();
+        assert!(err.contains(want), "{what}: {err}");
+        assert!(!err.chars().any(|c| c.is_control()), "{what}: {err:?}");
         assert!(told.is_some(), "{what}: no error message came back");
         // nothing outside the receive folder, nothing named in it; a partial holds at
         // most the announced size
@@ -522,4 +523,127 @@ async fn a_pairing_that_breaks_mid_file_resumes_in_the_next() {
     assert_eq!((tx.resumed, rx.resumed), (arrived, arrived));
     alice.close().await;
     bob.close().await;
+}
+
+/// A `qrchat` process with its stdout lines and stderr collected.
+struct Proc {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr: Arc<std::sync::Mutex<String>>,
+}
+
+impl Proc {
+    fn spawn(args: &[&str]) -> Proc {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_qrchat"))
+            .args(args)
+            .args(["--bind", "127.0.0.1"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run qrchat");
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
+        let stderr = Arc::new(std::sync::Mutex::new(String::new()));
+        let (err, sink) = (child.stderr.take().unwrap(), stderr.clone());
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&l);
+                s.push('\n');
+            }
+        });
+        Proc {
+            child,
+            lines,
+            stderr,
+        }
+    }
+    fn line(&self) -> String {
+        self.lines.recv_timeout(T).expect("a code on stdout")
+    }
+    fn say(&mut self, text: &str) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{text}").unwrap();
+    }
+    fn hang_up(&mut self) {
+        self.child.stdin.take();
+    }
+    fn exit(mut self) -> (Option<i32>, String) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100));
+                return (st.code(), self.stderr.lock().unwrap().clone());
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("qrchat did not exit: {}", self.stderr.lock().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Two processes: the sender is killed (SIGKILL, no goodbye) in the middle of a file;
+/// a new pairing sends the same file, and only the rest crosses.
+#[test]
+fn a_sender_killed_mid_file_resumes_in_a_new_pairing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = noise(48 << 20, 11);
+    let file = dir.path().join("disk.img");
+    write(&file, &data);
+    let into = dir.path().join("got");
+    let (file_s, into_s) = (file.display().to_string(), into.display().to_string());
+    let part = transfer::paths::part_path(&into, "disk.img");
+
+    let mut sender = Proc::spawn(&["offer", "--send", &file_s]);
+    let offer = sender.line();
+    let mut receiver = Proc::spawn(&["answer", "--receive", &into_s, &offer]);
+    let answer = receiver.line();
+    sender.say(&answer);
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < 8 << 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the transfer never got going: {}",
+            receiver.stderr.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    sender.child.kill().unwrap(); // SIGKILL
+    let _ = sender.child.wait();
+    receiver.child.kill().unwrap();
+    let _ = receiver.child.wait();
+    let arrived = std::fs::metadata(&part).unwrap().len();
+    assert!(
+        arrived >= 8 << 20 && arrived < data.len() as u64,
+        "{arrived}"
+    );
+
+    let mut sender = Proc::spawn(&["offer", "--send", &file_s]);
+    let offer = sender.line();
+    let mut receiver = Proc::spawn(&["answer", "--receive", &into_s, &offer]);
+    receiver.hang_up();
+    let answer = receiver.line();
+    sender.say(&answer);
+    sender.hang_up();
+    let (code_s, err_s) = sender.exit();
+    let (code_r, err_r) = receiver.exit();
+    assert_eq!(code_s, Some(0), "sender: {err_s}");
+    assert_eq!(code_r, Some(0), "receiver: {err_r}");
+    assert_eq!(std::fs::read(into.join("disk.img")).unwrap(), data);
+    assert!(!part.exists());
+    // all of what had arrived was kept: the receiver reports it resumed exactly that
+    let want = format!("({} resumed)", transfer::human_bytes(arrived));
+    assert!(err_r.contains(&want), "{want} in: {err_r}");
+    println!("killed sender: {arrived} bytes had arrived; the new pairing resumed from them");
 }
