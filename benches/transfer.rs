@@ -1,12 +1,15 @@
 //! File-transfer throughput, memory and resume cost. `cargo bench --bench transfer`
 //!
-//! In one run, side by side: the raw channel (64 KiB binary messages, nothing else) and
-//! a file transfer over the same kind of channel (read, hash, frame, verify, write,
-//! rename), so the transfer's own overhead shows as the ratio of the two. Then the peak
-//! RSS while a large file crosses, and the bytes sent again when a broken transfer is
-//! resumed.
+//! In one run, side by side, between two real rtc sessions on loopback (in this
+//! process): the raw data channel (64 KiB binary messages, nothing else) and a file
+//! transfer over such a channel (read, hash, frame, verify, write, rename), so the
+//! transfer's own cost shows as the ratio of the two; the peak RSS while the file
+//! crosses (both sides and WebRTC together); the driver alone over the in-memory pipe
+//! (its ceiling without a network); and the bytes sent again when a transfer broken
+//! at half is resumed.
 //!
-//! QRCHAT_BENCH_MB sets the file size (default 1024 = 1 GiB).
+//! QRCHAT_BENCH_MB sets the file size (default 1024 = 1 GiB); QRCHAT_BENCH_DIR where
+//! the files go (default /tmp).
 
 use std::io;
 use std::path::Path;
@@ -14,8 +17,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
+use qrchat::rtc::{Channel, ChannelMessage, RtcConfig, Session, SessionEvent};
+use qrchat::signal::{self, Format, SdpKind};
 use qrchat::transfer::pipe::{pipe, PipeEnd};
-use qrchat::transfer::{self, Msg, Options, Policy, Wire};
+use qrchat::transfer::{self, proto, Msg, Options, Policy, Wire};
+use tokio::sync::mpsc;
 
 fn mb() -> u64 {
     std::env::var("QRCHAT_BENCH_MB")
@@ -61,29 +67,94 @@ fn make_file(p: &Path, bytes: u64) {
     }
 }
 
-async fn raw_pipe(bytes: u64) -> f64 {
-    let (a, b) = pipe(64);
+async fn pair() -> (Session, Session, mpsc::UnboundedReceiver<SessionEvent>) {
+    let (atx, mut arx) = mpsc::unbounded_channel();
+    let (btx, mut brx) = mpsc::unbounded_channel();
+    let alice = Session::offer(&RtcConfig::loopback(), atx).await.unwrap();
+    let blob = signal::encode(alice.local_description(), Format::Auto).unwrap();
+    let offer = signal::decode_expecting(&blob, SdpKind::Offer, None).unwrap();
+    let bob = Session::answer(&RtcConfig::loopback(), &offer.desc, btx)
+        .await
+        .unwrap();
+    let blob = signal::encode(bob.local_description(), Format::Auto).unwrap();
+    let answer =
+        signal::decode_expecting(&blob, SdpKind::Answer, Some(&alice.local_fingerprint())).unwrap();
+    alice.accept_answer(&answer.desc).await.unwrap();
+    for rx in [&mut arx, &mut brx] {
+        while let Some(e) = rx.recv().await {
+            if matches!(e, SessionEvent::Open { .. }) {
+                break;
+            }
+        }
+    }
+    tokio::spawn(async move { while arx.recv().await.is_some() {} });
+    (alice, bob, brx)
+}
+
+async fn incoming(rx: &mut mpsc::UnboundedReceiver<SessionEvent>, label: &str) -> Channel {
+    while let Some(e) = rx.recv().await {
+        if let SessionEvent::Channel(ch) = e {
+            if ch.label() == label {
+                return ch;
+            }
+        }
+    }
+    panic!("no channel {label}");
+}
+
+async fn raw_rtc(bytes: u64) -> f64 {
+    let (alice, bob, mut brx) = pair().await;
     let chunk = Bytes::from(vec![7u8; 64 * 1024]);
     let t = Instant::now();
     let sender = async {
+        let ch = alice.open_channel("bench-raw").await.unwrap();
         let mut left = bytes;
         while left > 0 {
             let n = left.min(chunk.len() as u64) as usize;
-            a.send(Msg::Binary(chunk.slice(..n))).await.unwrap();
+            ch.send_bytes(chunk.slice(..n)).await.unwrap();
             left -= n as u64;
         }
-        a.close().await;
+        ch
     };
     let receiver = async {
+        let ch = incoming(&mut brx, "bench-raw").await;
         let mut got = 0u64;
-        while let Some(Msg::Binary(b)) = b.recv().await.unwrap() {
-            got += b.len() as u64;
+        while got < bytes {
+            match ch.recv().await.unwrap() {
+                Some(ChannelMessage::Binary(b)) => got += b.len() as u64,
+                other => panic!("{other:?}"),
+            }
         }
         got
     };
-    let ((), got) = tokio::join!(sender, receiver);
-    assert_eq!(got, bytes);
-    bytes as f64 / t.elapsed().as_secs_f64() / 1e6
+    let (_ch, got) = tokio::join!(sender, receiver);
+    let rate = got as f64 / t.elapsed().as_secs_f64() / 1e6;
+    alice.close().await;
+    bob.close().await;
+    rate
+}
+
+async fn file_rtc(src: &Path, dst: &Path) -> f64 {
+    let (alice, bob, mut brx) = pair().await;
+    let files = [src.to_path_buf()];
+    let t = Instant::now();
+    let send = async {
+        let ch = alice.open_channel(proto::LABEL).await.unwrap();
+        transfer::send(&ch, &files, Options::default()).await
+    };
+    let recv = async {
+        let ch = incoming(&mut brx, proto::LABEL).await;
+        transfer::receive(&ch, dst, Policy::AcceptAll, Options::default()).await
+    };
+    let (tx, rx) = tokio::join!(send, recv);
+    let secs = t.elapsed().as_secs_f64();
+    let tx = tx.unwrap();
+    for f in rx.unwrap().files {
+        std::fs::remove_file(f).unwrap();
+    }
+    alice.close().await;
+    bob.close().await;
+    tx.bytes as f64 / secs / 1e6
 }
 
 async fn file_over_pipe(src: &Path, dst: &Path) -> (f64, u64) {
@@ -156,8 +227,119 @@ async fn resume(src: &Path, dst: &Path, size: u64) -> (u64, u64) {
     (arrived, tx.sent - (size - arrived))
 }
 
+/// One side in its own process (the bench runs itself twice): the sender prints its
+/// offer code and reads the answer on stdin, the receiver the other way round; both
+/// end by printing `RESULT <bytes> <seconds> <peak RSS bytes>`.
+async fn child(role: &str, path: &Path) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let (etx, mut erx) = mpsc::unbounded_channel();
+    let cfg = RtcConfig::loopback();
+    let session = if role == "send" {
+        let s = Session::offer(&cfg, etx).await.unwrap();
+        println!(
+            "{}",
+            signal::encode(s.local_description(), Format::Auto).unwrap()
+        );
+        let line = lines.next_line().await.unwrap().unwrap();
+        let answer = signal::decode_expecting(&line, SdpKind::Answer, None).unwrap();
+        s.accept_answer(&answer.desc).await.unwrap();
+        s
+    } else {
+        let line = lines.next_line().await.unwrap().unwrap();
+        let offer = signal::decode_expecting(&line, SdpKind::Offer, None).unwrap();
+        let s = Session::answer(&cfg, &offer.desc, etx).await.unwrap();
+        println!(
+            "{}",
+            signal::encode(s.local_description(), Format::Auto).unwrap()
+        );
+        s
+    };
+    while let Some(e) = erx.recv().await {
+        if matches!(e, SessionEvent::Open { .. }) {
+            break;
+        }
+    }
+    let t = Instant::now();
+    let bytes = if role == "send" {
+        let ch = session.open_channel(proto::LABEL).await.unwrap();
+        let r = transfer::send(&ch, &[path.to_path_buf()], Options::default()).await;
+        r.unwrap().bytes
+    } else {
+        let ch = incoming(&mut erx, proto::LABEL).await;
+        let r = transfer::receive(&ch, path, Policy::AcceptAll, Options::default()).await;
+        r.unwrap().bytes
+    };
+    println!(
+        "RESULT {bytes} {} {}",
+        t.elapsed().as_secs_f64(),
+        peak_rss()
+    );
+    session.close().await;
+}
+
+/// Run the two sides as two processes; returns (MB/s, sender's peak RSS, receiver's).
+fn two_processes(src: &Path, dst: &Path) -> (f64, u64, u64) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let me = std::env::current_exe().unwrap();
+    let spawn = |role: &str, p: &Path| {
+        Command::new(&me)
+            .args(["--child", role])
+            .arg(p)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut s = spawn("send", src);
+    let mut r = spawn("receive", dst);
+    let mut s_out = BufReader::new(s.stdout.take().unwrap());
+    let mut r_out = BufReader::new(r.stdout.take().unwrap());
+    let mut line = String::new();
+    s_out.read_line(&mut line).unwrap();
+    r.stdin
+        .as_mut()
+        .unwrap()
+        .write_all(line.as_bytes())
+        .unwrap();
+    line.clear();
+    r_out.read_line(&mut line).unwrap();
+    s.stdin
+        .as_mut()
+        .unwrap()
+        .write_all(line.as_bytes())
+        .unwrap();
+    let result = |out: &mut BufReader<std::process::ChildStdout>| -> (u64, f64, u64) {
+        let mut l = String::new();
+        loop {
+            l.clear();
+            if out.read_line(&mut l).unwrap() == 0 {
+                panic!("a side ended without a result");
+            }
+            if let Some(rest) = l.trim().strip_prefix("RESULT ") {
+                let v: Vec<&str> = rest.split(' ').collect();
+                return (
+                    v[0].parse().unwrap(),
+                    v[1].parse().unwrap(),
+                    v[2].parse().unwrap(),
+                );
+            }
+        }
+    };
+    let (bytes, secs, s_rss) = result(&mut s_out);
+    let (_, _, r_rss) = result(&mut r_out);
+    let _ = s.wait();
+    let _ = r.wait();
+    (bytes as f64 / secs / 1e6, s_rss, r_rss)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--child") {
+        return child(&args[2], Path::new(&args[3])).await;
+    }
     let size = mb() << 20;
     let work = tempfile::tempdir_in(std::env::var_os("QRCHAT_BENCH_DIR").unwrap_or("/tmp".into()))
         .unwrap();
@@ -166,32 +348,48 @@ async fn main() {
     std::fs::create_dir(&dst).unwrap();
     make_file(&src, size);
     println!(
-        "transfer bench: a {} MiB file, in-memory pipe (both sides in this process)",
+        "transfer bench: a {} MiB file; two rtc sessions on loopback in this process",
         mb()
     );
-
-    let raw = raw_pipe(size).await;
+    let raw = raw_rtc(size).await;
+    println!("  raw data channel, 64 KiB messages {raw:7.1} MB/s");
     let can_reset = reset_peak();
     let before = peak_rss();
-    let (file, _) = file_over_pipe(&src, &dst).await;
+    let file = file_rtc(&src, &dst).await;
     let peak = peak_rss();
-    println!("  raw pipe, 64 KiB messages   {raw:8.0} MB/s");
     println!(
-        "  file transfer over the pipe {file:8.0} MB/s  ({:.0}% of raw)",
+        "  file transfer over such a channel {file:7.1} MB/s  ({:.0}% of raw)",
         file * 100.0 / raw
     );
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
     if can_reset {
         println!(
-            "  peak RSS during the transfer {:.1} MiB (both sides; {:.1} MiB before it)",
-            peak as f64 / (1 << 20) as f64,
-            before as f64 / (1 << 20) as f64
+            "  peak RSS while the file crossed   {:7.1} MiB (both sides and WebRTC; {:.1} MiB before)",
+            mib(peak),
+            mib(before)
         );
     } else {
         println!(
             "  peak RSS of the whole run {:.1} MiB (cannot reset VmHWM here)",
-            peak as f64 / (1 << 20) as f64
+            mib(peak)
         );
     }
+    let (pipe_rate, _) = file_over_pipe(&src, &dst).await;
+    println!("  file transfer over the in-memory pipe {pipe_rate:5.0} MB/s (the driver alone)");
+    let (rate, s_rss, r_rss) = tokio::task::spawn_blocking({
+        let (src, dst) = (src.clone(), dst.clone());
+        move || two_processes(&src, &dst)
+    })
+    .await
+    .unwrap();
+    for f in std::fs::read_dir(&dst).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    println!(
+        "  two processes: file transfer {rate:5.1} MB/s; peak RSS sender {:.1} MiB, receiver {:.1} MiB",
+        mib(s_rss),
+        mib(r_rss)
+    );
     let (arrived, again) = resume(&src, &dst, size).await;
     println!(
         "  resume after a break at half: {arrived} bytes had arrived, {again} sent again ({:.3}%)",

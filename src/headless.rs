@@ -65,10 +65,19 @@ pub async fn run_offer(common: &Common, args: &HeadlessArgs) -> Result<()> {
     let body = async {
         publish(&session, format, args)?;
         status("waiting for the answer code on stdin");
-        let line = stdin
-            .recv()
-            .await
-            .ok_or_else(|| anyhow!("stdin closed before the answer code arrived"))?;
+        // Say what the session says meanwhile (a STUN server that does not resolve).
+        let line = loop {
+            tokio::select! {
+                line = stdin.recv() => {
+                    break line.ok_or_else(|| anyhow!("stdin closed before the answer code arrived"))?
+                }
+                Some(ev) = events.recv() => match ev {
+                    SessionEvent::Notice(text) => status(chat::sanitize_line(&text)),
+                    SessionEvent::Closed(reason) => bail!("{reason}"),
+                    _ => {}
+                },
+            }
+        };
         let answer =
             signal::decode_expecting(&line, SdpKind::Answer, Some(&session.local_fingerprint()))
                 .map_err(|e| anyhow!("the answer code cannot be used: {e}"))?;

@@ -383,6 +383,7 @@ impl Session {
         // wait is for better candidates that a two-party LAN pairing never gets: it cost
         // ~1 s on one open in five (measured on loopback). Nominate at once.
         se.set_prflx_acceptance_min_wait(Some(Duration::ZERO));
+        se.set_srflx_acceptance_min_wait(Some(servers::SRFLX_ACCEPTANCE_WAIT));
         se.set_relay_acceptance_min_wait(Some(servers::RELAY_ACCEPTANCE_WAIT));
         plan.apply(&mut se);
 

@@ -917,31 +917,44 @@ struct Out<'a, W: Wire> {
 }
 
 impl<W: Wire> Out<'_, W> {
-    /// Send one message. Before it, take in whatever the receiver said meanwhile.
+    /// Send one message. Before it, take in whatever the receiver said meanwhile; while
+    /// it waits (backpressure), keep listening: a receiver that stopped (disk full) and
+    /// closed is heard even when the channel never drains, and its `saved` messages
+    /// never pile up behind our wait.
     async fn put(
         &mut self,
         tx: &mut Sender,
         report: &mut SendReport,
         msg: Msg,
     ) -> Result<(), TransferError> {
+        let wire = self.wire;
         while let Some(m) = self.inbox.ready() {
-            match self.handle(tx, m).await? {
+            match handle(wire, tx, m).await? {
                 TxEvent::Saved { name, .. } => report.saved_as.push(name),
                 TxEvent::Nothing => {}
-                other => return Err(fail(self.wire, unexpected_event(&other)).await),
+                other => return Err(fail(wire, unexpected_event(&other)).await),
             }
         }
-        let sent = tokio::select! {
-            r = self.wire.send(msg) => r,
-            r = self.cancel.cancelled() => {
-                tx.stop();
-                return Err(fail(self.wire, TransferError::Cancelled(r)).await);
+        let send = wire.send(msg);
+        tokio::pin!(send);
+        let sent = loop {
+            tokio::select! {
+                r = &mut send => break r,
+                m = self.inbox.next() => match handle(wire, tx, m).await? {
+                    TxEvent::Saved { name, .. } => report.saved_as.push(name),
+                    TxEvent::Nothing => {}
+                    other => return Err(fail(wire, unexpected_event(&other)).await),
+                },
+                r = self.cancel.cancelled() => {
+                    tx.stop();
+                    return Err(fail(wire, TransferError::Cancelled(r)).await);
+                }
             }
         };
         if let Err(e) = sent {
             // the receiver may have said why before the channel went
             while let Some(m) = self.inbox.ready() {
-                self.handle(tx, m).await?;
+                handle(wire, tx, m).await?;
             }
             return Err(match e.kind() {
                 io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
@@ -962,28 +975,27 @@ impl<W: Wire> Out<'_, W> {
                 return Err(fail(self.wire, TransferError::Cancelled(r)).await);
             }
         };
-        self.handle(tx, m).await
+        handle(self.wire, tx, m).await
     }
+}
 
-    async fn handle(
-        &mut self,
-        tx: &mut Sender,
-        m: io::Result<Option<Msg>>,
-    ) -> Result<TxEvent, TransferError> {
-        let m = match m {
-            Ok(Some(m)) => m,
-            Ok(None) => return Err(TransferError::Interrupted),
-            Err(e) => return Err(TransferError::Wire(e)),
-        };
-        match proto::decode(m).and_then(|f: Frame| tx.on_frame(f)) {
-            Ok(TxEvent::Cancelled(r)) => {
-                Err(fail(self.wire, TransferError::PeerCancelled(r)).await)
-            }
-            Ok(TxEvent::PeerError(code, message)) => {
-                Err(fail(self.wire, TransferError::Peer { code, message }).await)
-            }
-            Ok(ev) => Ok(ev),
-            Err(e) => Err(fail(self.wire, TransferError::Protocol(e)).await),
+/// One message from the receiver, through the sender's state machine.
+async fn handle<W: Wire>(
+    wire: &W,
+    tx: &mut Sender,
+    m: io::Result<Option<Msg>>,
+) -> Result<TxEvent, TransferError> {
+    let m = match m {
+        Ok(Some(m)) => m,
+        Ok(None) => return Err(TransferError::Interrupted),
+        Err(e) => return Err(TransferError::Wire(e)),
+    };
+    match proto::decode(m).and_then(|f: Frame| tx.on_frame(f)) {
+        Ok(TxEvent::Cancelled(r)) => Err(fail(wire, TransferError::PeerCancelled(r)).await),
+        Ok(TxEvent::PeerError(code, message)) => {
+            Err(fail(wire, TransferError::Peer { code, message }).await)
         }
+        Ok(ev) => Ok(ev),
+        Err(e) => Err(fail(wire, TransferError::Protocol(e)).await),
     }
 }

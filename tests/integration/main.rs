@@ -10,3 +10,4 @@ mod netns;
 mod reach;
 mod session;
 mod tamper;
+mod transfer;

@@ -400,6 +400,23 @@ impl Net {
         (host, router)
     }
 
+    /// Two hosts on one LAN behind a single NAT router on the internet (router index 1):
+    /// hosts 10.99.11.2 and 10.99.11.3 on a bridge in the router, which is 10.99.11.1.
+    pub fn two_behind_one_nat(&mut self, nat: Nat) -> (Ns, Ns) {
+        let (a, router) = self.behind_nat(1, nat);
+        // Move the router's LAN end onto a bridge and add a second host to it.
+        self.ip(&router, &["link", "add", "lanbr", "type", "bridge"]);
+        self.ip(&router, &["addr", "del", "10.99.11.1/24", "dev", "lan0"]);
+        self.ip(&router, &["link", "set", "lan0", "master", "lanbr"]);
+        self.ip(&router, &["addr", "add", "10.99.11.1/24", "dev", "lanbr"]);
+        self.ip(&router, &["link", "set", "lanbr", "up"]);
+        let b = self.namespace("h1b");
+        self.link(&router, "lan1", "", &b, "eth0", "10.99.11.3/24");
+        self.ip(&router, &["link", "set", "lan1", "master", "lanbr"]);
+        self.ip(&b, &["route", "add", "default", "via", "10.99.11.1"]);
+        (a, b)
+    }
+
     /// Start coturn on the internet ([`INTERNET_SERVER`]:[`TURN_PORT`]), answering STUN
     /// too, with one user ([`TURN_USER`] / [`TURN_PASSWORD`]). Killed when the network is
     /// dropped. Returns once it listens.
@@ -659,6 +676,11 @@ impl Proc {
             }
             thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Still running?
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Wait for it to exit: (exit code, all of stderr). Killed and a panic after `limit`.

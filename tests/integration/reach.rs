@@ -7,6 +7,7 @@
 //! | offerer   | answerer  | servers     | expected                                   |
 //! |-----------|-----------|-------------|--------------------------------------------|
 //! | same LAN  | same LAN  | none        | direct on your network (host candidates)   |
+//! | one LAN behind one NAT  | STUN + TURN | direct on your network (servers unused)    |
 //! | cone NAT  | cone NAT  | STUN        | direct through a NAT (hole punched)        |
 //! | cone NAT  | cone NAT  | STUN + TURN | direct through a NAT (TURN left unused)    |
 //! | symmetric | cone NAT  | STUN + TURN | relayed through your TURN server           |
@@ -219,6 +220,26 @@ fn reach_cone_and_cone_pair_by_stun_alone() {
         Servers::Stun,
         Route::Nat,
     );
+}
+
+/// Two computers on one LAN behind one router, with STUN and TURN configured: they still
+/// talk at their local addresses, not through the NAT or the relay.
+#[test]
+fn reach_one_lan_behind_a_nat_with_servers_stays_on_the_lan() {
+    netns_or_skip!("iptables", "turnserver");
+    let mut net = Net::new();
+    let (ha, hb) = net.two_behind_one_nat(Nat::Cone);
+    net.turn_server();
+    let out = pair_once(&net, &ha, &hb, Servers::StunAndTurn, "cell");
+    eprintln!(
+        "reach one LAN behind a NAT, STUN+TURN: answer applied -> channel open in {} ms; \
+         route {:?} ({} / {})",
+        out.took.as_millis(),
+        out.route,
+        out.types.0,
+        out.types.1,
+    );
+    assert_eq!(out.route, Route::Lan);
 }
 
 /// With a TURN server at hand, a pair that can go direct still does.
