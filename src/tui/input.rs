@@ -32,6 +32,10 @@ pub enum Edit {
 
 /// Display width of a piece of text, grapheme by grapheme (as the screen draws it).
 pub fn width(s: &str) -> usize {
+    // Printable ASCII (most chat text): one column a byte, no segmentation needed.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return s.len();
+    }
     s.graphemes(true).map(UnicodeWidthStr::width).sum()
 }
 

@@ -1431,3 +1431,30 @@ async fn with_history_the_chat_is_saved_and_the_app_says_where() {
     let (app2, _) = app_with(true, false, 80, 24);
     assert!(!app2.opts.history);
 }
+
+#[test]
+fn an_answer_made_for_another_code_is_named_as_such() {
+    let mut app = starter_with_code(80, 24);
+    app.update(key(KeyCode::Char('p')));
+    // An answer tied to some other offer (fingerprint 0xCC), not to mine (0xAA).
+    let mut answer = sdp(SdpKind::Answer, 0xBB, 50000);
+    answer.sdp = signal::tie_answer(&answer.sdp, &[0xCC; 32]);
+    let code = signal::encode(&answer, Format::Auto).unwrap();
+    app.update(AppEvent::Paste(format!("the answer: '{code}'")));
+    assert!(
+        matches!(
+            app.pairing.paste.verdict,
+            Some(Err(signal::DecodeError::AnswersAnotherCode))
+        ),
+        "{:?}",
+        app.pairing.paste.verdict
+    );
+    // Tied to mine, it is taken.
+    let mut answer = sdp(SdpKind::Answer, 0xBB, 50000);
+    answer.sdp = signal::tie_answer(&answer.sdp, &[0xAA; 32]);
+    app.update(ctrl('u'));
+    app.update(AppEvent::Paste(
+        signal::encode(&answer, Format::Auto).unwrap(),
+    ));
+    assert!(matches!(app.pairing.paste.verdict, Some(Ok(_))));
+}

@@ -210,8 +210,14 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
                 w = ww;
                 continue;
             }
-            for g in word.graphemes(true) {
-                let gw = g.width();
+            let ascii = word.bytes().all(|b| (0x20..0x7f).contains(&b));
+            let pieces: Box<dyn Iterator<Item = &str>> = if ascii {
+                Box::new((0..word.len()).map(|i| &word[i..i + 1]))
+            } else {
+                Box::new(word.graphemes(true))
+            };
+            for g in pieces {
+                let gw = if ascii { 1 } else { g.width() };
                 if w + gw > width && w > 0 {
                     out.push(std::mem::take(&mut line));
                     w = 0;
