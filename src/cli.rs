@@ -152,6 +152,25 @@ pub struct Common {
     pub quiet: bool,
 }
 
+impl Cli {
+    /// What the terminal app needs (the one place options turn into it).
+    pub fn tui_config(&self) -> crate::tui::Config {
+        let c = &self.common;
+        crate::tui::Config {
+            rtc: c.rtc_config(),
+            camera: crate::tui::CameraSpec {
+                index: c.camera,
+                file: c.camera_file.clone(),
+            },
+            start: self.start,
+            join: self.join,
+            json: c.json,
+            history: c.history.clone(),
+            quiet: c.quiet,
+        }
+    }
+}
+
 impl Common {
     /// Refuses `--stun` / `--turn` settings that cannot work (bad URL, bad port, missing
     /// credentials) before anything starts: one line naming the option and value.
@@ -175,6 +194,17 @@ impl Common {
 
     pub fn gather_timeout(&self) -> Duration {
         Duration::from_secs_f64(self.gather_timeout.clamp(0.05, 600.0))
+    }
+
+    /// What a headless session needs (the one place options turn into it).
+    pub fn headless_config(&self, args: &HeadlessArgs) -> crate::headless::Config {
+        crate::headless::Config {
+            rtc: self.rtc_config(),
+            json: self.json,
+            qr_png: args.qr_png.clone(),
+            send: args.send.clone(),
+            receive: args.receive.clone(),
+        }
     }
 
     /// The options as the session's config: the one place they turn into it.
@@ -209,9 +239,11 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
         crate::chat::history::check_dir(dir)?;
     }
     match &cli.command {
-        Some(Command::Offer(args)) => crate::headless::run_offer(&cli.common, args).await,
+        Some(Command::Offer(args)) => {
+            crate::headless::run_offer(&cli.common.headless_config(args)).await
+        }
         Some(Command::Answer { blob, args }) => {
-            crate::headless::run_answer(&cli.common, blob.as_deref(), args).await
+            crate::headless::run_answer(&cli.common.headless_config(args), blob.as_deref()).await
         }
         Some(Command::Scan { raw, images }) => crate::scan_cmd::run_scan(*raw, images),
         Some(Command::Cameras) => crate::scan_cmd::run_cameras(),
@@ -226,6 +258,6 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
                 .render(&mut std::io::stdout())
                 .map_err(|e| anyhow::anyhow!("writing the man page: {e}"))
         }
-        Some(Command::Start | Command::Join) | None => crate::tui::run(&cli).await,
+        Some(Command::Start | Command::Join) | None => crate::tui::run(cli.tui_config()).await,
     }
 }

@@ -19,7 +19,6 @@ use tokio::sync::mpsc;
 mod files;
 
 use crate::chat;
-use crate::cli::{Common, HeadlessArgs};
 use crate::qr;
 use crate::rtc::{CloseReason, LinkState, RtcConfig, Session, SessionEvent};
 use crate::signal::{self, Format, SdpKind};
@@ -27,8 +26,18 @@ use crate::signal::{self, Format, SdpKind};
 /// Longest stdin line we read; anything longer is cut (and then refused as a message).
 const MAX_LINE_BYTES: usize = 1 << 20;
 
-pub fn rtc_config(common: &Common) -> RtcConfig {
-    common.rtc_config()
+/// What a headless session needs (made from the command line by `cli`).
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub rtc: RtcConfig,
+    /// Print codes as browser JSON.
+    pub json: bool,
+    /// Also write my code as a QR image here.
+    pub qr_png: Option<std::path::PathBuf>,
+    /// Send these once the link is open.
+    pub send: Vec<std::path::PathBuf>,
+    /// Accept files into this folder (declined without it).
+    pub receive: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn status(msg: impl std::fmt::Display) {
@@ -47,23 +56,18 @@ fn interrupted() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Sen
 }
 
 /// `qrchat offer`
-pub async fn run_offer(common: &Common, args: &HeadlessArgs) -> Result<()> {
+pub async fn run_offer(cfg: &Config) -> Result<()> {
     let mut stop = interrupted();
     let mut stdin = spawn_stdin_reader();
     let (tx, mut events) = mpsc::unbounded_channel();
     status("gathering candidates…");
-    let cfg = rtc_config(common);
     let session = tokio::select! {
-        s = Session::offer(&cfg, tx) => s.context("could not make an offer")?,
+        s = Session::offer(&cfg.rtc, tx) => s.context("could not make an offer")?,
         _ = &mut stop => return Ok(()),
     };
-    let format = if common.json {
-        Format::Json
-    } else {
-        Format::Auto
-    };
+    let format = if cfg.json { Format::Json } else { Format::Auto };
     let body = async {
-        publish(&session, format, args)?;
+        publish(&session, format, cfg)?;
         status("waiting for the answer code on stdin");
         // Say what the session says meanwhile (a STUN server that does not resolve).
         let line = loop {
@@ -89,7 +93,7 @@ pub async fn run_offer(common: &Common, args: &HeadlessArgs) -> Result<()> {
             .await
             .context("the answer was refused")?;
         status("answer applied; connecting…");
-        relay(&session, &mut events, &mut stdin, args).await
+        relay(&session, &mut events, &mut stdin, cfg).await
     };
     let res = tokio::select! {
         r = body => r,
@@ -100,7 +104,7 @@ pub async fn run_offer(common: &Common, args: &HeadlessArgs) -> Result<()> {
 }
 
 /// `qrchat answer [BLOB]`
-pub async fn run_answer(common: &Common, blob: Option<&str>, args: &HeadlessArgs) -> Result<()> {
+pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
     let mut stop = interrupted();
     let mut stdin = spawn_stdin_reader();
     if blob.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
@@ -119,17 +123,16 @@ pub async fn run_answer(common: &Common, blob: Option<&str>, args: &HeadlessArgs
         .map_err(|e| anyhow!("the offer code cannot be used: {e}"))?;
     let (tx, mut events) = mpsc::unbounded_channel();
     status("gathering candidates…");
-    let cfg = rtc_config(common);
     let session = tokio::select! {
-        s = Session::answer(&cfg, &offer.desc, tx) => s.context("could not answer the offer")?,
+        s = Session::answer(&cfg.rtc, &offer.desc, tx) => s.context("could not answer the offer")?,
         _ = &mut stop => return Ok(()),
     };
     // A browser peer reads JSON only: answer in the form the offer came in.
-    let format = signal::answer_format(offer.encoding, common.json);
+    let format = signal::answer_format(offer.encoding, cfg.json);
     let body = async {
-        publish(&session, format, args)?;
+        publish(&session, format, cfg)?;
         status("give this answer code to the other side; waiting for the link…");
-        relay(&session, &mut events, &mut stdin, args).await
+        relay(&session, &mut events, &mut stdin, cfg).await
     };
     let res = tokio::select! {
         r = body => r,
@@ -141,7 +144,7 @@ pub async fn run_answer(common: &Common, blob: Option<&str>, args: &HeadlessArgs
 
 /// Print my blob on stdout; draw it as a QR on stderr when that is a terminal; save it as
 /// a PNG when asked.
-fn publish(session: &Session, format: Format, args: &HeadlessArgs) -> Result<()> {
+fn publish(session: &Session, format: Format, args: &Config) -> Result<()> {
     let desc = session.local_description();
     let blob = signal::encode(desc, format).map_err(|e| anyhow!("cannot encode my code: {e}"))?;
     let code = qr::matrix(&blob);
@@ -181,7 +184,7 @@ async fn relay(
     session: &Session,
     events: &mut mpsc::UnboundedReceiver<SessionEvent>,
     stdin: &mut mpsc::Receiver<String>,
-    args: &HeadlessArgs,
+    args: &Config,
 ) -> Result<()> {
     if let Some(dir) = &args.receive {
         std::fs::create_dir_all(dir)

@@ -40,37 +40,49 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 
-use crate::cli::Cli;
 use app::{App, AppEvent, Notifier, Options};
 pub use camera::CameraSpec;
 pub use runner::Runner;
 use session::Connector;
 
+/// What the app is started with (made from the command line by `cli`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub rtc: crate::rtc::RtcConfig,
+    pub camera: CameraSpec,
+    /// Skip the start screen: show my code / join.
+    pub start: bool,
+    pub join: bool,
+    /// Codes in browser JSON.
+    pub json: bool,
+    /// Save each chat's transcript here.
+    pub history: Option<std::path::PathBuf>,
+    /// No bell or notifications.
+    pub quiet: bool,
+}
+
 /// Run the app on the terminal until the user quits. Ctrl-C ends it with `Ok(())`.
-pub async fn run(cli: &Cli) -> anyhow::Result<()> {
-    let common = &cli.common;
-    let connector = session::connector(common.rtc_config());
-    let camera = CameraSpec {
-        index: common.camera,
-        file: common.camera_file.clone(),
-    };
+pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    let stun = !cfg.rtc.stun.is_empty();
+    let connector = session::connector(cfg.rtc);
+    let camera = cfg.camera;
     let guard = terminal::TerminalGuard::enter().context("could not set up the terminal")?;
     let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     let size = term.size()?;
     let opts = Options {
-        start: cli.start,
-        join: cli.join,
-        json: common.json,
+        start: cfg.start,
+        join: cfg.join,
+        json: cfg.json,
         size: (size.width, size.height),
         clock_origin: 0,
         started_at: Some(std::time::SystemTime::now()),
-        history: common.history.is_some(),
-        stun: !common.stun.is_empty(),
-        quiet: common.quiet,
+        history: cfg.history.is_some(),
+        stun,
+        quiet: cfg.quiet,
         notifier: Notifier::detect(|k| std::env::var(k).ok()),
         in_tmux: std::env::var_os("TMUX").is_some(),
     };
-    let history = common.history.clone();
+    let history = cfg.history;
     let result = event_loop(&mut term, opts, connector, camera, history).await;
     let _ = term.show_cursor();
     drop(term);
