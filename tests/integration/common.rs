@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use qrchat::rtc::{RtcConfig, SessionEvent};
-use tokio::sync::mpsc::UnboundedReceiver;
+use qrchat::rtc::{RtcConfig, Session, SessionEvent};
+use qrchat::signal::{self, Format, SdpKind};
+use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 /// Every test pairing stays on loopback: no packet leaves the machine.
 pub fn loopback() -> RtcConfig {
@@ -33,4 +34,33 @@ pub async fn wait_for<T>(
         Ok(None) => panic!("event stream ended; seen: {seen:?}"),
         Err(_) => panic!("no matching event within {limit:?}; seen: {seen:?}"),
     }
+}
+
+/// Alice offers, Bob answers, both codes through the real codec (as through a QR code),
+/// and both wait until the chat is open. Returns each side with its events and the
+/// safety number each side showed.
+pub async fn pair() -> (
+    (Session, UnboundedReceiver<SessionEvent>, String),
+    (Session, UnboundedReceiver<SessionEvent>, String),
+) {
+    const T: Duration = Duration::from_secs(20);
+    let (atx, mut arx) = mpsc::unbounded_channel();
+    let (btx, mut brx) = mpsc::unbounded_channel();
+    let alice = Session::offer(&loopback(), atx).await.expect("offer");
+    let blob = signal::encode(alice.local_description(), Format::Auto).unwrap();
+    let offer = signal::decode_expecting(&blob, SdpKind::Offer, None).unwrap();
+    let bob = Session::answer(&loopback(), &offer.desc, btx)
+        .await
+        .expect("answer");
+    let blob = signal::encode(bob.local_description(), Format::Auto).unwrap();
+    let answer =
+        signal::decode_expecting(&blob, SdpKind::Answer, Some(&alice.local_fingerprint())).unwrap();
+    alice.accept_answer(&answer.desc).await.expect("accept");
+    let open = |e: &SessionEvent| match e {
+        SessionEvent::Open { sas, .. } => Some(sas.clone()),
+        _ => None,
+    };
+    let sas_a = wait_for(&mut arx, T, open).await;
+    let sas_b = wait_for(&mut brx, T, open).await;
+    ((alice, arx, sas_a), (bob, brx, sas_b))
 }

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use qrchat::rtc::{CloseReason, Session, SessionEvent};
-use qrchat::signal::{self, Format, SdpKind};
 use tokio::sync::mpsc;
 
 use crate::common::{loopback, wait_for};
@@ -16,29 +15,7 @@ async fn pair() -> (
     Session,
     mpsc::UnboundedReceiver<SessionEvent>,
 ) {
-    let (atx, mut arx) = mpsc::unbounded_channel();
-    let (btx, mut brx) = mpsc::unbounded_channel();
-    let alice = Session::offer(&loopback(), atx).await.expect("offer");
-    // The offer goes through the real codec, as it would through a QR code.
-    let blob = signal::encode(alice.local_description(), Format::Auto).unwrap();
-    let offer = signal::decode_expecting(&blob, SdpKind::Offer, None).unwrap();
-    let bob = Session::answer(&loopback(), &offer.desc, btx)
-        .await
-        .expect("answer");
-    let blob = signal::encode(bob.local_description(), Format::Auto).unwrap();
-    let answer =
-        signal::decode_expecting(&blob, SdpKind::Answer, Some(&alice.local_fingerprint())).unwrap();
-    alice.accept_answer(&answer.desc).await.expect("accept");
-    let sas_a = wait_for(&mut arx, T, |e| match e {
-        SessionEvent::Open { sas, .. } => Some(sas.clone()),
-        _ => None,
-    })
-    .await;
-    let sas_b = wait_for(&mut brx, T, |e| match e {
-        SessionEvent::Open { sas, .. } => Some(sas.clone()),
-        _ => None,
-    })
-    .await;
+    let ((alice, arx, sas_a), (bob, brx, sas_b)) = crate::common::pair().await;
     assert_eq!(sas_a, sas_b, "both sides must show the same safety number");
     assert_eq!(
         sas_a.len(),

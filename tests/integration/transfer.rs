@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use qrchat::rtc::{Channel, Session, SessionEvent};
-use qrchat::signal::{self, Format, SdpKind};
+use qrchat::signal::{self, SdpKind};
 use qrchat::transfer::{self, proto, Options, Policy, TransferError};
 use tokio::sync::mpsc;
 
@@ -21,24 +21,7 @@ async fn pair() -> (
     Session,
     mpsc::UnboundedReceiver<SessionEvent>,
 ) {
-    let (atx, mut arx) = mpsc::unbounded_channel();
-    let (btx, mut brx) = mpsc::unbounded_channel();
-    let alice = Session::offer(&loopback(), atx).await.expect("offer");
-    let blob = signal::encode(alice.local_description(), Format::Auto).unwrap();
-    let offer = signal::decode_expecting(&blob, SdpKind::Offer, None).unwrap();
-    let bob = Session::answer(&loopback(), &offer.desc, btx)
-        .await
-        .expect("answer");
-    let blob = signal::encode(bob.local_description(), Format::Auto).unwrap();
-    let answer =
-        signal::decode_expecting(&blob, SdpKind::Answer, Some(&alice.local_fingerprint())).unwrap();
-    alice.accept_answer(&answer.desc).await.expect("accept");
-    for rx in [&mut arx, &mut brx] {
-        wait_for(rx, T, |e| {
-            matches!(e, SessionEvent::Open { .. }).then_some(())
-        })
-        .await;
-    }
+    let ((alice, arx, _), (bob, brx, _)) = crate::common::pair().await;
     (alice, arx, bob, brx)
 }
 
