@@ -63,6 +63,46 @@ const ICE_FAILED: Duration = Duration::from_secs(900);
 /// Longest peer message passed on whole; the rest of a longer one is cut (with a note).
 pub const MAX_RECEIVE_BYTES: usize = 64 * 1024;
 
+/// A DTLS certificate and its fingerprint: who this side is to its peers. Sessions made
+/// with the same identity show the same fingerprint, so a peer that pairs again with the
+/// same app sees the same certificate and the same safety number.
+#[derive(Clone)]
+pub struct Identity {
+    cert: RTCCertificate,
+    fingerprint: [u8; 32],
+}
+
+impl Identity {
+    /// A fresh key pair and self-signed certificate.
+    pub fn generate() -> Result<Identity, RtcError> {
+        let key = rcgen::KeyPair::generate()
+            .map_err(|e| RtcError::Webrtc(webrtc::Error::new(e.to_string())))?;
+        let cert = RTCCertificate::from_key_pair(key)?;
+        let fingerprint = cert
+            .get_fingerprints()
+            .iter()
+            .find(|f| f.algorithm == "sha-256")
+            .and_then(|f| signal::parse_fingerprint_hex(&f.value))
+            .ok_or_else(|| RtcError::Webrtc(webrtc::Error::new("no sha-256 fingerprint".into())))?;
+        Ok(Identity { cert, fingerprint })
+    }
+
+    /// SHA-256 of the certificate, as the codes carry it.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.fingerprint
+    }
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Identity({:02X}{:02X}..)",
+            self.fingerprint[0], self.fingerprint[1]
+        )
+    }
+}
+
 /// How a session gathers and connects.
 #[derive(Debug, Clone)]
 pub struct RtcConfig {
@@ -76,6 +116,8 @@ pub struct RtcConfig {
     pub gather_timeout: Duration,
     /// How long a peer that stopped answering is given before the session ends.
     pub peer_timeout: Duration,
+    /// The certificate to use; None: a fresh one per session.
+    pub identity: Option<Identity>,
 }
 
 impl RtcConfig {
@@ -97,6 +139,7 @@ impl Default for RtcConfig {
             bind: Vec::new(),
             gather_timeout: Duration::from_secs(3),
             peer_timeout: PEER_TIMEOUT,
+            identity: None,
         }
     }
 }
@@ -354,17 +397,14 @@ impl Session {
             let _ = events.send(SessionEvent::Notice(note));
         }
 
-        // A fresh certificate per session; the ICE credentials are derived from its
-        // fingerprint so the compact blob need not carry them.
-        let key = rcgen::KeyPair::generate()
-            .map_err(|e| RtcError::Webrtc(webrtc::Error::new(e.to_string())))?;
-        let cert = RTCCertificate::from_key_pair(key)?;
-        let local_fp = cert
-            .get_fingerprints()
-            .iter()
-            .find(|f| f.algorithm == "sha-256")
-            .and_then(|f| signal::parse_fingerprint_hex(&f.value))
-            .ok_or_else(|| RtcError::Webrtc(webrtc::Error::new("no sha-256 fingerprint".into())))?;
+        // The certificate: the config's (an app that re-pairs keeps its identity), else a
+        // fresh one. The ICE credentials are derived from its fingerprint so the compact
+        // blob need not carry them.
+        let identity = match &cfg.identity {
+            Some(id) => id.clone(),
+            None => Identity::generate()?,
+        };
+        let (cert, local_fp) = (identity.cert, identity.fingerprint);
         let (ufrag, pwd) = signal::ice_credentials(&local_fp);
 
         let mut se = SettingEngine::default();

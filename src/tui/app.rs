@@ -295,6 +295,8 @@ pub struct Pairing {
     pub pasted: bool,
     /// Chat lines go to the transcript.
     pub saving: bool,
+    /// The certificate fingerprint the other side's code named.
+    pub peer_fp: Option<[u8; 32]>,
     pub scan: ScanState,
     pub paste: PasteState,
     pub conn: ConnState,
@@ -334,6 +336,9 @@ pub struct App {
     pub repaint: bool,
     /// Effects made outside `update`'s return path (transcript lines), handed out with it.
     outbox: Vec<Effect>,
+    /// The certificate of the peer of the last chat that opened: a re-pairing says whether
+    /// the new peer is the same app.
+    pub last_peer: Option<[u8; 32]>,
     pub quit: bool,
 }
 
@@ -353,6 +358,7 @@ impl App {
             unread: 0,
             repaint: false,
             outbox: Vec::new(),
+            last_peer: None,
             quit: false,
         };
         let fx = if app.opts.start {
@@ -647,6 +653,24 @@ impl App {
                         ),
                     );
                 }
+                if let Some(fp) = self.pairing.peer_fp {
+                    match self.last_peer {
+                        Some(prev) if prev == fp => self.push_line(
+                            Who::Info,
+                            "the same app as before (the same certificate): the safety number \
+                             is unchanged"
+                                .into(),
+                        ),
+                        Some(_) => self.push_line(
+                            Who::Warn,
+                            "this is a different peer than before (another certificate): \
+                             compare the safety number again"
+                                .into(),
+                        ),
+                        None => {}
+                    }
+                    self.last_peer = Some(fp);
+                }
                 self.pairing.chat.sas = Some(sas);
                 self.pairing.chat.peer = peer;
             }
@@ -704,7 +728,9 @@ impl App {
         let reason = crate::chat::sanitize(&reason);
         self.push_line(
             Who::Warn,
-            format!("{reason}. Esc: new pairing, Ctrl-C: quit"),
+            format!(
+                "{reason}. Ctrl-R: new code, keeping this chat; Esc: new pairing; Ctrl-C: quit"
+            ),
         );
         self.pairing.chat.peer_left = Some(reason);
         self.pairing.chat.interrupted_at = None;
@@ -824,6 +850,24 @@ impl App {
         fx
     }
 
+    /// The link is gone for good: pair again in the same role with a new code, keeping the
+    /// chat (its lines, the draft, the transcript). The app keeps its certificate, so the
+    /// same peer app is recognised and the safety number stays the same.
+    pub(crate) fn repair(&mut self) -> Vec<Effect> {
+        let lines = std::mem::take(&mut self.pairing.chat.lines);
+        let saving = self.pairing.saving;
+        let draft = self.composer.clone();
+        let fx = self.retry();
+        self.composer = draft;
+        self.pairing.chat.lines = lines;
+        self.pairing.saving = saving;
+        self.push_line(
+            Who::Info,
+            "pairing again: this chat is kept; exchange the new codes".into(),
+        );
+        fx
+    }
+
     /// Try the same role again with a fresh session.
     pub(crate) fn retry(&mut self) -> Vec<Effect> {
         let mut fx = vec![Effect::StopCamera, Effect::Close];
@@ -917,6 +961,7 @@ impl App {
     /// A good code from the other side: join with their offer or accept their answer.
     fn accept_code(&mut self, c: Decoded) -> Vec<Effect> {
         let p = &mut self.pairing;
+        p.peer_fp = signal::fingerprint_of(&c.desc.sdp);
         match p.role {
             Some(Role::Starter) => {
                 self.screen = Screen::Connecting;

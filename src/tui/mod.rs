@@ -62,8 +62,13 @@ pub struct Config {
 }
 
 /// Run the app on the terminal until the user quits. Ctrl-C ends it with `Ok(())`.
-pub async fn run(cfg: Config) -> anyhow::Result<()> {
+pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
     let stun = !cfg.rtc.stun.is_empty();
+    // One certificate for the app's whole run: a peer that pairs again with this app
+    // sees the same one (and the same safety number).
+    if cfg.rtc.identity.is_none() {
+        cfg.rtc.identity = Some(crate::rtc::Identity::generate()?);
+    }
     let connector = session::connector(cfg.rtc);
     let camera = cfg.camera;
     let guard = terminal::TerminalGuard::enter().context("could not set up the terminal")?;

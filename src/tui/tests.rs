@@ -1206,8 +1206,9 @@ fn snapshot_help_scrolls_on_a_small_terminal() {
     }
     let out = render(&app);
     assert!(out.contains(", 0 below"), "{out}");
+    // The chat section (the last) is in view down to its last line.
     assert!(
-        out.contains("Chat"),
+        out.contains("scroll the chat") && out.contains("with nothing"),
         "the last section comes into view: {out}"
     );
     app.update(key(KeyCode::Esc));
@@ -1457,4 +1458,67 @@ fn an_answer_made_for_another_code_is_named_as_such() {
         signal::encode(&answer, Format::Auto).unwrap(),
     ));
     assert!(matches!(app.pairing.paste.verdict, Some(Ok(_))));
+}
+
+/// Re-pair in place: the link is gone for good; Ctrl-R makes a new code in the same role
+/// and keeps the chat (lines and draft); when the new peer is the same app (the same
+/// certificate) the chat says so, and a different one is named as different.
+#[test]
+fn re_pairing_keeps_the_chat_and_names_the_peer() {
+    fn reopen(app: &mut App, fp: u8) {
+        let pairing = app.pairing.id;
+        app.update(AppEvent::Local {
+            pairing,
+            desc: sdp(SdpKind::Offer, 0xAA, 50000),
+            fingerprint: [0xAA; 32],
+        });
+        app.update(key(KeyCode::Char('p')));
+        app.update(AppEvent::Paste(blob(SdpKind::Answer, fp)));
+        app.update(key(KeyCode::Enter));
+        session(
+            app,
+            SessionEvent::State(LinkState::Open { route: Route::Lan }),
+        );
+        session(
+            app,
+            SessionEvent::Open {
+                sas: "418 092".into(),
+                remote: Some("192.168.1.21:50001".into()),
+                route: Route::Lan,
+            },
+        );
+    }
+    let mut app = chatting(100, 30);
+    session(&mut app, SessionEvent::Message("before the break".into()));
+    typed(&mut app, "half a thought");
+    // Ctrl-R does nothing while the link is up (and types nothing).
+    assert!(app.update(ctrl('r')).is_empty());
+    assert_eq!(app.composer.text(), "half a thought");
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
+    assert!(render(&app).contains("Ctrl-R"), "{}", render(&app));
+    let old_pairing = app.pairing.id;
+    let fx = app.update(ctrl('r'));
+    assert!(fx.contains(&Effect::Close), "{fx:?}");
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::StartOffer { .. })),
+        "{fx:?}"
+    );
+    assert_ne!(app.pairing.id, old_pairing);
+    assert_eq!(app.screen, Screen::MyCode);
+    assert_eq!(app.composer.text(), "half a thought", "the draft is kept");
+
+    reopen(&mut app, 0xBB);
+    assert_eq!(app.screen, Screen::Chat);
+    let out = render(&app);
+    assert!(out.contains("before the break"), "the chat is kept: {out}");
+    assert!(out.contains("the same app as before"), "{out}");
+    assert!(app.pairing.chat.peer_left.is_none());
+
+    // Another certificate this time: named as a different peer.
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
+    app.update(ctrl('r'));
+    reopen(&mut app, 0xCC);
+    let out = render(&app);
+    assert!(out.contains("a different peer than before"), "{out}");
+    assert!(out.contains("before the break"), "{out}");
 }

@@ -36,6 +36,28 @@ fn scrolled(app: &App) -> bool {
 /// The chat's keys (everything else goes to the composer).
 pub const KEYS: &[Binding] = &[
     Binding {
+        label: "Ctrl-R",
+        chords: &[ctrl('r')],
+        hint: |_| "new code, keep chat",
+        help: "once the link is gone: pair again with a new code, keeping this chat",
+        when: |app| app.pairing.chat.peer_left.is_some(),
+        run: |app, _| app.repair(),
+    },
+    Binding {
+        label: "Esc",
+        chords: &[plain(KeyCode::Esc)],
+        hint: |app| {
+            if app.pairing.chat.peer_left.is_some() {
+                "new pairing"
+            } else {
+                "newest"
+            }
+        },
+        help: "back to the newest message; once the peer left: a new pairing",
+        when: |app| app.pairing.chat.peer_left.is_some() || scrolled(app),
+        run: |app, _| app.back(),
+    },
+    Binding {
         label: "Enter",
         chords: &[plain(KeyCode::Enter)],
         hint: |_| "send",
@@ -104,20 +126,6 @@ pub const KEYS: &[Binding] = &[
             follow(app);
             vec![]
         },
-    },
-    Binding {
-        label: "Esc",
-        chords: &[plain(KeyCode::Esc)],
-        hint: |app| {
-            if app.pairing.chat.peer_left.is_some() {
-                "new pairing"
-            } else {
-                "newest"
-            }
-        },
-        help: "back to the newest message; once the peer left: a new pairing",
-        when: |app| app.pairing.chat.peer_left.is_some() || scrolled(app),
-        run: |app, _| app.back(),
     },
 ];
 
