@@ -1,6 +1,8 @@
 //! End to end in a real terminal: two `qrchat` TUIs in tmux pair through the paste path
 //! (the code read off one pane, bracket-pasted into the other, and back), chat both ways,
 //! quit with Ctrl-C, and leave their terminals as they found them.
+//! Also: a joiner that waits (patiently, counting) for a slow starter to read its code,
+//! and a 15 s blip mid-chat between two network namespaces that loses nothing.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -23,11 +25,16 @@ struct Tmux {
 
 impl Tmux {
     fn new(tag: &str) -> Tmux {
+        Tmux::within(tag, OVERALL)
+    }
+
+    /// A server whose waits must all be done within `overall` (for tests that wait on purpose).
+    fn within(tag: &str, overall: Duration) -> Tmux {
         let dir = tempfile::tempdir().unwrap();
         let t = Tmux {
             // Our own server, its socket in the temporary directory (removed with it).
             socket: dir.path().join(format!("tmux-{tag}")).display().to_string(),
-            deadline: Instant::now() + OVERALL,
+            deadline: Instant::now() + overall,
             dir: dir.path().to_path_buf(),
             _dir: dir,
         };
@@ -498,4 +505,347 @@ fn quiet_counts_in_the_title_without_a_bell() {
     t.keys("b", &["C-c"]);
     assert_restored(&t, "a");
     assert_restored(&t, "b");
+}
+
+/// The joiner's status line on its code screen ("connection: ...").
+fn joiner_connection(screen: &str) -> Option<String> {
+    let l = screen.lines().find(|l| l.contains(" connection: "))?;
+    Some(l.split(" connection: ").nth(1)?.trim().to_string())
+}
+
+/// The m:ss after "waiting for the other side to read my code, ", in seconds.
+fn waited_secs(screen: &str) -> Option<u64> {
+    let c = joiner_connection(screen)?;
+    let t = c.strip_prefix("waiting for the other side to read my code, ")?;
+    let (m, s) = t.split_once(':')?;
+    Some(m.trim().parse::<u64>().ok()? * 60 + s.trim().parse::<u64>().ok()?)
+}
+
+/// A slow starter (40 s to read the answer: longer than the old 30 s give-up) still gets
+/// a chat: meanwhile the joiner keeps its code on screen and says it is waiting for the
+/// other side to read it, counting the time, and never gives up with "Could not connect".
+/// And Esc on that waiting screen goes back one step (read their code again), not out.
+#[test]
+fn the_joiner_waits_for_its_code_to_be_read() {
+    let t = Tmux::within("wait", Duration::from_secs(150));
+    let nocam = t.dir.join("no-camera.png");
+    let nocam = nocam.display();
+    launch(&t, "a", "--start --bind 127.0.0.1");
+    launch(
+        &t,
+        "b",
+        &format!("--join --bind 127.0.0.1 --camera-file {nocam}"),
+    );
+    let offer = read_code(&t, "a");
+    paste_code(&t, "b", &offer);
+    let answer = read_code(&t, "b");
+
+    // 40 s of a starter still reading: B waits, counting, with its code shown.
+    let shown = Instant::now();
+    let mut seen: Vec<u64> = Vec::new();
+    while shown.elapsed() < Duration::from_secs(40) {
+        let s = t.screen("b");
+        assert!(
+            !s.contains("Could not connect") && !exited(&s),
+            "B gave up while A was still reading:\n{}",
+            trim_screen(&s)
+        );
+        assert!(
+            code_text(&s).as_deref() == Some(answer.as_str()),
+            "B's code stays on screen:\n{}",
+            trim_screen(&s)
+        );
+        if let Some(n) = waited_secs(&s) {
+            if seen.last() != Some(&n) {
+                seen.push(n);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let s = t.screen("b");
+    let last = waited_secs(&s).unwrap_or_else(|| {
+        panic!(
+            "B says it waits for its code to be read, with the time:\n{}",
+            trim_screen(&s)
+        )
+    });
+    assert!(
+        (35..=45).contains(&last),
+        "B counted {last} s after 40 s: {seen:?}"
+    );
+    assert!(
+        seen.len() >= 20 && seen.windows(2).all(|w| w[0] < w[1]),
+        "the time waited counts up: {seen:?}"
+    );
+
+    // A reads it at last: both chat, with the same safety number.
+    t.keys("a", &["p"]);
+    paste_code(&t, "a", &answer);
+    let sa = t.wait("a", "the chat", |s| sas(s).is_some());
+    let sb = t.wait("b", "the chat", |s| sas(s).is_some());
+    assert_eq!(sas(&sa), sas(&sb), "both sides show the same safety number");
+    t.type_text("a", "sorry, slow camera");
+    t.keys("a", &["Enter"]);
+    t.wait("b", "A's message", |s| {
+        s.contains("peer  sorry, slow camera")
+    });
+    t.keys("a", &["C-c"]);
+    t.keys("b", &["C-c"]);
+    assert_restored(&t, "a");
+    assert_restored(&t, "b");
+
+    // Esc while waiting cancels that answer and goes back to reading their code; the app
+    // goes on (no exit), and a new code pairs from there.
+    launch(&t, "c", "--start --bind 127.0.0.1");
+    launch(
+        &t,
+        "d",
+        &format!("--join --bind 127.0.0.1 --camera-file {nocam}"),
+    );
+    let offer = read_code(&t, "c");
+    paste_code(&t, "d", &offer);
+    read_code(&t, "d");
+    t.wait("d", "the waiting line", |s| waited_secs(s).is_some());
+    t.keys("d", &["Escape"]);
+    let s = t.wait("d", "the paste screen again", |s| {
+        s.contains("paste their code")
+    });
+    assert!(
+        !exited(&s),
+        "Esc quit instead of going back:\n{}",
+        trim_screen(&s)
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!exited(&t.screen("d")), "the app is still running");
+    t.keys("d", &["C-c"]);
+    t.keys("c", &["C-c"]);
+    assert_restored(&t, "c");
+    assert_restored(&t, "d");
+}
+
+/// Two network namespaces joined by a veth pair (each end `eth0`, 10.99.60.1 and .2), made
+/// by the test and removed on drop, with whatever runs in them.
+struct Lan {
+    names: [String; 2],
+}
+
+/// Why this machine cannot make namespaces, if it cannot.
+fn no_netns() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let uid = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("");
+    if uid != "0" {
+        return Some("network namespaces need root".into());
+    }
+    if Command::new("ip").arg("-V").output().is_err() {
+        return Some("ip is missing (Debian package iproute2)".into());
+    }
+    None
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("running ip");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+}
+
+impl Lan {
+    fn new() -> Lan {
+        let id = std::process::id();
+        let lan = Lan {
+            names: [format!("qrtui{id}a"), format!("qrtui{id}b")],
+        };
+        let [a, b] = &lan.names;
+        for ns in [a, b] {
+            ip(&["netns", "add", ns]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        // Made in the first namespace, so the names never meet the host's interfaces.
+        ip(&[
+            "-n", a, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", b,
+        ]);
+        for (ns, addr) in [(a, "10.99.60.1/24"), (b, "10.99.60.2/24")] {
+            ip(&["-n", ns, "addr", "add", addr, "dev", "eth0"]);
+            ip(&["-n", ns, "link", "set", "eth0", "up"]);
+        }
+        lan
+    }
+
+    fn set_link(&self, i: usize, up: bool) {
+        ip(&[
+            "-n",
+            &self.names[i],
+            "link",
+            "set",
+            "eth0",
+            if up { "up" } else { "down" },
+        ]);
+    }
+}
+
+impl Drop for Lan {
+    fn drop(&mut self) {
+        for ns in &self.names {
+            if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
+                for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                    let _ = Command::new("kill").args(["-KILL", pid]).status();
+                }
+            }
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+/// The chat's status bar (the row with the safety number).
+fn status_bar(screen: &str) -> String {
+    screen
+        .lines()
+        .find(|l| l.contains("│ safety number "))
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+/// The seconds in "(reconnecting, N s)" on the status bar.
+fn reconnecting_secs(screen: &str) -> Option<u64> {
+    let bar = status_bar(screen);
+    let rest = bar.split("(reconnecting, ").nth(1)?;
+    rest.split(" s)").next()?.trim().parse().ok()
+}
+
+/// The chat has not ended on this screen.
+fn assert_not_ended(screen: &str, who: &str) {
+    assert!(
+        !screen.contains("Esc: new pairing") && !status_bar(screen).contains('✗'),
+        "{who} shows the chat as ended:\n{}",
+        trim_screen(screen)
+    );
+}
+
+/// A 15 s blip mid-chat (A's cable out and back) ends nothing: both screens say the link
+/// is interrupted and count the seconds, what both type meanwhile arrives once the link is
+/// back, in order, and the status is connected again.
+#[test]
+fn a_blip_in_the_chat_loses_nothing() {
+    if let Some(why) = no_netns() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let lan = Lan::new();
+    let t = Tmux::within("blip", Duration::from_secs(120));
+    let bin = qrchat_bin();
+    let nocam = t.dir.join("no-camera.png");
+    let [na, nb] = &lan.names;
+    launch_cmd(
+        &t,
+        "a",
+        &format!("ip netns exec {na} {bin} --start --bind 10.99.60.1"),
+    );
+    launch_cmd(
+        &t,
+        "b",
+        &format!(
+            "ip netns exec {nb} {bin} --join --bind 10.99.60.2 --camera-file {}",
+            nocam.display()
+        ),
+    );
+    let offer = read_code(&t, "a");
+    paste_code(&t, "b", &offer);
+    let answer = read_code(&t, "b");
+    t.keys("a", &["p"]);
+    paste_code(&t, "a", &answer);
+    let sa = t.wait("a", "the chat", |s| sas(s).is_some());
+    let sb = t.wait("b", "the chat", |s| sas(s).is_some());
+    assert_eq!(sas(&sa), sas(&sb));
+    t.type_text("a", "before the blip");
+    t.keys("a", &["Enter"]);
+    t.wait("b", "A's first message", |s| {
+        s.contains("peer  before the blip")
+    });
+
+    // A's end goes down for about 15 s.
+    lan.set_link(0, false);
+    let down = Instant::now();
+    let mut counts: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
+    let mut typed = false;
+    while down.elapsed() < Duration::from_secs(15) {
+        for (i, name) in ["a", "b"].into_iter().enumerate() {
+            let s = t.screen(name);
+            assert_not_ended(&s, name);
+            if let Some(n) = reconnecting_secs(&s) {
+                if counts[i].last() != Some(&n) {
+                    counts[i].push(n);
+                }
+            }
+        }
+        if !typed && down.elapsed() > Duration::from_secs(3) {
+            for n in 1..=3 {
+                t.type_text("a", &format!("during the blip {n}"));
+                t.keys("a", &["Enter"]);
+            }
+            t.type_text("b", "B during the blip");
+            t.keys("b", &["Enter"]);
+            typed = true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for (i, name) in ["a", "b"].into_iter().enumerate() {
+        let s = t.screen(name);
+        assert!(
+            counts[i].len() >= 3 && counts[i].windows(2).all(|w| w[0] < w[1]),
+            "{name} shows the link interrupted, reconnecting, with seconds counting: {:?}\n{}",
+            counts[i],
+            trim_screen(&s)
+        );
+        // Nothing sent meanwhile arrived.
+        assert!(!s.contains("peer  during the blip") && !s.contains("peer  B during"));
+    }
+
+    // Back up: everything arrives, in order, and both are connected again.
+    lan.set_link(0, true);
+    let sb = t.wait("b", "A's blip messages", |s| {
+        s.contains("peer  during the blip 3")
+    });
+    let pos = |s: &str, m: &str| s.find(m).unwrap_or_else(|| panic!("{m} missing:\n{s}"));
+    let p: Vec<usize> = (1..=3)
+        .map(|n| pos(&sb, &format!("peer  during the blip {n}")))
+        .collect();
+    assert!(
+        p.windows(2).all(|w| w[0] < w[1]),
+        "in order:\n{}",
+        trim_screen(&sb)
+    );
+    t.wait("a", "B's blip message", |s| {
+        s.contains("peer  B during the blip")
+    });
+    for name in ["a", "b"] {
+        let s = t.wait(name, "connected again", |s| {
+            status_bar(s).contains("● connected")
+        });
+        assert_not_ended(&s, name);
+        assert!(s.contains("the link is back"), "{}", trim_screen(&s));
+    }
+    t.type_text("b", "after the blip");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "B's message after", |s| {
+        s.contains("peer  after the blip")
+    });
+    t.keys("a", &["C-c"]);
+    t.keys("b", &["C-c"]);
+    assert_restored(&t, "a");
+    assert_restored(&t, "b");
+}
+
+/// Like [`launch`], with the whole command line given (a prefix such as `ip netns exec`).
+fn launch_cmd(t: &Tmux, name: &str, cmd: &str) {
+    t.session(name);
+    t.wait(name, "the shell prompt", |s| s.starts_with("$ "));
+    t.type_text(name, &format!("{cmd}; echo EXIT=$?"));
+    t.keys(name, &["Enter"]);
 }

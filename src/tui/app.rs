@@ -239,6 +239,8 @@ pub struct ConnState {
     /// States as they moved, oldest first.
     pub states: Vec<String>,
     pub since: Option<Duration>,
+    /// When (app time) the joiner began waiting for the other side to read its code.
+    pub waiting_since: Option<Duration>,
     pub failed: Option<String>,
 }
 
@@ -412,7 +414,7 @@ impl App {
             || (self.screen == Screen::Connecting && p.conn.failed.is_none())
             || (p.role == Some(Role::Joiner)
                 && self.screen == Screen::MyCode
-                && p.conn.since.is_some())
+                && (p.conn.since.is_some() || p.conn.waiting_since.is_some()))
             || self.notice.is_some()
             || p.chat.interrupted_at.is_some()
     }
@@ -607,6 +609,9 @@ impl App {
                 }
                 if p.conn.since.is_none() && s == LinkState::Connecting {
                     p.conn.since = Some(now);
+                }
+                if p.conn.waiting_since.is_none() && s == LinkState::WaitingForPeer {
+                    p.conn.waiting_since = Some(now);
                 }
                 let was = p.chat.link.replace(s);
                 let in_chat = self.screen == Screen::Chat;

@@ -1368,7 +1368,10 @@ fn link_states_are_shown_in_words() {
         fingerprint: [0xAA; 32],
     });
     session(&mut app, SessionEvent::State(LinkState::WaitingForPeer));
-    assert!(render(&app).contains("connection: waiting for the other side to read my code"));
+    assert!(render(&app).contains("connection: waiting for the other side to read my code, 0:00"));
+    assert!(app.animating(), "the time waited counts up");
+    app.set_now(app.now + Duration::from_secs(72));
+    assert!(render(&app).contains("connection: waiting for the other side to read my code, 1:12"));
     // Gone: the reason, in the status bar.
     let mut app = chatting(100, 20);
     session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));

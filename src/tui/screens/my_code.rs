@@ -311,9 +311,18 @@ fn joiner_status(app: &App) -> Option<Line<'static>> {
         .last()
         .cloned()
         .unwrap_or_else(|| "waiting".into());
+    // While the other side has not read the code yet: for how long (m:ss), so a slow scan
+    // reads as patience, not as a hang.
+    let waited = match (app.pairing.conn.waiting_since, app.pairing.conn.since) {
+        (Some(t), None) => {
+            let n = app.now.saturating_sub(t).as_secs();
+            format!(", {}:{:02}", n / 60, n % 60)
+        }
+        _ => String::new(),
+    };
     Some(Line::from(vec![
         Span::styled(ui::spinner(app), ui::key_style()),
-        Span::raw(format!(" connection: {state}")),
+        Span::raw(format!(" connection: {state}{waited}")),
     ]))
 }
 
