@@ -134,6 +134,10 @@ pub struct Machine {
     dtls_up: bool,
     route: Route,
     closed: bool,
+    /// What the peer sent before our chat opened (its further channels race our chat's
+    /// opening; pings come on their own channel): handed on right after `Open`, so an owner
+    /// always hears of the chat first and can wait for `Open` without losing anything.
+    early: Vec<SessionEvent>,
 }
 
 /// Settings the machine needs.
@@ -166,6 +170,7 @@ impl Machine {
             dtls_up: false,
             route: Route::Lan,
             closed: false,
+            early: Vec::new(),
         }
     }
 
@@ -283,12 +288,16 @@ impl Machine {
                 self.route = route;
                 self.set(LinkState::Open { route }, &mut out);
                 out.push(Action::Emit(SessionEvent::Open { sas, remote, route }));
+                out.extend(self.early.drain(..).map(Action::Emit));
             }
             Fact::ChatEnded => self.close(CloseReason::PeerLeft, &mut out),
             Fact::ChatBroke(why) => self.close(
                 CloseReason::Failed(format!("the chat channel broke: {why}")),
                 &mut out,
             ),
+            Fact::Pass(ev) if !self.opened && !matches!(ev, SessionEvent::Notice(_)) => {
+                self.early.push(ev)
+            }
             Fact::Pass(ev) => out.push(Action::Emit(ev)),
             Fact::Close => {
                 // Our own side ends it: the owner knows; nothing more is said.
@@ -689,6 +698,27 @@ mod tests {
         assert!(m.on(Fact::Close, t0).is_empty());
         assert!(m.on(Fact::ChatEnded, t0).is_empty());
         assert_eq!(m.deadline(), None);
+    }
+
+    #[test]
+    fn nothing_from_the_peer_comes_before_open_but_notices_do() {
+        let (mut m, t0) = machine(Role::Answerer, false);
+        m.on(Fact::RemoteApplied { qrchat: true }, t0);
+        let early = SessionEvent::Rtt(Duration::from_millis(1));
+        assert!(m.on(Fact::Pass(early.clone()), t0).is_empty());
+        let notice = SessionEvent::Notice("stun.example does not resolve".into());
+        assert_eq!(events(&m.on(Fact::Pass(notice.clone()), t0)), vec![notice]);
+        let a = m.on(
+            Fact::ChatOpen {
+                sas: "1".into(),
+                remote: None,
+                route: Route::Lan,
+            },
+            t0,
+        );
+        let ev = events(&a);
+        assert!(matches!(ev[1], SessionEvent::Open { .. }), "{ev:?}");
+        assert_eq!(ev[2], early, "held until the chat is open, then handed on");
     }
 
     #[test]
