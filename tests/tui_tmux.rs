@@ -291,11 +291,26 @@ fn exited(screen: &str) -> bool {
 }
 
 fn launch(t: &Tmux, name: &str, args: &str) {
-    let bin = qrchat_bin();
-    t.session(name);
-    t.wait(name, "the shell prompt", |s| s.starts_with("$ "));
-    t.type_text(name, &format!("{bin} {args}; echo EXIT=$?"));
-    t.keys(name, &["Enter"]);
+    launch_cmd(t, name, &format!("{} {args}", qrchat_bin()));
+}
+
+/// The terminal reports focus lost (ESC [ O) or gained (ESC [ I) to the app in `name`;
+/// after losing it, give the app a moment to take the report before anything arrives.
+fn focus(t: &Tmux, name: &str, gained: bool) {
+    let last = if gained { "49" } else { "4f" };
+    t.run(&["send-keys", "-t", name, "-H", "1b", "5b", last]);
+    if !gained {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Wait (bounded) for the window title, then check it.
+fn wait_title(t: &Tmux, name: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while t.format(name, "#{pane_title}") != want && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(t.format(name, "#{pane_title}"), want);
 }
 
 #[test]
@@ -437,28 +452,19 @@ fn pasting_forgives_and_unfocused_messages_ring() {
     assert_eq!(t.format("b", "#{window_bell_flag}"), "0");
 
     // B loses focus; A writes; B rings and counts.
-    t.run(&["send-keys", "-t", "b", "-H", "1b", "5b", "4f"]);
-    std::thread::sleep(Duration::from_millis(300));
+    focus(&t, "b", false);
     t.type_text("a", "are you there?");
     t.keys("a", &["Enter"]);
     t.wait("b", "A's message", |s| s.contains("peer  are you there?"));
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while t.format("b", "#{pane_title}") != "(1) qrchat" && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(t.format("b", "#{pane_title}"), "(1) qrchat");
+    wait_title(&t, "b", "(1) qrchat");
     assert_eq!(
         t.format("b", "#{window_bell_flag}"),
         "1",
         "B's window got the bell"
     );
     // Focus back (ESC [ I): the count goes.
-    t.run(&["send-keys", "-t", "b", "-H", "1b", "5b", "49"]);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while t.format("b", "#{pane_title}") != "qrchat" && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(t.format("b", "#{pane_title}"), "qrchat");
+    focus(&t, "b", true);
+    wait_title(&t, "b", "qrchat");
 
     t.keys("a", &["C-c"]);
     t.keys("b", &["C-c"]);
@@ -486,16 +492,11 @@ fn quiet_counts_in_the_title_without_a_bell() {
     t.keys("a", &["p"]);
     paste_code(&t, "a", &answer);
     t.wait("b", "the chat", |s| sas(s).is_some());
-    t.run(&["send-keys", "-t", "b", "-H", "1b", "5b", "4f"]);
-    std::thread::sleep(Duration::from_millis(300));
+    focus(&t, "b", false);
     t.type_text("a", "psst");
     t.keys("a", &["Enter"]);
     t.wait("b", "A's message", |s| s.contains("peer  psst"));
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while t.format("b", "#{pane_title}") != "(1) qrchat" && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(t.format("b", "#{pane_title}"), "(1) qrchat");
+    wait_title(&t, "b", "(1) qrchat");
     assert_eq!(
         t.format("b", "#{window_bell_flag}"),
         "0",
@@ -842,7 +843,8 @@ fn a_blip_in_the_chat_loses_nothing() {
     assert_restored(&t, "b");
 }
 
-/// Like [`launch`], with the whole command line given (a prefix such as `ip netns exec`).
+/// Run a command line (qrchat, or qrchat behind a prefix such as `ip netns exec`) in a new
+/// tmux session `name`, printing its exit status when it ends.
 fn launch_cmd(t: &Tmux, name: &str, cmd: &str) {
     t.session(name);
     t.wait(name, "the shell prompt", |s| s.starts_with("$ "));

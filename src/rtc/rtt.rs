@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 
-use super::channel::{Channel, ChannelMessage};
+use super::channel::Channel;
 use super::driver::Input;
 use super::machine::Fact;
 use super::{LinkState, SessionEvent};
@@ -64,9 +64,11 @@ pub(super) async fn run(
             }
         })
     };
+    // Pings are 9 bytes: a small buffer (Channel::recv would allocate a megabyte).
+    let mut buf = [0u8; 64];
     loop {
-        match ch.recv().await {
-            Ok(Some(ChannelMessage::Binary(b))) if b.len() == 9 => {
+        match ch.recv_raw(&mut buf).await {
+            Ok(Some((b, false))) if b.len() == 9 => {
                 let stamp = u64::from_be_bytes(b[1..9].try_into().unwrap_or_default());
                 if b[0] == PING {
                     if ch.send_bytes(frame(PONG, stamp)).await.is_err() {

@@ -71,6 +71,26 @@ pub fn always(_: &App) -> bool {
     true
 }
 
+/// Esc where it only goes one step back (and quits from the first screen).
+pub const ESC_BACK: Binding = Binding {
+    label: "Esc",
+    chords: &[plain(KeyCode::Esc)],
+    hint: |app| if app.first_screen() { "quit" } else { "back" },
+    help: "",
+    when: always,
+    run: |app, _| app.back(),
+};
+
+/// `q` quits where nothing is typed (the help box says so once, on the my-code screen).
+pub const Q_QUIT: Binding = Binding {
+    label: "q",
+    chords: &[ch('q')],
+    hint: |_| "",
+    help: "",
+    when: always,
+    run: |app, _| app.quit(),
+};
+
 /// The first binding of `table` that takes `key` now.
 pub fn find<'a>(table: &'a [Binding], app: &App, key: &KeyEvent) -> Option<&'a Binding> {
     table

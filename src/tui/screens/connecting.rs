@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use crate::rtc::CONNECT_TIMEOUT;
 use crate::tui::app::App;
-use crate::tui::keys::{always, ch, plain, Binding};
+use crate::tui::keys::{always, ch, plain, Binding, Q_QUIT};
 use crate::tui::ui;
 
 fn failed(app: &App) -> bool {
@@ -33,14 +33,7 @@ pub const KEYS: &[Binding] = &[
         when: always,
         run: |app, _| app.back(),
     },
-    Binding {
-        label: "q",
-        chords: &[ch('q')],
-        hint: |_| "",
-        help: "",
-        when: always,
-        run: |app, _| app.quit(),
-    },
+    Q_QUIT,
 ];
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {

@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::tui::app::{App, Effect, LocalCode, Role};
-use crate::tui::keys::{always, ch, plain, Binding};
+use crate::tui::keys::{always, ch, plain, Binding, ESC_BACK};
 use crate::tui::ui;
 
 /// The marker line above the code text (tests and people copy what follows it).
@@ -67,14 +67,7 @@ pub const KEYS: &[Binding] = &[
         when: |app| app.pairing.local_error.is_some(),
         run: |app, _| app.retry(),
     },
-    Binding {
-        label: "Esc",
-        chords: &[plain(KeyCode::Esc)],
-        hint: |app| if app.first_screen() { "quit" } else { "back" },
-        help: "",
-        when: always,
-        run: |app, _| app.back(),
-    },
+    ESC_BACK,
     Binding {
         label: "q",
         chords: &[ch('q')],

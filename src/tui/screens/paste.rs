@@ -9,7 +9,7 @@ use ratatui::Frame;
 
 use crate::tui::app::{App, Effect, Role};
 use crate::tui::input::Edit;
-use crate::tui::keys::{always, ctrl, plain, Binding};
+use crate::tui::keys::{ctrl, plain, Binding, ESC_BACK};
 use crate::tui::ui;
 
 /// The most of a paste drawn (the whole of it is still checked).
@@ -37,14 +37,7 @@ pub const KEYS: &[Binding] = &[
             vec![]
         },
     },
-    Binding {
-        label: "Esc",
-        chords: &[plain(KeyCode::Esc)],
-        hint: |app| if app.first_screen() { "quit" } else { "back" },
-        help: "",
-        when: always,
-        run: |app, _| app.back(),
-    },
+    ESC_BACK,
 ];
 
 /// A key for the pasted text.

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 use ratatui::Frame;
 
 use crate::tui::app::{App, Role};
-use crate::tui::keys::{always, ch, plain, Binding};
+use crate::tui::keys::{always, ch, plain, Binding, ESC_BACK, Q_QUIT};
 use crate::tui::ui;
 
 /// Scan's keys.
@@ -24,22 +24,8 @@ pub const KEYS: &[Binding] = &[
         when: always,
         run: |app, _| app.goto_paste(None),
     },
-    Binding {
-        label: "Esc",
-        chords: &[plain(KeyCode::Esc)],
-        hint: |app| if app.first_screen() { "quit" } else { "back" },
-        help: "",
-        when: always,
-        run: |app, _| app.back(),
-    },
-    Binding {
-        label: "q",
-        chords: &[ch('q')],
-        hint: |_| "",
-        help: "",
-        when: always,
-        run: |app, _| app.quit(),
-    },
+    ESC_BACK,
+    Q_QUIT,
 ];
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
