@@ -286,6 +286,16 @@ fn assert_restored(t: &Tmux, name: &str) {
 }
 
 /// The shell printed the app's exit status (not just the command line that will).
+/// Ctrl-C in each pane, then each exited 0 and left its terminal as it found it.
+fn quit_all(t: &Tmux, names: &[&str]) {
+    for n in names {
+        t.keys(n, &["C-c"]);
+    }
+    for n in names {
+        assert_restored(t, n);
+    }
+}
+
 fn exited(screen: &str) -> bool {
     screen.lines().any(|l| l.starts_with("EXIT="))
 }
@@ -399,10 +409,7 @@ fn joining_by_scanning_a_camera_file_of_the_code() {
     // Only A pasted a code: only A is asked to compare the safety number.
     assert!(sa.contains("a code was pasted"));
     assert!(!sb.contains("a code was pasted"));
-    t.keys("a", &["C-c"]);
-    t.keys("b", &["C-c"]);
-    assert_restored(&t, "a");
-    assert_restored(&t, "b");
+    quit_all(&t, &["a", "b"]);
 }
 
 /// Pasting forgives, and a message to an unfocused terminal rings and shows in the title:
@@ -466,10 +473,7 @@ fn pasting_forgives_and_unfocused_messages_ring() {
     focus(&t, "b", true);
     wait_title(&t, "b", "qrchat");
 
-    t.keys("a", &["C-c"]);
-    t.keys("b", &["C-c"]);
-    assert_restored(&t, "a");
-    assert_restored(&t, "b");
+    quit_all(&t, &["a", "b"]);
 }
 
 /// `--quiet`: a message to an unfocused terminal counts in the title but rings nothing.
@@ -502,10 +506,7 @@ fn quiet_counts_in_the_title_without_a_bell() {
         "0",
         "--quiet rang the bell"
     );
-    t.keys("a", &["C-c"]);
-    t.keys("b", &["C-c"]);
-    assert_restored(&t, "a");
-    assert_restored(&t, "b");
+    quit_all(&t, &["a", "b"]);
 }
 
 /// The joiner's status line on its code screen ("connection: ...").
@@ -590,10 +591,7 @@ fn the_joiner_waits_for_its_code_to_be_read() {
     t.wait("b", "A's message", |s| {
         s.contains("peer  sorry, slow camera")
     });
-    t.keys("a", &["C-c"]);
-    t.keys("b", &["C-c"]);
-    assert_restored(&t, "a");
-    assert_restored(&t, "b");
+    quit_all(&t, &["a", "b"]);
 
     // Esc while waiting cancels that answer and goes back to reading their code; the app
     // goes on (no exit), and a new code pairs from there.
@@ -837,10 +835,7 @@ fn a_blip_in_the_chat_loses_nothing() {
     t.wait("a", "B's message after", |s| {
         s.contains("peer  after the blip")
     });
-    t.keys("a", &["C-c"]);
-    t.keys("b", &["C-c"]);
-    assert_restored(&t, "a");
-    assert_restored(&t, "b");
+    quit_all(&t, &["a", "b"]);
 }
 
 /// Run a command line (qrchat, or qrchat behind a prefix such as `ip netns exec`) in a new
