@@ -981,10 +981,84 @@ fn a_file_sent_from_the_tui_is_offered_accepted_shown_and_verified() {
     t.wait("b", "the decline said", |s| {
         s.contains("declined small note.txt")
     });
-    t.wait("a", "the decline told", |s| {
+    let s = t.wait("a", "the decline told", |s| {
         s.contains("small note.txt not sent: the other side declined")
     });
+    assert!(
+        !s.contains("declined: the other side declined"),
+        "said once:\n{}",
+        trim_screen(&s)
+    );
     assert!(!inbox.join("small note.txt").exists());
+
+    quit_all(&t, &["a", "b"]);
+}
+
+#[test]
+fn either_side_cancels_a_running_transfer_and_the_other_is_told() {
+    let t = Tmux::new("cancel");
+    let inbox_a = t.dir.join("inbox-a");
+    let inbox_b = t.dir.join("inbox-b");
+    // Big and quick to make (sparse): the transfer runs for a while.
+    let zeros = t.dir.join("zeros.bin");
+    std::fs::File::create(&zeros)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    pair_two(
+        &t,
+        &format!("--receive {}", inbox_a.display()),
+        &format!("--receive {}", inbox_b.display()),
+    );
+
+    // B sends to A (the joiner sends, the starter receives); A accepts, then cancels with
+    // /cancel while the bytes move.
+    t.type_text("b", &format!("/send {}", zeros.display()));
+    t.keys("b", &["Enter"]);
+    t.wait("a", "the offer", |s| {
+        s.contains("offers zeros.bin (1.1 GB, 1 file)")
+    });
+    t.keys("a", &["y"]);
+    t.wait("a", "progress", |s| {
+        s.contains("receiving zeros.bin: ") && s.contains("%)")
+    });
+    t.type_text("a", "/cancel");
+    t.keys("a", &["Enter"]);
+    t.wait("a", "the cancel said", |s| {
+        s.contains("zeros.bin not received: cancelled (what arrived is kept")
+    });
+    t.wait("b", "the cancel told", |s| {
+        s.contains("zeros.bin not sent: the other side cancelled")
+    });
+    assert!(!inbox_a.join("zeros.bin").exists());
+
+    // A sends to B; the sender cancels this time, with Ctrl-X (the footer offers it).
+    t.type_text("a", &format!("/send {}", zeros.display()));
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the offer", |s| {
+        s.contains("offers zeros.bin (1.1 GB, 1 file)")
+    });
+    t.keys("b", &["y"]);
+    let s = t.wait("a", "progress", |s| {
+        s.contains("sending zeros.bin: ") && s.contains("%)")
+    });
+    assert!(
+        s.contains(" Ctrl-X cancel transfer "),
+        "{}",
+        trim_screen(&s)
+    );
+    t.keys("a", &["C-x"]);
+    t.wait("a", "the cancel said", |s| {
+        s.contains("zeros.bin not sent: cancelled")
+    });
+    t.wait("b", "the cancel told", |s| {
+        s.contains("zeros.bin not received: the other side cancelled")
+    });
+    assert!(!inbox_b.join("zeros.bin").exists());
+    // Still a chat.
+    t.type_text("b", "ok, later then");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "B's message", |s| s.contains("peer  ok, later then"));
 
     quit_all(&t, &["a", "b"]);
 }

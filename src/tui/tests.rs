@@ -2217,3 +2217,83 @@ async fn the_runner_refuses_files_for_a_browser_peer_and_reports_a_failed_channe
         runner.shutdown().await;
     }
 }
+
+#[test]
+fn done_lines_say_what_was_resumed_and_name_what_arrived() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.bin"), b"a").unwrap();
+    let mut app = chatting_in(dir.path());
+    let inbox = dir.path().join("in");
+    let id = offered(
+        &mut app,
+        &["a.txt", "pics", "b.txt", "c.txt"],
+        5,
+        1,
+        3_000_000,
+    );
+    app.update(key(KeyCode::Char('y')));
+    app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Received(ReceiveReport {
+            declined: false,
+            files: ["a.txt", "pics/1.jpg", "pics/2.jpg", "b.txt", "c.txt"]
+                .iter()
+                .map(|f| inbox.join(f))
+                .collect(),
+            dirs: 1,
+            bytes: 3_000_000,
+            received: 1_000_000,
+            resumed: 2_000_000,
+        }),
+    });
+    let want = format!(
+        "received 4 items (3.0 MB, 5 files, 2.0 MB resumed), all verified: in {}: a.txt, pics, \
+         b.txt and 1 more",
+        inbox.display()
+    );
+    assert_eq!(app.pairing.chat.lines.back().unwrap().text, want);
+
+    enter(&mut app, "/send a.bin");
+    let id = app.next_transfer;
+    app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Sent(SendReport {
+            files: 1,
+            dirs: 0,
+            bytes: 1,
+            sent: 0,
+            resumed: 1,
+            saved_as: vec!["a.bin".into()],
+            skipped: vec![],
+        }),
+    });
+    assert_eq!(
+        app.pairing.chat.lines.back().unwrap().text,
+        "sent a.bin (1 B, 1 file, 1 B resumed): verified by the peer"
+    );
+
+    // A receive cancelled part way says the part is kept for a resume.
+    let id = offered(&mut app, &["big.iso"], 1, 0, 9_000_000);
+    app.update(key(KeyCode::Char('y')));
+    app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Progress(progress(
+            Direction::Receive,
+            "big.iso",
+            1_000,
+            9_000_000,
+            1e6,
+        )),
+    });
+    app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Failed(
+            crate::transfer::TransferError::PeerCancelled(String::new()).to_string(),
+        ),
+    });
+    assert_eq!(
+        app.pairing.chat.lines.back().unwrap().text,
+        "big.iso not received: the other side cancelled (what arrived is kept: the same files \
+         sent again resume from there)"
+    );
+}

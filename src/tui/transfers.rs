@@ -160,12 +160,34 @@ pub fn saved_where(rep: &ReceiveReport, dir: &Path) -> PathBuf {
     }
 }
 
+/// `, 63 MB resumed` (inside the parentheses of a done line) when some was here before.
 fn resumed(n: u64) -> String {
     if n == 0 {
         String::new()
     } else {
-        format!(" ({} of it was here from before)", human_bytes(n))
+        format!(", {} resumed", human_bytes(n))
     }
+}
+
+/// The top-level names of what was received, relative to the receive folder (a few).
+fn top_names(rep: &ReceiveReport, dir: &Path) -> String {
+    let mut tops: Vec<String> = Vec::new();
+    for f in &rep.files {
+        let Some(top) = f.strip_prefix(dir).ok().and_then(|r| r.components().next()) else {
+            continue;
+        };
+        let top = crate::chat::sanitize_line(&top.as_os_str().to_string_lossy());
+        if !tops.contains(&top) {
+            tops.push(top);
+        }
+    }
+    let more = tops.len().saturating_sub(3);
+    tops.truncate(3);
+    let mut s = tops.join(", ");
+    if more > 0 {
+        s.push_str(&format!(" and {more} more"));
+    }
+    s
 }
 
 impl App {
@@ -421,7 +443,7 @@ impl App {
                         id,
                         Who::Info,
                         format!(
-                            "sent {name} ({what}){}: verified by the peer",
+                            "sent {name} ({what}{}): verified by the peer",
                             resumed(rep.resumed)
                         ),
                         true,
@@ -451,19 +473,26 @@ impl App {
                     return vec![];
                 }
                 let dir = self.opts.receive_dir.clone().unwrap_or_default();
-                let at = crate::chat::sanitize_line(&saved_where(&rep, &dir).display().to_string());
+                let place = saved_where(&rep, &dir);
+                let at = crate::chat::sanitize_line(&place.display().to_string());
+                // Several things side by side in the folder: name them.
+                let names = if place == dir && !rep.files.is_empty() {
+                    format!(": {}", top_names(&rep, &dir))
+                } else {
+                    String::new()
+                };
                 let text = match rep.files.len() {
                     0 => format!(
                         "received {name} ({}): in {at}",
                         count(rep.dirs, "empty folder", "empty folders")
                     ),
                     1 => format!(
-                        "received {name} ({}), verified{}: saved as {at}",
+                        "received {name} ({}{}), verified: saved as {at}",
                         human_bytes(rep.bytes),
                         resumed(rep.resumed)
                     ),
                     n => format!(
-                        "received {name} ({}, {n} files), all verified{}: in {at}",
+                        "received {name} ({}, {n} files{}), all verified: in {at}{names}",
                         human_bytes(rep.bytes),
                         resumed(rep.resumed)
                     ),
@@ -478,7 +507,20 @@ impl App {
                     Direction::Receive => "not received",
                 };
                 let why = crate::chat::sanitize_line(&e);
-                self.transfer_line(id, Who::Warn, format!("{name} {what}: {why}"), true);
+                // A cancelled receive keeps what arrived (the link's own error says so).
+                let arrived = self
+                    .transfer(id)
+                    .and_then(|t| t.progress.as_ref())
+                    .is_some_and(|p| p.done > 0);
+                let kept = if direction == Direction::Receive
+                    && arrived
+                    && (why.starts_with("cancelled") || why.starts_with("the other side cancelled"))
+                {
+                    " (what arrived is kept: the same files sent again resume from there)"
+                } else {
+                    ""
+                };
+                self.transfer_line(id, Who::Warn, format!("{name} {what}: {why}{kept}"), true);
                 vec![]
             }
         }
