@@ -67,7 +67,6 @@ pub enum AppEvent {
     Local {
         pairing: u64,
         desc: SessionDescription,
-        fingerprint: [u8; 32],
     },
     /// Making the offer/answer or accepting the answer failed.
     SessionError {
@@ -178,6 +177,8 @@ pub struct Options {
     pub history: bool,
     /// Extra `--stun` servers configured (shown in hints).
     pub stun: bool,
+    /// `--turn` servers configured (shown in hints).
+    pub turn: bool,
     /// `--quiet`: no bell or notification for messages that arrive unseen.
     pub quiet: bool,
     /// How to notify (see [`Notifier::detect`]).
@@ -191,7 +192,8 @@ pub struct Options {
 pub struct LocalCode {
     pub blob: String,
     pub candidates: Vec<String>,
-    pub fingerprint: [u8; 32],
+    /// The description the code carries (an answer scanned later must answer it).
+    pub desc: SessionDescription,
     /// The QR lines, or why there is no QR.
     pub qr: Result<Vec<String>, Arc<crate::qr::QrError>>,
 }
@@ -467,12 +469,8 @@ impl App {
             AppEvent::Session { pairing, event } if pairing == self.pairing.id => {
                 self.on_session(event)
             }
-            AppEvent::Local {
-                pairing,
-                desc,
-                fingerprint,
-            } if pairing == self.pairing.id => {
-                self.on_local(desc, fingerprint);
+            AppEvent::Local { pairing, desc } if pairing == self.pairing.id => {
+                self.on_local(desc);
                 vec![]
             }
             AppEvent::SessionError { pairing, error } if pairing == self.pairing.id => {
@@ -747,7 +745,7 @@ impl App {
         self.screen = Screen::Connecting;
     }
 
-    fn on_local(&mut self, desc: SessionDescription, fingerprint: [u8; 32]) {
+    fn on_local(&mut self, desc: SessionDescription) {
         let p = &mut self.pairing;
         p.gathering = None;
         let json = match p.role {
@@ -767,7 +765,7 @@ impl App {
                 p.local = Some(LocalCode {
                     candidates: signal::candidates(&desc.sdp),
                     blob,
-                    fingerprint,
+                    desc,
                     qr,
                 });
             }
@@ -815,8 +813,8 @@ impl App {
 
     /// A code from the other side, found in whatever was pasted or scanned, checked.
     fn check(&self, text: &str) -> Result<Decoded, DecodeError> {
-        let own = self.pairing.local.as_ref().map(|l| l.fingerprint);
-        signal::decode_expecting(&signal::find_code(text), self.expected_kind(), own.as_ref())
+        let own = self.pairing.local.as_ref().map(|l| &l.desc);
+        signal::decode_expecting(&signal::find_code(text), self.expected_kind(), own)
     }
 
     // ------------------------------------------------------------ transitions

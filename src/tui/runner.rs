@@ -187,7 +187,6 @@ impl Runner {
                     let _ = tx.send(AppEvent::Local {
                         pairing,
                         desc: link.local_description(),
-                        fingerprint: link.local_fingerprint(),
                     });
                     serve(link, crx, tx, pairing).await;
                 }
