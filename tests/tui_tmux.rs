@@ -954,3 +954,139 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
     assert!(s.contains("after the re-pair"), "{}", trim_screen(&s));
     quit_all(&t, &["a", "c"]);
 }
+
+/// Pair A (`--start`, with `a_args`) and B (`--join`, with `b_args`) by paste, both on
+/// loopback; returns once both show the chat.
+fn pair_two(t: &Tmux, a_args: &str, b_args: &str) {
+    let nocam = t.dir.join("no-camera.png");
+    launch(t, "a", &format!("--start --bind 127.0.0.1 {a_args}"));
+    launch(
+        t,
+        "b",
+        &format!(
+            "--join --bind 127.0.0.1 --camera-file {} {b_args}",
+            nocam.display()
+        ),
+    );
+    pair_by_paste(t, "a", "b");
+}
+
+/// The screen's rows joined without their padding (a chat line may wrap).
+fn flat(screen: &str) -> String {
+    screen.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+}
+
+/// Bytes that do not repeat in any short period (so a misplaced chunk shows).
+fn payload(n: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn a_file_sent_from_the_tui_is_offered_accepted_shown_and_verified() {
+    let t = Tmux::new("files");
+    let inbox = t.dir.join("inbox");
+    let src = t.dir.join("out");
+    std::fs::create_dir_all(&src).unwrap();
+    let data = payload(48 * 1024 * 1024);
+    let big = src.join("payload.bin");
+    std::fs::write(&big, &data).unwrap();
+    std::fs::write(src.join("small note.txt"), b"not wanted").unwrap();
+    pair_two(
+        &t,
+        &format!("--log {}", t.dir.join("a.log").display()),
+        &format!(
+            "--receive {} --log {}",
+            inbox.display(),
+            t.dir.join("b.log").display()
+        ),
+    );
+
+    // A sends; B is asked (name, size, count, from the peer) and accepts with y.
+    t.type_text("a", &format!("/send {}", big.display()));
+    t.keys("a", &["Enter"]);
+    t.wait("a", "the offer waiting", |s| {
+        s.contains("offering payload.bin (50 MB): waiting for the peer to accept")
+    });
+    let s = t.wait("b", "the offer", |s| {
+        s.contains("peer  offers payload.bin (50 MB, 1 file). y: accept")
+    });
+    assert!(
+        s.contains(" y accept files  n decline "),
+        "{}",
+        trim_screen(&s)
+    );
+    t.keys("b", &["y"]);
+
+    // Progress lines on both sides while it runs, then done on both: where it is, verified.
+    let mut progress_seen = [false, false];
+    let done = |s: &str, side: usize| {
+        let f = flat(s);
+        if side == 0 {
+            f.contains("sent payload.bin (50 MB, 1 file): verified by the peer")
+        } else {
+            f.contains(&format!(
+                "received payload.bin (50 MB), verified: saved as {}",
+                inbox.join("payload.bin").display()
+            ))
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let sa = t.screen("a");
+        let sb = t.screen("b");
+        progress_seen[0] |= sa.contains("sending payload.bin: ") && sa.contains("%)");
+        progress_seen[1] |= sb.contains("receiving payload.bin: ") && sb.contains("%)");
+        if done(&sa, 0) && done(&sb, 1) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the transfer did not finish:\n{}\n---\n{}",
+            trim_screen(&sa),
+            trim_screen(&sb)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        progress_seen,
+        [true, true],
+        "a progress line (bytes, %) showed on both sides"
+    );
+    let got = std::fs::read(inbox.join("payload.bin")).unwrap();
+    assert!(got == data, "the received file's bytes are the sent file's");
+
+    // The chat stayed a chat: messages both ways after the transfer.
+    t.type_text("b", "got it, thanks");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "B's message", |s| s.contains("peer  got it, thanks"));
+
+    // A declined offer: B presses n; A is told; nothing lands in B's folder. The path is
+    // typed with a Tab completion of the escaped space.
+    t.type_text("a", &format!("/send {}/sma", src.display()));
+    t.keys("a", &["Tab"]);
+    t.wait("a", "the completed path", |s| {
+        s.contains(r"small\ note.txt")
+    });
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the second offer", |s| {
+        s.contains("offers small note.txt (10 B, 1 file)")
+    });
+    t.keys("b", &["n"]);
+    t.wait("b", "the decline said", |s| {
+        s.contains("declined small note.txt")
+    });
+    t.wait("a", "the decline told", |s| {
+        s.contains("small note.txt not sent: the other side declined")
+    });
+    assert!(!inbox.join("small note.txt").exists());
+
+    quit_all(&t, &["a", "b"]);
+}

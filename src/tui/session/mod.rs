@@ -14,7 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 pub use self::rtc::connector;
 pub use self::scripted::{ScriptLog, Scripted};
-pub use crate::rtc::{CloseReason, RtcError, SessionEvent};
+pub use crate::rtc::{Channel, CloseReason, RtcError, SessionEvent};
 pub use crate::signal::{SdpKind, SessionDescription};
 
 /// Makes sessions: an offer (we start) or an answer to a peer's offer (we join).
@@ -39,4 +39,9 @@ pub trait Link: Send + Sync {
     fn accept_answer(&self, answer: SessionDescription) -> BoxFuture<'_, Result<(), RtcError>>;
     fn send(&self, text: String) -> BoxFuture<'_, Result<(), RtcError>>;
     fn close(&self) -> BoxFuture<'_, ()>;
+    /// Whether the peer is qrchat (known once its code is applied): only a qrchat peer
+    /// takes further channels, and so files.
+    fn peer_is_qrchat(&self) -> bool;
+    /// Open a further channel (a file transfer's); resolves once it is open.
+    fn open_channel(&self, label: &str) -> BoxFuture<'static, Result<Channel, RtcError>>;
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Connector, Link, RtcError, SessionDescription, SessionEvent};
+use super::{Channel, Connector, Link, RtcError, SessionDescription, SessionEvent};
 use crate::rtc::{RtcConfig, Session};
 
 /// Sessions made with this configuration.
@@ -50,5 +50,11 @@ impl Link for RtcLink {
     }
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.0.close())
+    }
+    fn peer_is_qrchat(&self) -> bool {
+        self.0.peer_is_qrchat()
+    }
+    fn open_channel(&self, label: &str) -> BoxFuture<'static, Result<Channel, RtcError>> {
+        Box::pin(self.0.open_channel(label))
     }
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Connector, Link, RtcError, SdpKind, SessionDescription, SessionEvent};
+use super::{Channel, Connector, Link, RtcError, SdpKind, SessionDescription, SessionEvent};
 
 /// A scripted session for tests: hands out a fixed local description, replays scripted
 /// events at each step and records what the app sent.
@@ -19,6 +19,8 @@ pub struct Scripted {
     pub on_connect: Vec<SessionEvent>,
     /// When set, `offer`/`answer` fail with the error this makes (rtc's own errors).
     pub fail: Option<fn() -> RtcError>,
+    /// What `peer_is_qrchat` says.
+    pub qrchat: bool,
     pub log: Arc<Mutex<ScriptLog>>,
 }
 
@@ -30,6 +32,8 @@ pub struct ScriptLog {
     pub accepted: Vec<SessionDescription>,
     pub sent: Vec<String>,
     pub closed: usize,
+    /// Labels of the channels the app asked to open.
+    pub channels: Vec<String>,
 }
 
 struct ScriptedLink {
@@ -104,5 +108,22 @@ impl Link for ScriptedLink {
     fn close(&self) -> BoxFuture<'_, ()> {
         self.script.log.lock().unwrap().closed += 1;
         Box::pin(async {})
+    }
+    fn peer_is_qrchat(&self) -> bool {
+        self.script.qrchat
+    }
+    fn open_channel(&self, label: &str) -> BoxFuture<'static, Result<Channel, RtcError>> {
+        self.script
+            .log
+            .lock()
+            .unwrap()
+            .channels
+            .push(label.to_string());
+        // No channel without a real session: the transfer fails as an unopened one would.
+        Box::pin(async {
+            Err(RtcError::Channel(
+                "a scripted session has no channels".into(),
+            ))
+        })
     }
 }
