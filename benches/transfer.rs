@@ -78,7 +78,7 @@ async fn pair() -> (Session, Session, mpsc::UnboundedReceiver<SessionEvent>) {
         .unwrap();
     let blob = signal::encode(bob.local_description(), Format::Auto).unwrap();
     let answer =
-        signal::decode_expecting(&blob, SdpKind::Answer, Some(&alice.local_fingerprint())).unwrap();
+        signal::decode_expecting(&blob, SdpKind::Answer, Some(alice.local_description())).unwrap();
     alice.accept_answer(&answer.desc).await.unwrap();
     for rx in [&mut arx, &mut brx] {
         while let Some(e) = rx.recv().await {

@@ -25,6 +25,11 @@ pub struct Cli {
     #[arg(long)]
     pub join: bool,
 
+    /// TUI: files I accept go into this directory (default: the download folder's
+    /// qrchat/ subfolder, e.g. ~/Downloads/qrchat).
+    #[arg(long, value_name = "DIR")]
+    pub receive: Option<PathBuf>,
+
     #[command(flatten)]
     pub common: Common,
 }
@@ -167,6 +172,7 @@ impl Cli {
             json: c.json,
             history: c.history.clone(),
             quiet: c.quiet,
+            receive: self.receive.clone(),
         }
     }
 }
@@ -238,6 +244,12 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
     }
     if let (None, Some(dir)) = (&cli.command, &cli.common.history) {
         crate::chat::history::check_dir(dir)?;
+    }
+    if let (None, Some(dir)) = (&cli.command, &cli.receive) {
+        // Created when the first files are accepted; a file in its place is refused now.
+        if dir.exists() && !dir.is_dir() {
+            anyhow::bail!("--receive {}: not a directory", dir.display());
+        }
     }
     match &cli.command {
         Some(Command::Offer(args)) => {

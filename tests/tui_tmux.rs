@@ -846,3 +846,247 @@ fn launch_cmd(t: &Tmux, name: &str, cmd: &str) {
     t.type_text(name, &format!("{cmd}; echo EXIT=$?"));
     t.keys(name, &["Enter"]);
 }
+
+/// Pair the starter in `a` with the joiner in `b` by pasting codes both ways; the safety
+/// number both show.
+fn pair_by_paste(t: &Tmux, a: &str, b: &str) -> String {
+    let offer = read_code(t, a);
+    let s = t.wait(b, "the scan or paste screen", |s| {
+        s.contains("paste their code") || s.contains("scan their code")
+    });
+    if s.contains("scan their code") {
+        t.keys(b, &["p"]);
+    }
+    paste_code(t, b, &offer);
+    let answer = read_code(t, b);
+    t.keys(a, &["p"]);
+    paste_code(t, a, &answer);
+    let sa = t.wait(a, "the chat with a safety number", |s| sas(s).is_some());
+    let sb = t.wait(b, "the chat with a safety number", |s| sas(s).is_some());
+    assert_eq!(sas(&sa), sas(&sb), "both sides show the same safety number");
+    sas(&sa).unwrap()
+}
+
+/// Re-pair in place. The link goes for good while both apps run (B's process is frozen
+/// past A's peer timeout, then thawed: its own link has ended too); Ctrl-R on both makes
+/// new codes in the same roles, the chat so far stays on both screens, both say the peer
+/// is the same app as before, and the safety number is the one they had. Then B quits and
+/// A pairs again, with a new app C: A names it a different peer.
+#[test]
+fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
+    let t = Tmux::within("repair", Duration::from_secs(150));
+    let nocam = t.dir.join("no-camera.png");
+    let log_b = t.dir.join("b.log");
+    launch(&t, "a", "--start --bind 127.0.0.1 --peer-timeout 5");
+    // Without job control (`set +m`) the shell does not take the terminal back when B's
+    // process is stopped below.
+    launch_cmd(
+        &t,
+        "b",
+        &format!(
+            "set +m; {} --join --bind 127.0.0.1 --peer-timeout 5 --camera-file {} --log {}",
+            qrchat_bin(),
+            nocam.display(),
+            log_b.display()
+        ),
+    );
+    let first = pair_by_paste(&t, "a", "b");
+    t.type_text("a", "before the break");
+    t.keys("a", &["Enter"]);
+    t.wait("b", "A's message", |s| s.contains("peer  before the break"));
+
+    // B's app stops answering (frozen); A gives up after its timeout and offers Ctrl-R.
+    let b_proc = log_b.display().to_string();
+    let signal = |sig: &str| {
+        let st = Command::new("pkill")
+            .args([sig, "-f", &b_proc])
+            .status()
+            .expect("running pkill");
+        assert!(st.success(), "pkill {sig} found no qrchat for B");
+    };
+    signal("-STOP");
+    t.wait("a", "A's link gone for good, with Ctrl-R offered", |s| {
+        s.contains("the peer stopped responding") && s.contains("Ctrl-R: new code")
+    });
+    signal("-CONT");
+    t.wait("b", "B's link gone for good, with Ctrl-R offered", |s| {
+        s.contains("Ctrl-R: new code")
+    });
+
+    // Both pair again in place: same roles, new codes, the chat kept.
+    t.keys("a", &["C-r"]);
+    t.keys("b", &["C-r"]);
+    let again = pair_by_paste(&t, "a", "b");
+    assert_eq!(again, first, "the same two apps keep their safety number");
+    for name in ["a", "b"] {
+        let s = t.wait(name, "the same app named as such", |s| {
+            s.contains("the same app as before")
+        });
+        assert!(
+            s.contains("before the break") && s.contains("pairing again: this chat is kept"),
+            "{name} kept the chat:\n{}",
+            trim_screen(&s)
+        );
+    }
+    t.type_text("b", "after the re-pair");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "B's message over the new link", |s| {
+        s.contains("peer  after the re-pair")
+    });
+
+    // B quits; A pairs again with another app, C, and says it is a different peer.
+    t.keys("b", &["C-c"]);
+    assert_restored(&t, "b");
+    t.wait("a", "A's peer left, with Ctrl-R offered", |s| {
+        s.contains("the peer left") && s.contains("Ctrl-R: new code")
+    });
+    t.keys("a", &["C-r"]);
+    launch(
+        &t,
+        "c",
+        &format!("--join --bind 127.0.0.1 --camera-file {}", nocam.display()),
+    );
+    let third = pair_by_paste(&t, "a", "c");
+    assert_ne!(third, first, "another app, another safety number");
+    let s = t.wait("a", "the new peer named as different", |s| {
+        s.contains("this is a different peer than before")
+    });
+    assert!(s.contains("after the re-pair"), "{}", trim_screen(&s));
+    quit_all(&t, &["a", "c"]);
+}
+
+/// Pair A (`--start`, with `a_args`) and B (`--join`, with `b_args`) by paste, both on
+/// loopback; returns once both show the chat.
+fn pair_two(t: &Tmux, a_args: &str, b_args: &str) {
+    let nocam = t.dir.join("no-camera.png");
+    launch(t, "a", &format!("--start --bind 127.0.0.1 {a_args}"));
+    launch(
+        t,
+        "b",
+        &format!(
+            "--join --bind 127.0.0.1 --camera-file {} {b_args}",
+            nocam.display()
+        ),
+    );
+    pair_by_paste(t, "a", "b");
+}
+
+/// The screen's rows joined without their padding (a chat line may wrap).
+fn flat(screen: &str) -> String {
+    screen.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+}
+
+/// Bytes that do not repeat in any short period (so a misplaced chunk shows).
+fn payload(n: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn a_file_sent_from_the_tui_is_offered_accepted_shown_and_verified() {
+    let t = Tmux::new("files");
+    let inbox = t.dir.join("inbox");
+    let src = t.dir.join("out");
+    std::fs::create_dir_all(&src).unwrap();
+    let data = payload(48 * 1024 * 1024);
+    let big = src.join("payload.bin");
+    std::fs::write(&big, &data).unwrap();
+    std::fs::write(src.join("small note.txt"), b"not wanted").unwrap();
+    pair_two(
+        &t,
+        &format!("--log {}", t.dir.join("a.log").display()),
+        &format!(
+            "--receive {} --log {}",
+            inbox.display(),
+            t.dir.join("b.log").display()
+        ),
+    );
+
+    // A sends; B is asked (name, size, count, from the peer) and accepts with y.
+    t.type_text("a", &format!("/send {}", big.display()));
+    t.keys("a", &["Enter"]);
+    t.wait("a", "the offer waiting", |s| {
+        s.contains("offering payload.bin (50 MB): waiting for the peer to accept")
+    });
+    let s = t.wait("b", "the offer", |s| {
+        s.contains("peer  offers payload.bin (50 MB, 1 file). y: accept")
+    });
+    assert!(
+        s.contains(" y accept files  n decline "),
+        "{}",
+        trim_screen(&s)
+    );
+    t.keys("b", &["y"]);
+
+    // Progress lines on both sides while it runs, then done on both: where it is, verified.
+    let mut progress_seen = [false, false];
+    let done = |s: &str, side: usize| {
+        let f = flat(s);
+        if side == 0 {
+            f.contains("sent payload.bin (50 MB, 1 file): verified by the peer")
+        } else {
+            f.contains(&format!(
+                "received payload.bin (50 MB), verified: saved as {}",
+                inbox.join("payload.bin").display()
+            ))
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let sa = t.screen("a");
+        let sb = t.screen("b");
+        progress_seen[0] |= sa.contains("sending payload.bin: ") && sa.contains("%)");
+        progress_seen[1] |= sb.contains("receiving payload.bin: ") && sb.contains("%)");
+        if done(&sa, 0) && done(&sb, 1) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the transfer did not finish:\n{}\n---\n{}",
+            trim_screen(&sa),
+            trim_screen(&sb)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        progress_seen,
+        [true, true],
+        "a progress line (bytes, %) showed on both sides"
+    );
+    let got = std::fs::read(inbox.join("payload.bin")).unwrap();
+    assert!(got == data, "the received file's bytes are the sent file's");
+
+    // The chat stayed a chat: messages both ways after the transfer.
+    t.type_text("b", "got it, thanks");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "B's message", |s| s.contains("peer  got it, thanks"));
+
+    // A declined offer: B presses n; A is told; nothing lands in B's folder. The path is
+    // typed with a Tab completion of the escaped space.
+    t.type_text("a", &format!("/send {}/sma", src.display()));
+    t.keys("a", &["Tab"]);
+    t.wait("a", "the completed path", |s| {
+        s.contains(r"small\ note.txt")
+    });
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the second offer", |s| {
+        s.contains("offers small note.txt (10 B, 1 file)")
+    });
+    t.keys("b", &["n"]);
+    t.wait("b", "the decline said", |s| {
+        s.contains("declined small note.txt")
+    });
+    t.wait("a", "the decline told", |s| {
+        s.contains("small note.txt not sent: the other side declined")
+    });
+    assert!(!inbox.join("small note.txt").exists());
+
+    quit_all(&t, &["a", "b"]);
+}

@@ -6,6 +6,7 @@
 //! (the screen, the composer and its history, focus and unread count) is on [`App`].
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,8 +17,9 @@ use super::input::Input;
 use super::keys;
 use super::screens;
 use super::session::{CloseReason, RtcError, SessionEvent};
+use super::transfers::{Transfer, TransferEvent};
 use crate::camera::CameraError;
-use crate::rtc::LinkState;
+use crate::rtc::{Channel, LinkState};
 use crate::signal::{self, DecodeError, Decoded, EncodeError, SdpKind, SessionDescription};
 
 /// An interrupted link is "not responding" after this long (rtc keeps trying until its
@@ -67,7 +69,6 @@ pub enum AppEvent {
     Local {
         pairing: u64,
         desc: SessionDescription,
-        fingerprint: [u8; 32],
     },
     /// Making the offer/answer or accepting the answer failed.
     SessionError {
@@ -78,6 +79,16 @@ pub enum AppEvent {
     Camera(CameraEvent),
     /// The transcript (`--history`) for this chat was opened here, or could not be.
     Saving(Result<std::path::PathBuf, Arc<crate::chat::HistoryError>>),
+    /// The peer's code was applied: whether the peer is qrchat (only then can it take files).
+    PeerKind {
+        pairing: u64,
+        qrchat: bool,
+    },
+    /// News of transfer `id` (see `transfers.rs`).
+    Transfer {
+        id: u64,
+        event: TransferEvent,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +136,25 @@ pub enum Effect {
     Save {
         who: &'static str,
         text: String,
+    },
+    /// Offer these files and folders to the peer as transfer `id`.
+    SendFiles {
+        id: u64,
+        paths: Vec<PathBuf>,
+    },
+    /// The peer opened this transfer channel: receive on it as transfer `id` (asking first).
+    ReceiveFiles {
+        id: u64,
+        channel: Channel,
+    },
+    /// The user's answer to the offer of transfer `id`.
+    AnswerOffer {
+        id: u64,
+        accept: bool,
+    },
+    /// Stop transfer `id` (the peer is told).
+    CancelTransfer {
+        id: u64,
     },
     Quit,
 }
@@ -178,12 +208,21 @@ pub struct Options {
     pub history: bool,
     /// Extra `--stun` servers configured (shown in hints).
     pub stun: bool,
+    /// `--turn` servers configured (shown in hints).
+    pub turn: bool,
     /// `--quiet`: no bell or notification for messages that arrive unseen.
     pub quiet: bool,
     /// How to notify (see [`Notifier::detect`]).
     pub notifier: Notifier,
     /// Running inside tmux (which drops OSC 52 unless `set-clipboard on`).
     pub in_tmux: bool,
+    /// Where accepted files go (`--receive DIR`, else the download folder's `qrchat/`);
+    /// None: nowhere known, offers are declined.
+    pub receive_dir: Option<PathBuf>,
+    /// The home directory (`~` in `/send` paths) and the directory relative paths start
+    /// from.
+    pub home: Option<PathBuf>,
+    pub cwd: Option<PathBuf>,
 }
 
 /// Our code, once made.
@@ -191,7 +230,8 @@ pub struct Options {
 pub struct LocalCode {
     pub blob: String,
     pub candidates: Vec<String>,
-    pub fingerprint: [u8; 32],
+    /// The description the code carries (an answer scanned later must answer it).
+    pub desc: SessionDescription,
     /// The QR lines, or why there is no QR.
     pub qr: Result<Vec<String>, Arc<crate::qr::QrError>>,
 }
@@ -257,6 +297,8 @@ pub struct ChatLine {
     pub time: String,
     pub who: Who,
     pub text: String,
+    /// The line of this transfer (updated in place as it goes).
+    pub transfer: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -303,6 +345,10 @@ pub struct Pairing {
     pub paste: PasteState,
     pub conn: ConnState,
     pub chat: ChatState,
+    /// Whether the peer is qrchat (None until its code is applied).
+    pub peer_qrchat: Option<bool>,
+    /// File transfers of this chat, both ways, oldest first.
+    pub transfers: Vec<Transfer>,
 }
 
 impl Pairing {
@@ -342,6 +388,14 @@ pub struct App {
     /// the new peer is the same app.
     pub last_peer: Option<[u8; 32]>,
     pub quit: bool,
+    /// The last transfer id handed out (ids are never reused in a run).
+    pub next_transfer: u64,
+    /// A line shown above the status bar about the composer (Tab's candidates, a
+    /// dropped file); goes as soon as the composer changes.
+    pub composer_note: Option<String>,
+    /// The composer holds `/send` made from this paste (dropped files): Esc puts the
+    /// pasted text back instead.
+    pub dropped: Option<String>,
 }
 
 impl App {
@@ -362,6 +416,9 @@ impl App {
             outbox: Vec::new(),
             last_peer: None,
             quit: false,
+            next_transfer: 0,
+            composer_note: None,
+            dropped: None,
         };
         let fx = if app.opts.start {
             app.begin_start()
@@ -467,12 +524,8 @@ impl App {
             AppEvent::Session { pairing, event } if pairing == self.pairing.id => {
                 self.on_session(event)
             }
-            AppEvent::Local {
-                pairing,
-                desc,
-                fingerprint,
-            } if pairing == self.pairing.id => {
-                self.on_local(desc, fingerprint);
+            AppEvent::Local { pairing, desc } if pairing == self.pairing.id => {
+                self.on_local(desc);
                 vec![]
             }
             AppEvent::SessionError { pairing, error } if pairing == self.pairing.id => {
@@ -503,6 +556,13 @@ impl App {
                 self.push_line(Who::Warn, format!("this chat is not saved: {e}"));
                 vec![]
             }
+            AppEvent::PeerKind { pairing, qrchat } => {
+                if pairing == self.pairing.id {
+                    self.pairing.peer_qrchat = Some(qrchat);
+                }
+                vec![]
+            }
+            AppEvent::Transfer { id, event } => self.on_transfer(id, event),
         }
     }
 
@@ -534,7 +594,7 @@ impl App {
                 vec![]
             }
             Screen::Chat => {
-                self.composer.insert(&text);
+                screens::chat::paste(self, text);
                 vec![]
             }
             Screen::Start => {
@@ -622,12 +682,14 @@ impl App {
                             Who::Warn,
                             "the link is interrupted: reconnecting (what you send waits)".into(),
                         );
+                        self.refresh_transfer_lines();
                     }
                     LinkState::Open { route }
                         if in_chat && matches!(was, Some(LinkState::Interrupted { .. })) =>
                     {
                         self.pairing.chat.interrupted_at = None;
                         self.push_line(Who::Info, format!("the link is back ({route})"));
+                        self.refresh_transfer_lines();
                     }
                     _ => {}
                 }
@@ -687,8 +749,15 @@ impl App {
             SessionEvent::Notice(text) => {
                 self.push_line(Who::Warn, crate::chat::sanitize(&text));
             }
-            // Transfers are not offered in the TUI yet: dropping the channel closes it.
-            SessionEvent::Channel(_) => {}
+            SessionEvent::Channel(channel) => {
+                // Other labels (a headless peer's "done") mean nothing here: dropped, closed.
+                if super::transfers::is_transfer_label(channel.label())
+                    && self.screen == Screen::Chat
+                {
+                    let id = self.incoming_transfer();
+                    return vec![Effect::ReceiveFiles { id, channel }];
+                }
+            }
             SessionEvent::Binary(n) => {
                 self.push_line(
                     Who::Warn,
@@ -710,7 +779,7 @@ impl App {
     }
 
     /// A message arrived: if nobody is looking, count it in the title and ring.
-    fn arrived(&mut self) -> Vec<Effect> {
+    pub(crate) fn arrived(&mut self) -> Vec<Effect> {
         if self.focused {
             return vec![];
         }
@@ -747,7 +816,7 @@ impl App {
         self.screen = Screen::Connecting;
     }
 
-    fn on_local(&mut self, desc: SessionDescription, fingerprint: [u8; 32]) {
+    fn on_local(&mut self, desc: SessionDescription) {
         let p = &mut self.pairing;
         p.gathering = None;
         let json = match p.role {
@@ -767,7 +836,7 @@ impl App {
                 p.local = Some(LocalCode {
                     candidates: signal::candidates(&desc.sdp),
                     blob,
-                    fingerprint,
+                    desc,
                     qr,
                 });
             }
@@ -815,8 +884,8 @@ impl App {
 
     /// A code from the other side, found in whatever was pasted or scanned, checked.
     fn check(&self, text: &str) -> Result<Decoded, DecodeError> {
-        let own = self.pairing.local.as_ref().map(|l| l.fingerprint);
-        signal::decode_expecting(&signal::find_code(text), self.expected_kind(), own.as_ref())
+        let own = self.pairing.local.as_ref().map(|l| &l.desc);
+        signal::decode_expecting(&signal::find_code(text), self.expected_kind(), own)
     }
 
     // ------------------------------------------------------------ transitions
@@ -860,11 +929,13 @@ impl App {
     /// same peer app is recognised and the safety number stays the same.
     pub(crate) fn repair(&mut self) -> Vec<Effect> {
         let lines = std::mem::take(&mut self.pairing.chat.lines);
+        let transfers = std::mem::take(&mut self.pairing.transfers);
         let saving = self.pairing.saving;
         let draft = self.composer.clone();
         let fx = self.retry();
         self.composer = draft;
         self.pairing.chat.lines = lines;
+        self.pairing.transfers = transfers;
         self.pairing.saving = saving;
         self.push_line(
             Who::Info,
@@ -993,7 +1064,16 @@ impl App {
 
     /// Add a chat line, keeping the scrollback bounded and the view where it was.
     pub(crate) fn push_line(&mut self, who: Who, text: String) {
-        let time = self.clock();
+        self.push_chat_line(who, text, None);
+    }
+
+    /// A transfer's line (found again by its id to be updated in place).
+    pub(crate) fn push_transfer_line(&mut self, id: u64, who: Who, text: String) {
+        self.push_chat_line(who, text, Some(id));
+    }
+
+    /// Put a line in the transcript (with `--history`).
+    pub(crate) fn save_line(&mut self, who: Who, text: &str) {
         if self.pairing.saving {
             let name = match who {
                 Who::Me => "you",
@@ -1002,11 +1082,21 @@ impl App {
             };
             self.outbox.push(Effect::Save {
                 who: name,
-                text: text.clone(),
+                text: text.to_string(),
             });
         }
+    }
+
+    fn push_chat_line(&mut self, who: Who, text: String, transfer: Option<u64>) {
+        let time = self.clock();
+        self.save_line(who, &text);
         let chat = &mut self.pairing.chat;
-        chat.lines.push_back(ChatLine { time, who, text });
+        chat.lines.push_back(ChatLine {
+            time,
+            who,
+            text,
+            transfer,
+        });
         if chat.lines.len() > SCROLLBACK {
             chat.lines.pop_front();
             if let Some((i, _)) = &mut chat.scroll {

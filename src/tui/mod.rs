@@ -19,12 +19,14 @@
 
 pub mod app;
 pub mod camera;
+pub mod files;
 pub mod input;
 pub mod keys;
 pub mod runner;
 pub mod screens;
 pub mod session;
 pub mod terminal;
+pub mod transfers;
 pub mod ui;
 
 #[cfg(test)]
@@ -59,11 +61,14 @@ pub struct Config {
     pub history: Option<std::path::PathBuf>,
     /// No bell or notifications.
     pub quiet: bool,
+    /// `--receive DIR`: accepted files go here (else the download folder's `qrchat/`).
+    pub receive: Option<std::path::PathBuf>,
 }
 
 /// Run the app on the terminal until the user quits. Ctrl-C ends it with `Ok(())`.
 pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
     let stun = !cfg.rtc.stun.is_empty();
+    let turn = !cfg.rtc.turn.is_empty();
     // One certificate for the app's whole run: a peer that pairs again with this app
     // sees the same one (and the same safety number).
     if cfg.rtc.identity.is_none() {
@@ -71,6 +76,10 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
     }
     let connector = session::connector(cfg.rtc);
     let camera = cfg.camera;
+    let receive_dir = cfg
+        .receive
+        .clone()
+        .or_else(crate::transfer::dirs::default_receive_dir);
     let guard = terminal::TerminalGuard::enter().context("could not set up the terminal")?;
     let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     let size = term.size()?;
@@ -83,12 +92,18 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
         started_at: Some(std::time::SystemTime::now()),
         history: cfg.history.is_some(),
         stun,
+        turn,
         quiet: cfg.quiet,
         notifier: Notifier::detect(|k| std::env::var(k).ok()),
         in_tmux: std::env::var_os("TMUX").is_some(),
+        receive_dir: receive_dir.clone(),
+        home: std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(std::path::PathBuf::from),
+        cwd: std::env::current_dir().ok(),
     };
     let history = cfg.history;
-    let result = event_loop(&mut term, opts, connector, camera, history).await;
+    let result = event_loop(&mut term, opts, connector, camera, history, receive_dir).await;
     let _ = term.show_cursor();
     drop(term);
     drop(guard);
@@ -105,10 +120,12 @@ async fn event_loop(
     connector: Arc<dyn Connector>,
     camera: CameraSpec,
     history: Option<std::path::PathBuf>,
+    receive_dir: Option<std::path::PathBuf>,
 ) -> anyhow::Result<Vec<String>> {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut runner =
-        Runner::new(connector, camera, tx, Box::new(std::io::stdout())).with_history(history);
+    let mut runner = Runner::new(connector, camera, tx, Box::new(std::io::stdout()))
+        .with_history(history)
+        .with_receive_dir(receive_dir);
     let started = Instant::now();
     let (mut app, fx) = App::new(opts);
     let mut quit = runner.execute_all(fx);

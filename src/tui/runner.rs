@@ -2,6 +2,7 @@
 //! as `AppEvent`s), the camera thread, and the few bytes written straight to the terminal
 //! (clipboard, bell, notification, title).
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,11 +10,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::app::{AppEvent, Effect, Notifier};
-use super::session::{Connector, Link, SessionDescription};
+use super::session::{Channel, Connector, Link, SessionDescription};
+use super::transfers::TransferEvent;
 use super::CameraSpec;
+use crate::transfer::{self, CancelHandle, Policy, Progress};
+
+/// A transfer task and what the user can still tell it.
+struct Running {
+    cancel: CancelHandle,
+    /// Receiver: the answer to its offer, until given.
+    answer: Option<oneshot::Sender<bool>>,
+    task: JoinHandle<()>,
+}
 
 enum Cmd {
     Accept(SessionDescription),
@@ -37,6 +49,9 @@ pub struct Runner {
     history: Option<crate::chat::History>,
     /// Where each chat went, to say on exit.
     saved: Vec<String>,
+    /// Where accepted files go.
+    receive_dir: Option<PathBuf>,
+    transfers: HashMap<u64, Running>,
 }
 
 impl Runner {
@@ -59,7 +74,15 @@ impl Runner {
             history_dir: None,
             history: None,
             saved: vec![],
+            receive_dir: None,
+            transfers: HashMap::new(),
         }
+    }
+
+    /// Accepted files go into `dir` (`--receive`, or the default download folder).
+    pub fn with_receive_dir(mut self, dir: Option<PathBuf>) -> Runner {
+        self.receive_dir = dir;
+        self
     }
 
     /// Save each chat as a transcript in `dir` (`--history`).
@@ -121,9 +144,133 @@ impl Runner {
                     }
                 }
             }
+            Effect::SendFiles { id, paths } => self.send_files(id, paths),
+            Effect::ReceiveFiles { id, channel } => self.receive_files(id, channel),
+            Effect::AnswerOffer { id, accept } => {
+                if let Some(a) = self.transfers.get_mut(&id).and_then(|r| r.answer.take()) {
+                    let _ = a.send(accept);
+                }
+            }
+            Effect::CancelTransfer { id } => {
+                if let Some(r) = self.transfers.get_mut(&id) {
+                    r.cancel.cancel("");
+                    // An offer not answered yet is declined.
+                    r.answer.take();
+                }
+            }
             Effect::Quit => return true,
         }
         false
+    }
+
+    fn link(&self) -> Option<Arc<dyn Link>> {
+        self.link.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn send_files(&mut self, id: u64, paths: Vec<PathBuf>) {
+        let tx = self.tx.clone();
+        let failed = |why: &str| {
+            let _ = tx.send(AppEvent::Transfer {
+                id,
+                event: TransferEvent::Failed(why.into()),
+            });
+        };
+        let Some(link) = self.link() else {
+            return failed("not connected");
+        };
+        if !link.peer_is_qrchat() {
+            return failed(
+                "files need qrchat on both sides (the other side is a browser page, which takes chat only)",
+            );
+        }
+        let (cancel, signal) = transfer::cancel_pair();
+        let (ptx, prx) = mpsc::channel(16);
+        let opts = transfer::Options {
+            progress: Some(ptx),
+            cancel: signal,
+        };
+        // Opened here, in the order the user sent them.
+        let open = link.open_channel(transfer::proto::LABEL);
+        let task = tokio::spawn(async move {
+            let run = async move {
+                let ch = open
+                    .await
+                    .map_err(|e| format!("could not open a channel for it: {e}"))?;
+                let r = transfer::send(&ch, &paths, opts).await;
+                // The outcome is known; the goodbye need not hold it up.
+                tokio::spawn(async move { ch.close().await });
+                r.map_err(|e| e.to_string())
+            };
+            let (r, ()) = tokio::join!(run, forward(id, prx, tx.clone()));
+            let event = match r {
+                Ok(rep) => TransferEvent::Sent(rep),
+                Err(why) => TransferEvent::Failed(why),
+            };
+            let _ = tx.send(AppEvent::Transfer { id, event });
+        });
+        self.track(id, cancel, None, task);
+    }
+
+    fn receive_files(&mut self, id: u64, channel: Channel) {
+        let tx = self.tx.clone();
+        // Without a folder the app declines every offer: nothing is written.
+        let dir = self.receive_dir.clone().unwrap_or_default();
+        let (cancel, signal) = transfer::cancel_pair();
+        let (ptx, prx) = mpsc::channel(16);
+        let opts = transfer::Options {
+            progress: Some(ptx),
+            cancel: signal,
+        };
+        let (ask_tx, mut ask_rx) = mpsc::channel(1);
+        let (answer_tx, mut answer_rx) = oneshot::channel::<bool>();
+        let task = tokio::spawn(async move {
+            let run = async move {
+                let r = transfer::receive(&channel, &dir, Policy::Ask(ask_tx), opts).await;
+                tokio::spawn(async move { channel.close().await });
+                r.map_err(|e| e.to_string())
+            };
+            let offer_tx = tx.clone();
+            let ask = async move {
+                let Some(req) = ask_rx.recv().await else {
+                    return;
+                };
+                let _ = offer_tx.send(AppEvent::Transfer {
+                    id,
+                    event: TransferEvent::Offer(req.summary),
+                });
+                let mut answer = req.answer;
+                tokio::select! {
+                    yes = &mut answer_rx => { let _ = answer.send(yes.unwrap_or(false)); }
+                    // The transfer ended while the user was asked (the peer cancelled).
+                    _ = answer.closed() => {}
+                }
+            };
+            let (r, (), ()) = tokio::join!(run, ask, forward(id, prx, tx.clone()));
+            let event = match r {
+                Ok(rep) => TransferEvent::Received(rep),
+                Err(why) => TransferEvent::Failed(why),
+            };
+            let _ = tx.send(AppEvent::Transfer { id, event });
+        });
+        self.track(id, cancel, Some(answer_tx), task);
+    }
+
+    fn track(
+        &mut self,
+        id: u64,
+        cancel: CancelHandle,
+        answer: Option<oneshot::Sender<bool>>,
+        task: JoinHandle<()>,
+    ) {
+        self.transfers.retain(|_, r| !r.task.is_finished());
+        self.transfers.insert(
+            id,
+            Running {
+                cancel,
+                answer,
+                task,
+            },
+        );
     }
 
     fn save_start(&mut self) {
@@ -177,6 +324,7 @@ impl Runner {
                     }
                 }
             });
+            let joiner = offer.is_some();
             let made = match offer {
                 None => connector.offer(stx).await,
                 Some(o) => connector.answer(o, stx).await,
@@ -187,8 +335,13 @@ impl Runner {
                     let _ = tx.send(AppEvent::Local {
                         pairing,
                         desc: link.local_description(),
-                        fingerprint: link.local_fingerprint(),
                     });
+                    if joiner {
+                        let _ = tx.send(AppEvent::PeerKind {
+                            pairing,
+                            qrchat: link.peer_is_qrchat(),
+                        });
+                    }
                     serve(link, crx, tx, pairing).await;
                 }
                 Err(error) => {
@@ -204,6 +357,10 @@ impl Runner {
 
     fn close(&mut self) {
         self.cmds = None;
+        // The session's transfers end with it (partial files stay for a resume).
+        for (_, r) in self.transfers.drain() {
+            r.task.abort();
+        }
         if let Some(t) = self.task.take() {
             t.abort();
         }
@@ -236,6 +393,16 @@ impl Runner {
     }
 }
 
+/// Progress reports of transfer `id` as app events, until the transfer drops its sender.
+async fn forward(id: u64, mut progress: mpsc::Receiver<Progress>, tx: UnboundedSender<AppEvent>) {
+    while let Some(p) = progress.recv().await {
+        let _ = tx.send(AppEvent::Transfer {
+            id,
+            event: TransferEvent::Progress(p),
+        });
+    }
+}
+
 /// Text for inside an OSC: no control characters (which would end or break it).
 fn one_line(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).collect()
@@ -249,14 +416,20 @@ async fn serve(
 ) {
     while let Some(c) = cmds.recv().await {
         match c {
-            Cmd::Accept(d) => {
-                if let Err(error) = link.accept_answer(d).await {
+            Cmd::Accept(d) => match link.accept_answer(d).await {
+                Ok(()) => {
+                    let _ = tx.send(AppEvent::PeerKind {
+                        pairing,
+                        qrchat: link.peer_is_qrchat(),
+                    });
+                }
+                Err(error) => {
                     let _ = tx.send(AppEvent::SessionError {
                         pairing,
                         error: Arc::new(error),
                     });
                 }
-            }
+            },
             Cmd::Send(t) => {
                 if let Err(e) = link.send(t).await {
                     let _ = tx.send(AppEvent::SendError(Arc::new(e)));

@@ -154,7 +154,6 @@ fn starter_with_code(w: u16, h: u16) -> App {
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Offer, 0xAA, 50000),
-        fingerprint: [0xAA; 32],
     });
     app
 }
@@ -336,7 +335,6 @@ fn a_gathering_cut_at_the_deadline_is_said() {
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Offer, 0xAA, 50000),
-        fingerprint: [0xAA; 32],
     });
     assert!(render(&app).contains("(gathering stopped at --gather-timeout)"));
 }
@@ -372,7 +370,6 @@ fn snapshot_joiner_answer_waiting() {
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Answer, 0xAA, 50002),
-        fingerprint: [0xAA; 32],
     });
     session(&mut app, SessionEvent::State(LinkState::Connecting));
     let out = render(&app);
@@ -533,6 +530,11 @@ fn snapshot_connecting_and_failure_hints() {
         "{out}"
     );
     assert!(out.contains("--stun"));
+    assert!(out.contains("--turn turn:HOST:PORT"), "{out}");
+    assert!(
+        out.contains("(no --stun or --turn server is configured)"),
+        "{out}"
+    );
     insta::assert_snapshot!("connecting_failed", out);
 }
 
@@ -701,7 +703,6 @@ fn events_of_an_old_pairing_are_ignored() {
     app.update(AppEvent::Local {
         pairing: first,
         desc: sdp(SdpKind::Offer, 1, 1),
-        fingerprint: [1; 32],
     });
     assert!(app.pairing.local.is_none());
     let _ = old;
@@ -720,7 +721,6 @@ fn json_offer_gets_a_json_answer() {
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Answer, 0xAA, 50002),
-        fingerprint: [0xAA; 32],
     });
     let reply = &app.pairing.local.as_ref().unwrap().blob;
     let v: serde_json::Value = serde_json::from_str(reply).expect("the answer is JSON");
@@ -737,7 +737,6 @@ fn a_compact_offer_gets_a_compact_answer() {
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Answer, 0xAA, 50002),
-        fingerprint: [0xAA; 32],
     });
     assert!(app.pairing.local.as_ref().unwrap().blob.starts_with('Q'));
 }
@@ -819,7 +818,6 @@ async fn pump(
 async fn a_whole_pairing_through_the_runner_with_a_scripted_session() {
     let script = Scripted {
         local: Some(sdp(SdpKind::Offer, 0xAA, 50000)),
-        fingerprint: [0xAA; 32],
         on_gather: vec![SessionEvent::Gathering { candidates: 1 }],
         on_connect: vec![
             SessionEvent::State(LinkState::Connecting),
@@ -1365,7 +1363,6 @@ fn link_states_are_shown_in_words() {
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Answer, 0xAA, 50002),
-        fingerprint: [0xAA; 32],
     });
     session(&mut app, SessionEvent::State(LinkState::WaitingForPeer));
     assert!(render(&app).contains("connection: waiting for the other side to read my code, 0:00"));
@@ -1385,7 +1382,6 @@ async fn with_history_the_chat_is_saved_and_the_app_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let script = Scripted {
         local: Some(sdp(SdpKind::Offer, 0xAA, 50000)),
-        fingerprint: [0xAA; 32],
         on_connect: vec![
             SessionEvent::State(LinkState::Connecting),
             SessionEvent::Open {
@@ -1442,7 +1438,7 @@ fn an_answer_made_for_another_code_is_named_as_such() {
     app.update(key(KeyCode::Char('p')));
     // An answer tied to some other offer (fingerprint 0xCC), not to mine (0xAA).
     let mut answer = sdp(SdpKind::Answer, 0xBB, 50000);
-    answer.sdp = signal::tie_answer(&answer.sdp, &[0xCC; 32]);
+    answer.sdp = signal::tie_answer(&answer.sdp, &sdp(SdpKind::Offer, 0xCC, 50000).sdp);
     let code = signal::encode(&answer, Format::Auto).unwrap();
     app.update(AppEvent::Paste(format!("the answer: '{code}'")));
     assert!(
@@ -1455,7 +1451,7 @@ fn an_answer_made_for_another_code_is_named_as_such() {
     );
     // Tied to mine, it is taken.
     let mut answer = sdp(SdpKind::Answer, 0xBB, 50000);
-    answer.sdp = signal::tie_answer(&answer.sdp, &[0xAA; 32]);
+    answer.sdp = signal::tie_answer(&answer.sdp, &sdp(SdpKind::Offer, 0xAA, 50000).sdp);
     app.update(ctrl('u'));
     app.update(AppEvent::Paste(
         signal::encode(&answer, Format::Auto).unwrap(),
@@ -1473,7 +1469,6 @@ fn re_pairing_keeps_the_chat_and_names_the_peer() {
         app.update(AppEvent::Local {
             pairing,
             desc: sdp(SdpKind::Offer, 0xAA, 50000),
-            fingerprint: [0xAA; 32],
         });
         app.update(key(KeyCode::Char('p')));
         app.update(AppEvent::Paste(blob(SdpKind::Answer, fp)));
@@ -1524,4 +1519,695 @@ fn re_pairing_keeps_the_chat_and_names_the_peer() {
     let out = render(&app);
     assert!(out.contains("a different peer than before"), "{out}");
     assert!(out.contains("before the break"), "{out}");
+}
+
+// ------------------------------------------------------------------ files in the chat
+
+use super::files::{self, Completion};
+use super::transfers::{Stage, TransferEvent};
+use crate::transfer::{Direction, OfferSummary, Progress, ReceiveReport, SendReport};
+
+/// A chat (starter side) with a qrchat peer, paths relative to `dir`, files received
+/// into `dir/in`.
+fn chatting_in(dir: &std::path::Path) -> App {
+    let mut app = chatting(100, 24);
+    app.opts.cwd = Some(dir.to_path_buf());
+    app.opts.home = Some(dir.join("home"));
+    app.opts.receive_dir = Some(dir.join("in"));
+    let pairing = app.pairing.id;
+    app.update(AppEvent::PeerKind {
+        pairing,
+        qrchat: true,
+    });
+    app
+}
+
+fn enter(app: &mut App, text: &str) -> Vec<Effect> {
+    typed(app, text);
+    app.update(key(KeyCode::Enter))
+}
+
+/// The chat's message rows (between the title and the status bar), trimmed.
+fn chat_rows(app: &App) -> Vec<String> {
+    let out = render(app);
+    let rows: Vec<&str> = out.lines().collect();
+    rows[1..rows.len().saturating_sub(3)]
+        .iter()
+        .map(|l| l.trim_end().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+fn progress(direction: Direction, name: &str, done: u64, total: u64, rate: f64) -> Progress {
+    Progress {
+        direction,
+        name: name.into(),
+        file: name.into(),
+        done,
+        total,
+        rate,
+        eta: (rate > 0.0).then(|| Duration::from_secs_f64((total - done) as f64 / rate)),
+    }
+}
+
+#[test]
+fn send_words_are_split_as_a_shell_does() {
+    let w = files::split(r#"a\ b 'c d' "e \"f\"" g'h i'j ~/k"#);
+    assert_eq!(w.words, vec!["a b", "c d", "e \"f\"", "gh ij", "~/k"]);
+    assert_eq!(w.open_quote, None);
+    assert!(!w.ended);
+    let w = files::split("'unclosed dir/");
+    assert_eq!(w.open_quote, Some('\''));
+    assert!(files::split("a ").ended);
+    let home = std::path::Path::new("/home/u");
+    assert_eq!(files::expand("~/x", Some(home)), home.join("x"));
+    assert_eq!(files::expand("~", Some(home)), home);
+    assert_eq!(
+        files::expand("~bob/x", Some(home)),
+        std::path::Path::new("~bob/x")
+    );
+    assert_eq!(files::quote("/a/b.txt"), "/a/b.txt");
+    assert_eq!(files::quote("/a/it's here"), r"'/a/it'\''s here'");
+    // What quote makes, split gives back.
+    for p in ["/a b/c", "it's", "$HOME", "x\"y", "tab\there"] {
+        assert_eq!(files::split(&files::quote(p)).words, vec![p.to_string()]);
+    }
+    assert_eq!(
+        files::file_url("file:///tmp/a%20b.txt"),
+        Some("/tmp/a b.txt".into())
+    );
+    assert_eq!(files::file_url("file://localhost/x"), Some("/x".into()));
+    assert_eq!(files::file_url("file://evil.example/x"), None);
+    assert_eq!(files::file_url("file:///bad%zz"), None);
+}
+
+#[test]
+fn send_offers_existing_paths_and_names_missing_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("a.txt"), b"hello").unwrap();
+    std::fs::write(d.join("my file.txt"), vec![0u8; 2_100_000]).unwrap();
+    std::fs::create_dir_all(d.join("home/pics")).unwrap();
+    let mut app = chatting_in(d);
+
+    // A missing path: named, nothing sent (even when others exist).
+    let fx = enter(&mut app, "/send a.txt nope.txt");
+    assert!(fx.is_empty(), "{fx:?}");
+    let want = format!(
+        "no such file or folder: {}. Nothing was sent.",
+        d.join("nope.txt").display()
+    );
+    assert_eq!(app.pairing.chat.lines.back().unwrap().text, want);
+    assert!(app.pairing.transfers.is_empty());
+
+    // An unclosed quote is said as such.
+    enter(&mut app, "/send 'my file.txt");
+    assert!(app
+        .pairing
+        .chat
+        .lines
+        .back()
+        .unwrap()
+        .text
+        .contains("quote is not closed"));
+    // /send alone says how.
+    enter(&mut app, "/send");
+    assert!(app
+        .pairing
+        .chat
+        .lines
+        .back()
+        .unwrap()
+        .text
+        .contains("/send PATH"));
+
+    // Quoted, escaped and ~ paths, several at once: one transfer.
+    let fx = enter(&mut app, r"/send 'my file.txt' a.txt ~/pics");
+    assert_eq!(
+        fx,
+        vec![Effect::SendFiles {
+            id: 1,
+            paths: vec![d.join("my file.txt"), d.join("a.txt"), d.join("home/pics")],
+        }]
+    );
+    let line = &app.pairing.chat.lines.back().unwrap().text;
+    assert!(
+        line.starts_with(
+            "offering 3 items (2.1 MB in files, plus folders): my file.txt, a.txt, pics/"
+        ),
+        "{line}"
+    );
+    let fx = enter(&mut app, r"/send my\ file.txt");
+    assert_eq!(
+        fx,
+        vec![Effect::SendFiles {
+            id: 2,
+            paths: vec![d.join("my file.txt")]
+        }]
+    );
+    assert!(render(&app).contains("offering my file.txt (2.1 MB): waiting for the peer to accept"));
+    // Commands are not chat messages; a message that merely starts with / is.
+    assert!(!app.pairing.chat.lines.iter().any(|l| l.who == Who::Me));
+    let fx = enter(&mut app, "/shrug ok");
+    assert_eq!(fx, vec![Effect::Send("/shrug ok".into())]);
+}
+
+#[test]
+fn a_browser_peer_is_told_to_need_qrchat_for_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), b"x").unwrap();
+    let mut app = chatting_in(dir.path());
+    let pairing = app.pairing.id;
+    app.update(AppEvent::PeerKind {
+        pairing,
+        qrchat: false,
+    });
+    let fx = enter(&mut app, "/send a.txt");
+    assert!(fx.is_empty());
+    let out = render(&app);
+    assert!(out.contains("files need qrchat on both sides"), "{out}");
+    // A dropped file into a browser chat is text.
+    app.update(AppEvent::Paste(
+        dir.path().join("a.txt").display().to_string(),
+    ));
+    assert!(!app.composer.text().starts_with("/send"));
+}
+
+#[test]
+fn progress_is_one_line_updated_in_place_then_done_and_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("photo.jpg"), vec![1u8; 4_000_000]).unwrap();
+    let mut app = chatting_in(dir.path());
+    let fx = enter(&mut app, "/send photo.jpg");
+    let Effect::SendFiles { id, .. } = fx[0].clone() else {
+        panic!("{fx:?}")
+    };
+    let n = app.pairing.chat.lines.len();
+    for (done, rate) in [(0, 0.0), (1_200_000, 3_100_000.0), (2_000_000, 2_000_000.0)] {
+        app.update(AppEvent::Transfer {
+            id,
+            event: TransferEvent::Progress(progress(
+                Direction::Send,
+                "photo.jpg",
+                done,
+                4_000_000,
+                rate,
+            )),
+        });
+    }
+    assert_eq!(
+        app.pairing.chat.lines.len(),
+        n,
+        "updated in place, not added"
+    );
+    // The chat stays usable: a message goes out while the transfer runs.
+    let fx = enter(&mut app, "still here");
+    assert_eq!(fx, vec![Effect::Send("still here".into())]);
+    let rows = chat_rows(&app);
+    assert!(
+        rows.iter()
+            .any(|r| r.ends_with("sending photo.jpg: 2.0 MB of 4.0 MB (50%), 2.0 MB/s, 0:01 left")),
+        "{rows:#?}"
+    );
+    // A blip: the line says paused; it comes back.
+    session(
+        &mut app,
+        SessionEvent::State(LinkState::Interrupted {
+            since: std::time::Instant::now(),
+        }),
+    );
+    assert!(render(&app)
+        .contains("sending photo.jpg: 2.0 MB of 4.0 MB (50%), paused: the link is interrupted"));
+    session(
+        &mut app,
+        SessionEvent::State(LinkState::Open { route: Route::Lan }),
+    );
+    assert!(!render(&app).contains("paused"));
+    insta::assert_snapshot!("chat_sending", render(&app));
+
+    app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Sent(SendReport {
+            files: 1,
+            dirs: 0,
+            bytes: 4_000_000,
+            sent: 4_000_000,
+            resumed: 0,
+            saved_as: vec!["photo.jpg".into()],
+            skipped: vec![],
+        }),
+    });
+    let out = render(&app);
+    assert!(
+        out.contains("sent photo.jpg (4.0 MB, 1 file): verified by the peer"),
+        "{out}"
+    );
+    assert!(!out.contains("sending photo.jpg:"), "{out}");
+    assert_eq!(app.pairing.transfers[0].stage, Stage::Over);
+    // Said again at the bottom, since a message came after the progress line.
+    assert!(app
+        .pairing
+        .chat
+        .lines
+        .back()
+        .unwrap()
+        .text
+        .contains("verified by the peer"));
+    assert!(!footer(&app).contains("Ctrl-X"));
+}
+
+fn offered(app: &mut App, names: &[&str], files: usize, dirs: usize, bytes: u64) -> u64 {
+    let id = app.incoming_transfer();
+    app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Offer(OfferSummary {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            files,
+            dirs,
+            bytes,
+        }),
+    });
+    id
+}
+
+#[test]
+fn an_offer_is_shown_and_answered_with_y_or_n() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = chatting_in(dir.path());
+    assert!(!footer(&app).contains("accept"));
+    let id = offered(&mut app, &["photos"], 12, 3, 40_000_000);
+    let out = render(&app);
+    let recv = dir.path().join("in").display().to_string();
+    assert!(
+        out.contains(&format!(
+            "peer  offers photos/ (40 MB, 12 files, 3 folders). y: accept (into {recv}), n:"
+        )),
+        "{out}"
+    );
+    let f = footer(&app);
+    assert!(
+        f.contains("y accept files") && f.contains("n decline"),
+        "{f}"
+    );
+    insta::assert_snapshot!("chat_offer", out.replace(&recv, "[DIR]"));
+
+    // While a message is being typed, y and n are letters.
+    typed(&mut app, "ok, yes n");
+    assert_eq!(app.composer.text(), "ok, yes n");
+    assert!(!footer(&app).contains("y accept"));
+    app.update(ctrl('u'));
+
+    // y accepts.
+    assert_eq!(
+        app.update(key(KeyCode::Char('y'))),
+        vec![Effect::AnswerOffer { id, accept: true }]
+    );
+    assert!(render(&app).contains(&format!("receiving photos/ into {recv}: starting")));
+    assert!(!footer(&app).contains("y accept"));
+    assert!(
+        footer(&app).contains("Ctrl-X cancel transfer"),
+        "{}",
+        footer(&app)
+    );
+    app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Progress(progress(
+            Direction::Receive,
+            "photos",
+            10_000_000,
+            40_000_000,
+            5_000_000.0,
+        )),
+    });
+    assert!(render(&app).contains("receiving photos/: 10 MB of 40 MB (25%), 5.0 MB/s, 0:06 left"));
+    let top = dir.path().join("in/photos");
+    app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Received(ReceiveReport {
+            declined: false,
+            files: (0..12).map(|i| top.join(format!("{i}.jpg"))).collect(),
+            dirs: 3,
+            bytes: 40_000_000,
+            received: 40_000_000,
+            resumed: 0,
+        }),
+    });
+    let out = render(&app);
+    assert!(
+        out.contains(&format!(
+            "received photos/ (40 MB, 12 files), all verified: in {}",
+            top.display()
+        )),
+        "{out}"
+    );
+
+    // A second offer: n declines; /accept with nothing offered says so.
+    let id2 = offered(&mut app, &["a.pdf", "b.pdf"], 2, 0, 2_000);
+    assert!(render(&app).contains("offers 2 items (2.0 kB, 2 files): a.pdf, b.pdf."));
+    assert_eq!(
+        app.update(key(KeyCode::Char('n'))),
+        vec![Effect::AnswerOffer {
+            id: id2,
+            accept: false
+        }]
+    );
+    assert!(render(&app).contains("declined 2 items"));
+    assert!(enter(&mut app, "/accept").is_empty());
+    assert_eq!(
+        app.pairing.chat.lines.back().unwrap().text,
+        "no files are offered right now"
+    );
+    // /accept answers as y does; a single file's line says where it is.
+    let id3 = offered(&mut app, &["notes.txt"], 1, 0, 17);
+    assert_eq!(
+        enter(&mut app, "/accept"),
+        vec![Effect::AnswerOffer {
+            id: id3,
+            accept: true
+        }]
+    );
+    let saved = dir.path().join("in/notes (1).txt");
+    app.update(AppEvent::Transfer {
+        id: id3,
+        event: TransferEvent::Received(ReceiveReport {
+            declined: false,
+            files: vec![saved.clone()],
+            dirs: 0,
+            bytes: 17,
+            received: 17,
+            resumed: 0,
+        }),
+    });
+    assert!(render(&app).contains(&format!(
+        "received notes.txt (17 B), verified: saved as {}",
+        saved.display()
+    )));
+}
+
+#[test]
+fn hostile_offer_names_are_shown_not_interpreted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = chatting_in(dir.path());
+    offered(&mut app, &["\x1b[2Jevil\x07.txt"], 1, 0, 5);
+    let out = render(&app);
+    assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");
+    assert!(out.contains("evil"), "{out}");
+}
+
+#[test]
+fn without_a_download_folder_offers_are_declined_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = chatting_in(dir.path());
+    app.opts.receive_dir = None;
+    let id = app.incoming_transfer();
+    let fx = app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Offer(OfferSummary {
+            names: vec!["x".into()],
+            files: 1,
+            dirs: 0,
+            bytes: 1,
+        }),
+    });
+    assert_eq!(fx, vec![Effect::AnswerOffer { id, accept: false }]);
+    assert!(render(&app).contains("--receive DIR"));
+}
+
+#[test]
+fn cancel_stops_transfers_both_ways_and_failures_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big.bin"), vec![0u8; 1000]).unwrap();
+    let mut app = chatting_in(dir.path());
+    assert!(enter(&mut app, "/cancel").is_empty());
+    assert_eq!(
+        app.pairing.chat.lines.back().unwrap().text,
+        "no transfer is under way"
+    );
+    enter(&mut app, "/send big.bin");
+    let incoming = offered(&mut app, &["in.bin"], 1, 0, 10);
+    app.update(key(KeyCode::Char('y')));
+    let waiting = offered(&mut app, &["later.bin"], 1, 0, 10);
+    assert!(footer(&app).contains("Ctrl-X cancel transfer"));
+    let fx = app.update(ctrl('x'));
+    assert_eq!(
+        fx,
+        vec![
+            Effect::CancelTransfer { id: 1 },
+            Effect::CancelTransfer { id: incoming },
+            Effect::AnswerOffer {
+                id: waiting,
+                accept: false
+            },
+        ]
+    );
+    // The engine's words for how each ended.
+    app.update(AppEvent::Transfer {
+        id: 1,
+        event: TransferEvent::Failed("cancelled".into()),
+    });
+    app.update(AppEvent::Transfer {
+        id: incoming,
+        event: TransferEvent::Failed(crate::transfer::TransferError::Interrupted.to_string()),
+    });
+    let out = render(&app);
+    assert!(out.contains("big.bin not sent: cancelled"), "{out}");
+    assert!(
+        out.contains("in.bin not received: the link broke before the transfer finished"),
+        "{out}"
+    );
+    // The peer's cancel, on a transfer still offered to us: the offer goes.
+    let id = offered(&mut app, &["x.bin"], 1, 0, 1);
+    app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Failed(
+            crate::transfer::TransferError::PeerCancelled(String::new()).to_string(),
+        ),
+    });
+    assert!(render(&app).contains("x.bin not received: the other side cancelled"));
+    assert!(!footer(&app).contains("y accept"));
+    // `/cancel` is the same as Ctrl-X.
+    enter(&mut app, "/send big.bin");
+    let id = app.next_transfer;
+    assert_eq!(
+        enter(&mut app, "/cancel"),
+        vec![Effect::CancelTransfer { id }]
+    );
+}
+
+#[test]
+fn tab_completes_paths_after_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("alpha.txt"), b"").unwrap();
+    std::fs::create_dir(d.join("alphabet")).unwrap();
+    std::fs::write(d.join("alphabet/inner.txt"), b"").unwrap();
+    std::fs::write(d.join("beta b.txt"), b"").unwrap();
+    std::fs::write(d.join(".hidden"), b"").unwrap();
+    std::fs::create_dir_all(d.join("home/docs")).unwrap();
+    let cwd = d.to_path_buf();
+    let home = d.join("home");
+    let c = |t: &str| files::complete(t, Some(&home), &cwd);
+    assert_eq!(c("/send al"), Completion::Append("pha".into()));
+    assert_eq!(
+        c("/send alpha"),
+        Completion::Candidates(vec!["alpha.txt".into(), "alphabet/".into()])
+    );
+    assert_eq!(c("/send alphab"), Completion::Append("et/".into()));
+    assert_eq!(
+        c("/send alphabet/"),
+        Completion::Append("inner.txt ".into())
+    );
+    assert_eq!(c("/send be"), Completion::Append(r"ta\ b.txt ".into()));
+    assert_eq!(c("/send 'be"), Completion::Append("ta b.txt' ".into()));
+    assert_eq!(c("/send \"be"), Completion::Append("ta b.txt\" ".into()));
+    assert_eq!(c("/send ~/d"), Completion::Append("ocs/".into()));
+    assert_eq!(c("/send ~"), Completion::Append("/".into()));
+    assert_eq!(c("/send ."), Completion::Append("hidden ".into()));
+    assert_eq!(c("/send zz"), Completion::Nothing);
+    assert_eq!(c("hello al"), Completion::Nothing);
+    let abs = format!("/send {}/bet", d.display());
+    assert_eq!(
+        files::complete(&abs, None, std::path::Path::new("/")),
+        Completion::Append(r"a\ b.txt ".into())
+    );
+    // Hidden names stay out unless asked for; every visible name is listed.
+    assert_eq!(
+        c("/send a.txt "),
+        Completion::Candidates(vec![
+            "alpha.txt".into(),
+            "alphabet/".into(),
+            "beta b.txt".into(),
+            "home/".into()
+        ])
+    );
+
+    // In the app: Tab completes; a second Tab lists in a line above the status bar.
+    let mut app = chatting_in(d);
+    assert!(!footer(&app).contains("Tab"));
+    typed(&mut app, "/send al");
+    assert!(
+        footer(&app).contains("Tab complete path"),
+        "{}",
+        footer(&app)
+    );
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.composer.text(), "/send alpha");
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.composer.text(), "/send alpha");
+    let out = render(&app);
+    assert!(out.contains(" alpha.txt  alphabet/\n"), "{out}");
+    typed(&mut app, "b");
+    assert!(
+        !render(&app).contains("alpha.txt  alphabet/"),
+        "the list goes as typing goes on"
+    );
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.composer.text(), "/send alphabet/");
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.composer.text(), "/send alphabet/inner.txt ");
+    let fx = app.update(key(KeyCode::Enter));
+    assert_eq!(
+        fx,
+        vec![Effect::SendFiles {
+            id: 1,
+            paths: vec![d.join("alphabet/inner.txt")]
+        }]
+    );
+}
+
+#[test]
+fn a_pasted_path_is_offered_for_sending_and_esc_keeps_it_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let photo = d.join("my photo.jpg");
+    std::fs::write(&photo, vec![0u8; 2_100_000]).unwrap();
+    std::fs::write(d.join("b.txt"), b"b").unwrap();
+    let home = Some(d.join("home"));
+    let shown = photo.display().to_string();
+    // The forms terminals and file managers drop a file in.
+    for form in [
+        format!("'{shown}'"),
+        format!("\"{shown}\""),
+        shown.replace(' ', r"\ "),
+        format!("file://{}", shown.replace(' ', "%20")),
+        format!("  '{shown}' \n"),
+    ] {
+        assert_eq!(
+            files::dropped(&form, home.as_deref()),
+            Some(vec![photo.clone()]),
+            "{form}"
+        );
+    }
+    // Two files, on one line or two.
+    let two = vec![photo.clone(), d.join("b.txt")];
+    let b = d.join("b.txt").display().to_string();
+    assert_eq!(
+        files::dropped(&format!("'{shown}' '{b}'"), None),
+        Some(two.clone())
+    );
+    assert_eq!(
+        files::dropped(&format!("{}\n{b}", shown.replace(' ', r"\ ")), None),
+        Some(two)
+    );
+    // Text that is not only existing absolute paths stays text.
+    for text in [
+        format!("look at '{shown}'"),
+        format!("'{shown}"),
+        format!("{}/nope.txt", d.display()),
+        "b.txt".into(),
+        "hello".into(),
+        String::new(),
+    ] {
+        assert_eq!(files::dropped(&text, None), None, "{text}");
+    }
+
+    let mut app = chatting_in(d);
+    app.update(AppEvent::Paste(format!("'{shown}'")));
+    assert_eq!(app.composer.text(), format!("/send '{shown}'"));
+    let out = render(&app);
+    assert!(
+        out.contains("Enter sends my photo.jpg (2.1 MB) to the peer; Esc keeps the paste as text"),
+        "{out}"
+    );
+    assert!(
+        footer(&app).contains("Esc keep as text"),
+        "{}",
+        footer(&app)
+    );
+    insta::assert_snapshot!(
+        "chat_dropped",
+        out.replace(&d.display().to_string(), "[DIR]")
+    );
+    // Esc: the paste as it came, as text.
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.composer.text(), format!("'{shown}'"));
+    assert!(app.dropped.is_none() && app.composer_note.is_none());
+    app.update(ctrl('u'));
+    // Enter sends it.
+    app.update(AppEvent::Paste(format!("'{shown}'")));
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![Effect::SendFiles {
+            id: 1,
+            paths: vec![photo.clone()]
+        }]
+    );
+    // Into a message being typed, a path is text.
+    typed(&mut app, "see ");
+    app.update(AppEvent::Paste(format!("'{shown}'")));
+    assert_eq!(app.composer.text(), format!("see '{shown}'"));
+}
+
+#[tokio::test]
+async fn the_runner_refuses_files_for_a_browser_peer_and_reports_a_failed_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), b"a").unwrap();
+    for qrchat in [false, true] {
+        let script = Scripted {
+            local: Some(sdp(SdpKind::Offer, 0xAA, 50000)),
+            on_connect: vec![
+                SessionEvent::State(LinkState::Open { route: Route::Lan }),
+                SessionEvent::Open {
+                    sas: "111 222".into(),
+                    remote: None,
+                    route: Route::Lan,
+                },
+            ],
+            qrchat,
+            ..Default::default()
+        };
+        let log = script.log.clone();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (mut runner, _) = runner(script, CameraSpec::default(), tx);
+        let (mut app, fx) = app_with(true, false, 120, 30);
+        app.opts.cwd = Some(dir.path().to_path_buf());
+        runner.execute_all(fx);
+        pump(&mut app, &mut runner, &mut rx).await;
+        runner.execute_all(app.update(key(KeyCode::Char('p'))));
+        app.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
+        runner.execute_all(app.update(key(KeyCode::Enter)));
+        pump(&mut app, &mut runner, &mut rx).await;
+        assert_eq!(app.screen, Screen::Chat);
+        assert_eq!(app.pairing.peer_qrchat, Some(qrchat));
+        // Past the app's own check: the runner says it too.
+        app.pairing.peer_qrchat = None;
+        let fx = enter(&mut app, "/send a.txt");
+        runner.execute_all(fx);
+        pump(&mut app, &mut runner, &mut rx).await;
+        let out = render(&app);
+        if qrchat {
+            assert_eq!(log.lock().unwrap().channels, vec!["qrchat-file"]);
+            assert!(
+                out.contains("a.txt not sent: could not open a channel for it"),
+                "{out}"
+            );
+        } else {
+            assert!(log.lock().unwrap().channels.is_empty());
+            assert!(
+                out.contains("a.txt not sent: files need qrchat on both sides"),
+                "{out}"
+            );
+        }
+        runner.shutdown().await;
+    }
 }

@@ -95,6 +95,26 @@ fn a_bad_history_dir_is_refused_before_the_terminal_is_touched() {
     assert_eq!(err.lines().count(), 1, "{err}");
 }
 
+#[test]
+fn the_tui_takes_receive_dir_and_refuses_a_file_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let out = qrchat(&["--receive", file.to_str().unwrap(), "--start"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--receive") && err.contains("not a directory"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // The help names it for the TUI; the headless one is still there.
+    let help = text(&qrchat(&["--help"]).stdout);
+    assert!(help.contains("--receive <DIR>"), "{help}");
+    let help = text(&qrchat(&["answer", "--help"]).stdout);
+    assert!(help.contains("--receive <DIR>"), "{help}");
+}
+
 /// Our own tmux server, for what needs a real terminal.
 struct Tmux {
     socket: String,

@@ -18,8 +18,9 @@ use std::time::Duration;
 
 use crate::rtc::LinkState;
 use crate::tui::app::{App, ChatLine, Effect, Who, NOT_RESPONDING};
+use crate::tui::files::{self, Completion};
 use crate::tui::input;
-use crate::tui::keys::{alt, always, ctrl, plain, Binding, Chord};
+use crate::tui::keys::{alt, always, ch, ctrl, plain, Binding, Chord};
 use crate::tui::ui;
 
 /// "HH:MM name  " before each message.
@@ -33,8 +34,66 @@ fn scrolled(app: &App) -> bool {
     app.pairing.chat.scroll.is_some()
 }
 
+/// An offer waits for y / n, and y and n are not being typed into a message.
+fn answerable(app: &App) -> bool {
+    app.composer.is_empty() && app.asking().next().is_some()
+}
+
 /// The chat's keys (everything else goes to the composer).
 pub const KEYS: &[Binding] = &[
+    Binding {
+        label: "y",
+        chords: &[ch('y')],
+        hint: |_| "accept files",
+        help: "while files are offered (and nothing is typed): accept them (also /accept)",
+        when: answerable,
+        run: |app, _| app.answer_offer(true),
+    },
+    Binding {
+        label: "n",
+        chords: &[ch('n')],
+        hint: |_| "decline",
+        help: "while files are offered (and nothing is typed): decline them (also /decline)",
+        when: answerable,
+        run: |app, _| app.answer_offer(false),
+    },
+    Binding {
+        label: "Esc",
+        chords: &[plain(KeyCode::Esc)],
+        hint: |_| "keep as text",
+        help: "",
+        when: |app| app.dropped.is_some(),
+        run: |app, _| {
+            if let Some(text) = app.dropped.take() {
+                app.composer.clear();
+                app.composer.insert(&text);
+                app.composer_note = None;
+            }
+            vec![]
+        },
+    },
+    Binding {
+        label: "Tab",
+        chords: &[plain(KeyCode::Tab)],
+        hint: |_| "complete path",
+        help: "after /send: complete the path (again: list what fits)",
+        when: |app| {
+            app.composer.text().starts_with(files::SEND)
+                && app.composer.cursor() == app.composer.text().len()
+        },
+        run: |app, _| {
+            complete(app);
+            vec![]
+        },
+    },
+    Binding {
+        label: "Ctrl-X",
+        chords: &[ctrl('x')],
+        hint: |_| "cancel transfer",
+        help: "stop the file transfers under way, both ways (also /cancel)",
+        when: |app| app.cancellable().next().is_some() || app.asking().next().is_some(),
+        run: |app, _| app.cancel_transfers(),
+    },
     Binding {
         label: "Ctrl-R",
         chords: &[ctrl('r')],
@@ -137,10 +196,59 @@ pub fn type_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     vec![]
 }
 
+/// Tab after `/send`: complete the path being typed, or list what fits.
+fn complete(app: &mut App) {
+    let cwd = app.opts.cwd.clone().unwrap_or_default();
+    match files::complete(app.composer.text(), app.opts.home.as_deref(), &cwd) {
+        Completion::Append(more) => {
+            app.composer.insert(&more);
+            app.composer_note = None;
+        }
+        Completion::Candidates(names) => {
+            let names: Vec<String> = names
+                .iter()
+                .map(|n| crate::chat::sanitize_line(n))
+                .collect();
+            app.composer_note = Some(names.join("  "));
+        }
+        Completion::Nothing => app.composer_note = Some("no file or folder fits".into()),
+    }
+}
+
+/// A paste into the chat. Nothing but existing paths (files dropped onto the terminal),
+/// into an empty composer with a qrchat peer: the composer becomes `/send 'PATH'...`,
+/// ready for Enter; Esc keeps the paste as text. Anything else is text.
+pub fn paste(app: &mut App, text: String) {
+    let can_send = app.pairing.chat.peer_left.is_none() && app.pairing.peer_qrchat != Some(false);
+    if app.composer.is_empty() && can_send {
+        if let Some(paths) = files::dropped(&text, app.opts.home.as_deref()) {
+            let quoted: Vec<String> = paths
+                .iter()
+                .map(|p| files::quote(&p.display().to_string()))
+                .collect();
+            app.composer
+                .set(&format!("{}{}", files::SEND, quoted.join(" ")));
+            app.composer_note = Some(format!(
+                "Enter sends {} to the peer; Esc keeps the paste as text",
+                files::describe(&paths)
+            ));
+            app.dropped = Some(text);
+            return;
+        }
+    }
+    app.composer.insert(&text);
+    app.composer_note = None;
+    app.dropped = None;
+}
+
 /// Text the terminal may draw wider than we count (emoji sequences, flags, combining
 /// marks) was removed from the composer: repaint the screen so no half of it stays behind.
 fn composer_changed(app: &mut App, before: &str) {
     let now = app.composer.text();
+    if now != before {
+        app.composer_note = None;
+        app.dropped = None;
+    }
     if now.len() < before.len() && before.graphemes(true).any(|g| g.chars().nth(1).is_some()) {
         app.repaint = true;
     }
@@ -167,11 +275,42 @@ fn send(app: &mut App) -> Vec<Effect> {
         return vec![];
     }
     let before = text.to_string();
+    if let Some(cmd) = command(&before) {
+        app.composer.take();
+        composer_changed(app, &before);
+        follow(app);
+        return match cmd {
+            Command::Send(args) => app.send_command(&args),
+            Command::Cancel => app.cancel_transfers(),
+            Command::Accept => app.answer_offer(true),
+            Command::Decline => app.answer_offer(false),
+        };
+    }
     let text = app.composer.take();
     composer_changed(app, &before);
     follow(app);
     app.push_line(Who::Me, crate::chat::sanitize(&text));
     vec![Effect::Send(text)]
+}
+
+/// The chat's commands (anything else that starts with `/` is a message).
+enum Command {
+    Send(String),
+    Cancel,
+    Accept,
+    Decline,
+}
+
+fn command(text: &str) -> Option<Command> {
+    let t = text.trim();
+    let (word, rest) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
+    match (word, rest.trim().is_empty()) {
+        ("/send", _) => Some(Command::Send(rest.to_string())),
+        ("/cancel", true) => Some(Command::Cancel),
+        ("/accept", true) => Some(Command::Accept),
+        ("/decline", true) => Some(Command::Decline),
+        _ => None,
+    }
 }
 
 /// The composer's text width.
@@ -184,11 +323,16 @@ fn input_rows(app: &App) -> u16 {
     (input::rows(app.composer.text(), composer_width(app)).len() as u16).clamp(1, INPUT_ROWS)
 }
 
+/// Rows of the note above the status bar (Tab's candidates, a dropped file).
+fn note_rows(app: &App) -> u16 {
+    u16::from(app.composer_note.is_some())
+}
+
 /// The message area's text width and height for the app's terminal size.
 pub fn viewport(app: &App) -> (usize, usize) {
     let (w, h) = app.size;
     let body = h.saturating_sub(2);
-    let rows = body.saturating_sub(1 + input_rows(app));
+    let rows = body.saturating_sub(1 + input_rows(app) + note_rows(app));
     (w.saturating_sub(PREFIX).max(1) as usize, rows as usize)
 }
 
@@ -340,13 +484,20 @@ pub fn scroll_down(app: &mut App, n: usize, width: usize) {
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let in_rows = input_rows(app);
-    let [msgs, status, input] = Layout::vertical([
+    let [msgs, note, status, input] = Layout::vertical([
         Constraint::Min(0),
+        Constraint::Length(note_rows(app)),
         Constraint::Length(1),
         Constraint::Length(in_rows),
     ])
     .areas(area);
     f.render_widget(Messages(app), msgs);
+    if let Some(n) = &app.composer_note {
+        f.render_widget(
+            Paragraph::new(Line::from(Span::styled(format!(" {n}"), ui::key_style()))),
+            note,
+        );
+    }
     f.render_widget(
         Paragraph::new(status_line(app)).style(status_style(app)),
         status,

@@ -14,7 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 pub use self::rtc::connector;
 pub use self::scripted::{ScriptLog, Scripted};
-pub use crate::rtc::{CloseReason, RtcError, SessionEvent};
+pub use crate::rtc::{Channel, CloseReason, RtcError, SessionEvent};
 pub use crate::signal::{SdpKind, SessionDescription};
 
 /// Makes sessions: an offer (we start) or an answer to a peer's offer (we join).
@@ -36,9 +36,12 @@ pub trait Connector: Send + Sync {
 pub trait Link: Send + Sync {
     /// Our complete local description (post gathering).
     fn local_description(&self) -> SessionDescription;
-    /// Our DTLS certificate fingerprint (to refuse our own code scanned back).
-    fn local_fingerprint(&self) -> [u8; 32];
     fn accept_answer(&self, answer: SessionDescription) -> BoxFuture<'_, Result<(), RtcError>>;
     fn send(&self, text: String) -> BoxFuture<'_, Result<(), RtcError>>;
     fn close(&self) -> BoxFuture<'_, ()>;
+    /// Whether the peer is qrchat (known once its code is applied): only a qrchat peer
+    /// takes further channels, and so files.
+    fn peer_is_qrchat(&self) -> bool;
+    /// Open a further channel (a file transfer's); resolves once it is open.
+    fn open_channel(&self, label: &str) -> BoxFuture<'static, Result<Channel, RtcError>>;
 }

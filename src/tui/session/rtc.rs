@@ -5,7 +5,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Connector, Link, RtcError, SessionDescription, SessionEvent};
+use super::{Channel, Connector, Link, RtcError, SessionDescription, SessionEvent};
 use crate::rtc::{RtcConfig, Session};
 
 /// Sessions made with this configuration.
@@ -42,9 +42,6 @@ impl Link for RtcLink {
     fn local_description(&self) -> SessionDescription {
         self.0.local_description().clone()
     }
-    fn local_fingerprint(&self) -> [u8; 32] {
-        self.0.local_fingerprint()
-    }
     fn accept_answer(&self, answer: SessionDescription) -> BoxFuture<'_, Result<(), RtcError>> {
         Box::pin(async move { self.0.accept_answer(&answer).await })
     }
@@ -53,5 +50,11 @@ impl Link for RtcLink {
     }
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.0.close())
+    }
+    fn peer_is_qrchat(&self) -> bool {
+        self.0.peer_is_qrchat()
+    }
+    fn open_channel(&self, label: &str) -> BoxFuture<'static, Result<Channel, RtcError>> {
+        Box::pin(self.0.open_channel(label))
     }
 }

@@ -6,20 +6,21 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Connector, Link, RtcError, SdpKind, SessionDescription, SessionEvent};
+use super::{Channel, Connector, Link, RtcError, SdpKind, SessionDescription, SessionEvent};
 
 /// A scripted session for tests: hands out a fixed local description, replays scripted
 /// events at each step and records what the app sent.
 #[derive(Clone, Default)]
 pub struct Scripted {
     pub local: Option<SessionDescription>,
-    pub fingerprint: [u8; 32],
     /// Emitted while "gathering", before `offer`/`answer` resolves.
     pub on_gather: Vec<SessionEvent>,
     /// Emitted once the answer is accepted (starter) or right after answering (joiner).
     pub on_connect: Vec<SessionEvent>,
     /// When set, `offer`/`answer` fail with the error this makes (rtc's own errors).
     pub fail: Option<fn() -> RtcError>,
+    /// What `peer_is_qrchat` says.
+    pub qrchat: bool,
     pub log: Arc<Mutex<ScriptLog>>,
 }
 
@@ -31,6 +32,8 @@ pub struct ScriptLog {
     pub accepted: Vec<SessionDescription>,
     pub sent: Vec<String>,
     pub closed: usize,
+    /// Labels of the channels the app asked to open.
+    pub channels: Vec<String>,
 }
 
 struct ScriptedLink {
@@ -91,9 +94,6 @@ impl Link for ScriptedLink {
             sdp: String::new(),
         })
     }
-    fn local_fingerprint(&self) -> [u8; 32] {
-        self.script.fingerprint
-    }
     fn accept_answer(&self, answer: SessionDescription) -> BoxFuture<'_, Result<(), RtcError>> {
         self.script.log.lock().unwrap().accepted.push(answer);
         for ev in &self.script.on_connect {
@@ -108,5 +108,22 @@ impl Link for ScriptedLink {
     fn close(&self) -> BoxFuture<'_, ()> {
         self.script.log.lock().unwrap().closed += 1;
         Box::pin(async {})
+    }
+    fn peer_is_qrchat(&self) -> bool {
+        self.script.qrchat
+    }
+    fn open_channel(&self, label: &str) -> BoxFuture<'static, Result<Channel, RtcError>> {
+        self.script
+            .log
+            .lock()
+            .unwrap()
+            .channels
+            .push(label.to_string());
+        // No channel without a real session: the transfer fails as an unopened one would.
+        Box::pin(async {
+            Err(RtcError::Channel(
+                "a scripted session has no channels".into(),
+            ))
+        })
     }
 }

@@ -1,0 +1,497 @@
+//! Files in the chat: `/send`, the offer the receiver answers with y / n, one progress
+//! line per transfer (updated in place), `/cancel`, and the line that says how it ended.
+//! State and words only: the runner runs the transfers (`transfer::send` / `receive`) and
+//! reports back as [`TransferEvent`]s.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::app::{App, Effect, Who};
+use super::files;
+use crate::transfer::{
+    self, human_bytes, Direction, OfferSummary, Progress, ReceiveReport, SendReport,
+};
+
+/// Where a transfer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Sender: offered, the peer has not answered. Receiver: the offer is on its way.
+    Offered,
+    /// Receiver: the offer is shown; waiting for y / n.
+    Asking,
+    /// Accepted: bytes are moving (or paused by a blip).
+    Running,
+    Over,
+}
+
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    pub id: u64,
+    pub direction: Direction,
+    /// For display (sanitised): `photo.jpg`, `photos/`, `3 items`.
+    pub name: String,
+    pub stage: Stage,
+    pub progress: Option<Progress>,
+}
+
+/// What the runner reports about transfer `id`.
+#[derive(Debug, Clone)]
+pub enum TransferEvent {
+    /// Receiver: the peer offers this (answer with [`Effect::AnswerOffer`]).
+    Offer(OfferSummary),
+    Progress(Progress),
+    Sent(SendReport),
+    Received(ReceiveReport),
+    /// It ended without completing: why, in words.
+    Failed(String),
+}
+
+/// `0:07`, `12:30`, `1:02:03`.
+pub fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// The progress line: `sending photo.jpg: 1.2 MB of 4.0 MB (30%), 3.1 MB/s, 0:01 left`.
+pub fn progress_text(t: &Transfer, paused: bool) -> String {
+    let verb = match t.direction {
+        Direction::Send => "sending",
+        Direction::Receive => "receiving",
+    };
+    let Some(p) = &t.progress else {
+        return match (t.direction, paused) {
+            (_, true) => format!("{verb} {}: paused, the link is interrupted", t.name),
+            (Direction::Send, _) => format!("{verb} {}: starting", t.name),
+            (Direction::Receive, _) => format!("{verb} {}: starting", t.name),
+        };
+    };
+    let pct = p
+        .done
+        .saturating_mul(100)
+        .checked_div(p.total)
+        .unwrap_or(100);
+    let mut s = format!(
+        "{verb} {}: {} of {} ({pct}%)",
+        t.name,
+        human_bytes(p.done),
+        human_bytes(p.total)
+    );
+    if paused {
+        s.push_str(", paused: the link is interrupted");
+    } else if p.rate > 0.0 {
+        s.push_str(&format!(", {}/s", human_bytes(p.rate as u64)));
+        if let Some(eta) = p.eta {
+            s.push_str(&format!(", {} left", clock(eta)));
+        }
+    }
+    let file = crate::chat::sanitize_line(&p.file);
+    if !file.is_empty() && file != t.name.trim_end_matches('/') {
+        s.push_str(&format!(" · {file}"));
+    }
+    s
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// `photo.jpg`, `photos/`, `3 items`: the offer's name for display.
+pub fn offer_name(s: &OfferSummary) -> String {
+    match s.names.as_slice() {
+        [one] => {
+            let n = crate::chat::sanitize_line(one);
+            if s.dirs > 0 {
+                format!("{n}/")
+            } else {
+                n
+            }
+        }
+        many => format!("{} items", many.len()),
+    }
+}
+
+/// `photo.jpg (2.1 MB, 1 file)`, `photos/ (40 MB, 12 files, 3 folders)`.
+pub fn offer_words(s: &OfferSummary) -> String {
+    let mut what = vec![human_bytes(s.bytes), count(s.files, "file", "files")];
+    if s.dirs > 0 {
+        what.push(count(s.dirs, "folder", "folders"));
+    }
+    let names = if s.names.len() > 1 {
+        let shown: Vec<String> = s
+            .names
+            .iter()
+            .take(3)
+            .map(|n| crate::chat::sanitize_line(n))
+            .collect();
+        let more = s.names.len().saturating_sub(3);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        format!(": {}{more}", shown.join(", "))
+    } else {
+        String::new()
+    };
+    format!("{} ({}){names}", offer_name(s), what.join(", "))
+}
+
+/// Where a receive went: the one file, the one top-level folder, or the receive folder.
+pub fn saved_where(rep: &ReceiveReport, dir: &Path) -> PathBuf {
+    if let [one] = rep.files.as_slice() {
+        return one.clone();
+    }
+    let tops: std::collections::BTreeSet<_> = rep
+        .files
+        .iter()
+        .filter_map(|f| f.strip_prefix(dir).ok()?.components().next())
+        .collect();
+    match tops.into_iter().collect::<Vec<_>>().as_slice() {
+        [top] => dir.join(top),
+        _ => dir.to_path_buf(),
+    }
+}
+
+fn resumed(n: u64) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(" ({} of it was here from before)", human_bytes(n))
+    }
+}
+
+impl App {
+    fn transfer(&self, id: u64) -> Option<&Transfer> {
+        self.pairing.transfers.iter().find(|t| t.id == id)
+    }
+
+    fn transfer_mut(&mut self, id: u64) -> Option<&mut Transfer> {
+        self.pairing.transfers.iter_mut().find(|t| t.id == id)
+    }
+
+    /// The receive folder for display.
+    fn receive_shown(&self) -> String {
+        match &self.opts.receive_dir {
+            Some(d) => crate::chat::sanitize_line(&d.display().to_string()),
+            None => "nowhere".into(),
+        }
+    }
+
+    /// Offers waiting for the user's answer, oldest first.
+    pub fn asking(&self) -> impl Iterator<Item = &Transfer> {
+        self.pairing
+            .transfers
+            .iter()
+            .filter(|t| t.stage == Stage::Asking)
+    }
+
+    /// Transfers that `/cancel` stops: offered by us, or accepted and running.
+    pub fn cancellable(&self) -> impl Iterator<Item = &Transfer> {
+        self.pairing.transfers.iter().filter(|t| {
+            t.stage == Stage::Running
+                || (t.stage == Stage::Offered && t.direction == Direction::Send)
+        })
+    }
+
+    /// Set the text of transfer `id`'s line (in place). A final word (`last`) that would
+    /// sit above newer lines is also said again at the bottom, where it is seen.
+    fn transfer_line(&mut self, id: u64, who: Who, text: String, last: bool) {
+        let lines = &mut self.pairing.chat.lines;
+        let at = lines.iter().rposition(|l| l.transfer == Some(id));
+        match at {
+            Some(i) => {
+                lines[i].who = who;
+                lines[i].text = text.clone();
+                if last {
+                    if i + 1 == lines.len() {
+                        self.save_line(who, &text);
+                    } else {
+                        self.push_line(who, text);
+                    }
+                }
+            }
+            None => self.push_transfer_line(id, who, text),
+        }
+    }
+
+    /// The progress lines again (the link went or came back).
+    pub(crate) fn refresh_transfer_lines(&mut self) {
+        let paused = self.pairing.chat.interrupted_at.is_some();
+        let running: Vec<(u64, String)> = self
+            .pairing
+            .transfers
+            .iter()
+            .filter(|t| t.stage == Stage::Running)
+            .map(|t| (t.id, progress_text(t, paused)))
+            .collect();
+        for (id, text) in running {
+            self.transfer_line(id, Who::Info, text, false);
+        }
+    }
+
+    /// `/send ARGS`: check the paths, then offer them to the peer as one transfer.
+    pub(crate) fn send_command(&mut self, args: &str) -> Vec<Effect> {
+        if self.pairing.chat.peer_left.is_some() {
+            self.push_line(Who::Warn, "the peer has left: nothing was sent".into());
+            return vec![];
+        }
+        if self.pairing.peer_qrchat == Some(false) {
+            self.push_line(
+                Who::Warn,
+                "files need qrchat on both sides: the other side is a browser page, which \
+                 takes chat only. Nothing was sent."
+                    .into(),
+            );
+            return vec![];
+        }
+        let home = self.opts.home.clone();
+        let cwd = self.opts.cwd.clone().unwrap_or_default();
+        let paths = match files::send_args(args, home.as_deref(), &cwd) {
+            Ok(p) => p,
+            Err(why) => {
+                self.push_line(Who::Warn, format!("{why}: nothing was sent"));
+                return vec![];
+            }
+        };
+        let missing = files::missing(&paths);
+        if !missing.is_empty() {
+            let names: Vec<String> = missing
+                .iter()
+                .map(|p| crate::chat::sanitize_line(&p.display().to_string()))
+                .collect();
+            let what = if names.len() == 1 {
+                "no such file or folder"
+            } else {
+                "no such files or folders"
+            };
+            self.push_line(
+                Who::Warn,
+                format!("{what}: {}. Nothing was sent.", names.join(", ")),
+            );
+            return vec![];
+        }
+        self.next_transfer += 1;
+        let id = self.next_transfer;
+        let name = match paths.as_slice() {
+            [one] => files::display_name(one),
+            many => format!("{} items", many.len()),
+        };
+        let words = files::describe(&paths);
+        self.pairing.transfers.push(Transfer {
+            id,
+            direction: Direction::Send,
+            name,
+            stage: Stage::Offered,
+            progress: None,
+        });
+        self.push_transfer_line(
+            id,
+            Who::Info,
+            format!("offering {words}: waiting for the peer to accept (/cancel stops it)"),
+        );
+        vec![Effect::SendFiles { id, paths }]
+    }
+
+    /// The peer opened a transfer channel: a new incoming transfer (its offer follows).
+    pub(crate) fn incoming_transfer(&mut self) -> u64 {
+        self.next_transfer += 1;
+        let id = self.next_transfer;
+        self.pairing.transfers.push(Transfer {
+            id,
+            direction: Direction::Receive,
+            name: "files".into(),
+            stage: Stage::Offered,
+            progress: None,
+        });
+        id
+    }
+
+    /// y / `/accept` (true) or n / `/decline` (false): answer the oldest offer waiting.
+    pub(crate) fn answer_offer(&mut self, accept: bool) -> Vec<Effect> {
+        let Some(t) = self.asking().next() else {
+            self.push_line(Who::Warn, "no files are offered right now".into());
+            return vec![];
+        };
+        let (id, name) = (t.id, t.name.clone());
+        if let Some(t) = self.transfer_mut(id) {
+            t.stage = if accept { Stage::Running } else { Stage::Over };
+        }
+        let text = if accept {
+            format!("receiving {name} into {}: starting", self.receive_shown())
+        } else {
+            format!("declined {name}")
+        };
+        self.transfer_line(id, Who::Info, text.clone(), !accept);
+        if accept {
+            self.save_line(Who::Info, &format!("accepted {name}"));
+        }
+        vec![Effect::AnswerOffer { id, accept }]
+    }
+
+    /// `/cancel` or Ctrl-X: stop every transfer under way (both directions) and decline
+    /// what is still offered.
+    pub(crate) fn cancel_transfers(&mut self) -> Vec<Effect> {
+        let ids: Vec<u64> = self.cancellable().map(|t| t.id).collect();
+        let mut fx: Vec<Effect> = ids
+            .iter()
+            .map(|&id| Effect::CancelTransfer { id })
+            .collect();
+        while self.asking().next().is_some() {
+            fx.extend(self.answer_offer(false));
+        }
+        if fx.is_empty() {
+            self.push_line(Who::Warn, "no transfer is under way".into());
+        }
+        fx
+    }
+
+    pub(crate) fn on_transfer(&mut self, id: u64, ev: TransferEvent) -> Vec<Effect> {
+        let Some(t) = self.transfer(id) else {
+            return vec![];
+        };
+        let (name, direction, stage) = (t.name.clone(), t.direction, t.stage);
+        match ev {
+            TransferEvent::Offer(summary) => {
+                let name = offer_name(&summary);
+                let words = offer_words(&summary);
+                if let Some(t) = self.transfer_mut(id) {
+                    t.name = name.clone();
+                }
+                if self.opts.receive_dir.is_none() {
+                    if let Some(t) = self.transfer_mut(id) {
+                        t.stage = Stage::Over;
+                    }
+                    self.push_transfer_line(
+                        id,
+                        Who::Warn,
+                        format!(
+                            "the peer offers {words}; declined: there is no download folder \
+                             (start qrchat with --receive DIR)"
+                        ),
+                    );
+                    return vec![Effect::AnswerOffer { id, accept: false }];
+                }
+                if let Some(t) = self.transfer_mut(id) {
+                    t.stage = Stage::Asking;
+                }
+                let dir = self.receive_shown();
+                self.push_transfer_line(
+                    id,
+                    Who::Peer,
+                    format!(
+                        "offers {words}. y: accept (into {dir}), n: decline (or /accept, \
+                         /decline)"
+                    ),
+                );
+                self.arrived()
+            }
+            TransferEvent::Progress(p) => {
+                if stage != Stage::Running && stage != Stage::Offered {
+                    return vec![];
+                }
+                let paused = self.pairing.chat.interrupted_at.is_some();
+                let text = match self.transfer_mut(id) {
+                    Some(t) => {
+                        t.stage = Stage::Running;
+                        t.progress = Some(p);
+                        progress_text(t, paused)
+                    }
+                    None => return vec![],
+                };
+                self.transfer_line(id, Who::Info, text, false);
+                vec![]
+            }
+            TransferEvent::Sent(rep) => {
+                self.over(id);
+                let what = format!(
+                    "{}, {}",
+                    human_bytes(rep.bytes),
+                    count(rep.files, "file", "files")
+                );
+                if rep.skipped.is_empty() {
+                    self.transfer_line(
+                        id,
+                        Who::Info,
+                        format!(
+                            "sent {name} ({what}){}: verified by the peer",
+                            resumed(rep.resumed)
+                        ),
+                        true,
+                    );
+                } else {
+                    let left: Vec<String> = rep
+                        .skipped
+                        .iter()
+                        .map(|p| crate::chat::sanitize_line(&p.display().to_string()))
+                        .collect();
+                    self.transfer_line(
+                        id,
+                        Who::Warn,
+                        format!(
+                            "sent {name} ({what}): verified by the peer; left out (not a \
+                             plain file or folder): {}",
+                            left.join(", ")
+                        ),
+                        true,
+                    );
+                }
+                vec![]
+            }
+            TransferEvent::Received(rep) => {
+                self.over(id);
+                if rep.declined {
+                    return vec![];
+                }
+                let dir = self.opts.receive_dir.clone().unwrap_or_default();
+                let at = crate::chat::sanitize_line(&saved_where(&rep, &dir).display().to_string());
+                let text = match rep.files.len() {
+                    0 => format!(
+                        "received {name} ({}): in {at}",
+                        count(rep.dirs, "empty folder", "empty folders")
+                    ),
+                    1 => format!(
+                        "received {name} ({}), verified{}: saved as {at}",
+                        human_bytes(rep.bytes),
+                        resumed(rep.resumed)
+                    ),
+                    n => format!(
+                        "received {name} ({}, {n} files), all verified{}: in {at}",
+                        human_bytes(rep.bytes),
+                        resumed(rep.resumed)
+                    ),
+                };
+                self.transfer_line(id, Who::Info, text, true);
+                vec![]
+            }
+            TransferEvent::Failed(e) => {
+                self.over(id);
+                let what = match direction {
+                    Direction::Send => "not sent",
+                    Direction::Receive => "not received",
+                };
+                let why = crate::chat::sanitize_line(&e);
+                self.transfer_line(id, Who::Warn, format!("{name} {what}: {why}"), true);
+                vec![]
+            }
+        }
+    }
+
+    fn over(&mut self, id: u64) {
+        if let Some(t) = self.transfer_mut(id) {
+            t.stage = Stage::Over;
+        }
+    }
+}
+
+/// Whether `p` names a transfer channel (the others are ignored: they close).
+pub fn is_transfer_label(label: &str) -> bool {
+    label == transfer::proto::LABEL
+}
