@@ -1,15 +1,15 @@
 //! File-transfer throughput, memory and resume cost. `cargo bench --bench transfer`
 //!
-//! In one run, side by side, between two real rtc sessions on loopback (in this
-//! process): the raw data channel (64 KiB binary messages, nothing else) and a file
-//! transfer over such a channel (read, hash, frame, verify, write, rename), so the
-//! transfer's own cost shows as the ratio of the two; the peak RSS while the file
-//! crosses (both sides and WebRTC together); the driver alone over the in-memory pipe
-//! (its ceiling without a network); and the bytes sent again when a transfer broken
-//! at half is resumed.
+//! The table: between two processes on loopback (one rtc session each, as two qrchat
+//! apps would be), the raw data channel (64 KiB binary messages, nothing else) and a file
+//! transfer over such a channel (read, hash, frame, verify, write, rename), side by side
+//! in each run, so the transfer's own cost shows as the ratio; the peak RSS of each side;
+//! the median over the runs. Then, in this process, one run of the same pair with both
+//! sessions in one runtime, the driver alone over the in-memory pipe (its ceiling without
+//! a network), and the bytes sent again when a transfer broken at half is resumed.
 //!
-//! QRCHAT_BENCH_MB sets the file size (default 1024 = 1 GiB); QRCHAT_BENCH_DIR where
-//! the files go (default /tmp).
+//! QRCHAT_BENCH_MB sets the file size (default 1024 = 1 GiB); QRCHAT_BENCH_RUNS the
+//! two-process runs (default 3); QRCHAT_BENCH_DIR where the files go (default /tmp).
 
 use std::io;
 use std::path::Path;
@@ -78,7 +78,7 @@ async fn pair() -> (Session, Session, mpsc::UnboundedReceiver<SessionEvent>) {
         .unwrap();
     let blob = signal::encode(bob.local_description(), Format::Auto).unwrap();
     let answer =
-        signal::decode_expecting(&blob, SdpKind::Answer, Some(&alice.local_fingerprint())).unwrap();
+        signal::decode_expecting(&blob, SdpKind::Answer, Some(alice.local_description())).unwrap();
     alice.accept_answer(&answer.desc).await.unwrap();
     for rx in [&mut arx, &mut brx] {
         while let Some(e) = rx.recv().await {
@@ -228,9 +228,12 @@ async fn resume(src: &Path, dst: &Path, size: u64) -> (u64, u64) {
 }
 
 /// One side in its own process (the bench runs itself twice): the sender prints its
-/// offer code and reads the answer on stdin, the receiver the other way round; both
-/// end by printing `RESULT <bytes> <seconds> <peak RSS bytes>`.
-async fn child(role: &str, path: &Path) {
+/// offer code and reads the answer on stdin, the receiver the other way round. `mode` is
+/// `raw` (64 KiB binary messages, nothing else) or `file` (a real transfer of `path`).
+/// Both end by printing `RESULT <bytes> <seconds> <peak RSS bytes>`; the seconds are the
+/// receiver's, from the channel's arrival to the last byte (raw) or to the verified,
+/// renamed file (file), so the two modes are timed the same way.
+async fn child(role: &str, mode: &str, path: &Path) {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let (etx, mut erx) = mpsc::unbounded_channel();
@@ -260,15 +263,58 @@ async fn child(role: &str, path: &Path) {
             break;
         }
     }
-    let t = Instant::now();
-    let bytes = if role == "send" {
-        let ch = session.open_channel(proto::LABEL).await.unwrap();
-        let r = transfer::send(&ch, &[path.to_path_buf()], Options::default()).await;
-        r.unwrap().bytes
+    let size = mb() << 20;
+    let label = if mode == "raw" {
+        "bench-raw"
     } else {
-        let ch = incoming(&mut erx, proto::LABEL).await;
-        let r = transfer::receive(&ch, path, Policy::AcceptAll, Options::default()).await;
-        r.unwrap().bytes
+        proto::LABEL
+    };
+    let t = Instant::now();
+    let bytes = match (role, mode) {
+        ("send", "raw") => {
+            let ch = session.open_channel(label).await.unwrap();
+            let chunk = Bytes::from(vec![7u8; 64 * 1024]);
+            let mut left = size;
+            while left > 0 {
+                let n = left.min(chunk.len() as u64) as usize;
+                ch.send_bytes(chunk.slice(..n)).await.unwrap();
+                left -= n as u64;
+            }
+            // The receiver closes the channel once it has every byte.
+            while let Ok(Some(_)) = ch.recv().await {}
+            size
+        }
+        ("send", _) => {
+            let ch = session.open_channel(label).await.unwrap();
+            let r = transfer::send(&ch, &[path.to_path_buf()], Options::default()).await;
+            r.unwrap().bytes
+        }
+        (_, "raw") => {
+            let ch = incoming(&mut erx, label).await;
+            let t = Instant::now();
+            let mut got = 0u64;
+            while got < size {
+                match ch.recv().await.unwrap() {
+                    Some(ChannelMessage::Binary(b)) => got += b.len() as u64,
+                    other => panic!("{other:?}"),
+                }
+            }
+            let secs = t.elapsed().as_secs_f64();
+            println!("RESULT {got} {secs} {}", peak_rss());
+            ch.close().await;
+            session.close().await;
+            return;
+        }
+        _ => {
+            let ch = incoming(&mut erx, label).await;
+            let t = Instant::now();
+            let r = transfer::receive(&ch, path, Policy::AcceptAll, Options::default()).await;
+            let r = r.unwrap();
+            let secs = t.elapsed().as_secs_f64();
+            println!("RESULT {} {secs} {}", r.bytes, peak_rss());
+            session.close().await;
+            return;
+        }
     };
     println!(
         "RESULT {bytes} {} {}",
@@ -278,14 +324,15 @@ async fn child(role: &str, path: &Path) {
     session.close().await;
 }
 
-/// Run the two sides as two processes; returns (MB/s, sender's peak RSS, receiver's).
-fn two_processes(src: &Path, dst: &Path) -> (f64, u64, u64) {
+/// One two-process run of `mode`: (MB/s as the receiver saw it, sender's peak RSS,
+/// receiver's).
+fn two_processes(mode: &str, src: &Path, dst: &Path) -> (f64, u64, u64) {
     use std::io::{BufRead, BufReader, Write};
     use std::process::{Command, Stdio};
     let me = std::env::current_exe().unwrap();
     let spawn = |role: &str, p: &Path| {
         Command::new(&me)
-            .args(["--child", role])
+            .args(["--child", role, mode])
             .arg(p)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -327,30 +374,97 @@ fn two_processes(src: &Path, dst: &Path) -> (f64, u64, u64) {
             }
         }
     };
-    let (bytes, secs, s_rss) = result(&mut s_out);
-    let (_, _, r_rss) = result(&mut r_out);
+    let (bytes, secs, r_rss) = result(&mut r_out);
+    let (_, _, s_rss) = result(&mut s_out);
     let _ = s.wait();
     let _ = r.wait();
     (bytes as f64 / secs / 1e6, s_rss, r_rss)
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--child") {
-        return child(&args[2], Path::new(&args[3])).await;
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let mut rt = if std::env::var("QRCHAT_BENCH_RT").as_deref() == Ok("current") {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let rt = rt.enable_all().build().unwrap();
+    if args.get(1).map(String::as_str) == Some("--child") {
+        return rt.block_on(child(&args[2], &args[3], Path::new(&args[4])));
+    }
+    rt.block_on(bench())
+}
+
+async fn bench() {
     let size = mb() << 20;
+    let runs: usize = std::env::var("QRCHAT_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     let work = tempfile::tempdir_in(std::env::var_os("QRCHAT_BENCH_DIR").unwrap_or("/tmp".into()))
         .unwrap();
     let src = work.path().join("big.bin");
     let dst = work.path().join("in");
     std::fs::create_dir(&dst).unwrap();
     make_file(&src, size);
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+
     println!(
-        "transfer bench: a {} MiB file; two rtc sessions on loopback in this process",
+        "transfer bench: a {} MiB file, two processes on loopback (one rtc session each), {runs} run(s)",
         mb()
     );
+    println!("  run   raw MB/s  file MB/s  file/raw  RSS raw send/recv  RSS file send/recv (MiB)");
+    let (mut raws, mut files, mut ratios) = (vec![], vec![], vec![]);
+    let mut rss_max = 0u64;
+    for i in 1..=runs {
+        let (raw, rs, rr) = tokio::task::spawn_blocking({
+            let (src, dst) = (src.clone(), dst.clone());
+            move || two_processes("raw", &src, &dst)
+        })
+        .await
+        .unwrap();
+        let (file, fs, fr) = tokio::task::spawn_blocking({
+            let (src, dst) = (src.clone(), dst.clone());
+            move || two_processes("file", &src, &dst)
+        })
+        .await
+        .unwrap();
+        for f in std::fs::read_dir(&dst).unwrap() {
+            std::fs::remove_file(f.unwrap().path()).unwrap();
+        }
+        println!(
+            "  {i:>3}  {raw:9.1}  {file:9.1}  {:7.0}%  {:8.1} / {:<8.1}  {:8.1} / {:<8.1}",
+            file * 100.0 / raw,
+            mib(rs),
+            mib(rr),
+            mib(fs),
+            mib(fr)
+        );
+        rss_max = rss_max.max(rs).max(rr).max(fs).max(fr);
+        raws.push(raw);
+        files.push(file);
+        ratios.push(file * 100.0 / raw);
+    }
+    println!(
+        "  median {:7.1}  {:9.1}  {:7.0}%  peak RSS of any side in any run {:.1} MiB",
+        median(&mut raws),
+        median(&mut files),
+        median(&mut ratios),
+        mib(rss_max)
+    );
+
+    println!("in this process (both sides in one runtime), one run:");
     let raw = raw_rtc(size).await;
     println!("  raw data channel, 64 KiB messages {raw:7.1} MB/s");
     let can_reset = reset_peak();
@@ -361,7 +475,6 @@ async fn main() {
         "  file transfer over such a channel {file:7.1} MB/s  ({:.0}% of raw)",
         file * 100.0 / raw
     );
-    let mib = |b: u64| b as f64 / (1 << 20) as f64;
     if can_reset {
         println!(
             "  peak RSS while the file crossed   {:7.1} MiB (both sides and WebRTC; {:.1} MiB before)",
@@ -376,20 +489,6 @@ async fn main() {
     }
     let (pipe_rate, _) = file_over_pipe(&src, &dst).await;
     println!("  file transfer over the in-memory pipe {pipe_rate:5.0} MB/s (the driver alone)");
-    let (rate, s_rss, r_rss) = tokio::task::spawn_blocking({
-        let (src, dst) = (src.clone(), dst.clone());
-        move || two_processes(&src, &dst)
-    })
-    .await
-    .unwrap();
-    for f in std::fs::read_dir(&dst).unwrap() {
-        std::fs::remove_file(f.unwrap().path()).unwrap();
-    }
-    println!(
-        "  two processes: file transfer {rate:5.1} MB/s; peak RSS sender {:.1} MiB, receiver {:.1} MiB",
-        mib(s_rss),
-        mib(r_rss)
-    );
     let (arrived, again) = resume(&src, &dst, size).await;
     println!(
         "  resume after a break at half: {arrived} bytes had arrived, {again} sent again ({:.3}%)",

@@ -120,11 +120,7 @@ fn code_to_qr_frame(runs: usize) -> (f64, f64) {
         let pairing = app.pairing.id;
         let desc = local_sdp((i % 250) as u8 + 1);
         let t = Instant::now();
-        app.update(AppEvent::Local {
-            pairing,
-            desc,
-            fingerprint: [0; 32],
-        });
+        app.update(AppEvent::Local { pairing, desc });
         term.draw(|f| ui::draw(f, &app)).unwrap();
         times.push(t.elapsed().as_secs_f64() * 1e3);
         assert!(matches!(&app.pairing.local, Some(l) if l.qr.is_ok()));

@@ -85,7 +85,7 @@ pub async fn run_offer(cfg: &Config) -> Result<()> {
         let answer = signal::decode_expecting(
             &signal::find_code(&line),
             SdpKind::Answer,
-            Some(&session.local_fingerprint()),
+            Some(session.local_description()),
         )
         .map_err(|e| anyhow!("the answer code cannot be used: {e}"))?;
         session

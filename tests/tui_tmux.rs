@@ -847,6 +847,114 @@ fn launch_cmd(t: &Tmux, name: &str, cmd: &str) {
     t.keys(name, &["Enter"]);
 }
 
+/// Pair the starter in `a` with the joiner in `b` by pasting codes both ways; the safety
+/// number both show.
+fn pair_by_paste(t: &Tmux, a: &str, b: &str) -> String {
+    let offer = read_code(t, a);
+    let s = t.wait(b, "the scan or paste screen", |s| {
+        s.contains("paste their code") || s.contains("scan their code")
+    });
+    if s.contains("scan their code") {
+        t.keys(b, &["p"]);
+    }
+    paste_code(t, b, &offer);
+    let answer = read_code(t, b);
+    t.keys(a, &["p"]);
+    paste_code(t, a, &answer);
+    let sa = t.wait(a, "the chat with a safety number", |s| sas(s).is_some());
+    let sb = t.wait(b, "the chat with a safety number", |s| sas(s).is_some());
+    assert_eq!(sas(&sa), sas(&sb), "both sides show the same safety number");
+    sas(&sa).unwrap()
+}
+
+/// Re-pair in place. The link goes for good while both apps run (B's process is frozen
+/// past A's peer timeout, then thawed: its own link has ended too); Ctrl-R on both makes
+/// new codes in the same roles, the chat so far stays on both screens, both say the peer
+/// is the same app as before, and the safety number is the one they had. Then B quits and
+/// A pairs again, with a new app C: A names it a different peer.
+#[test]
+fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
+    let t = Tmux::within("repair", Duration::from_secs(150));
+    let nocam = t.dir.join("no-camera.png");
+    let log_b = t.dir.join("b.log");
+    launch(&t, "a", "--start --bind 127.0.0.1 --peer-timeout 5");
+    // Without job control (`set +m`) the shell does not take the terminal back when B's
+    // process is stopped below.
+    launch_cmd(
+        &t,
+        "b",
+        &format!(
+            "set +m; {} --join --bind 127.0.0.1 --peer-timeout 5 --camera-file {} --log {}",
+            qrchat_bin(),
+            nocam.display(),
+            log_b.display()
+        ),
+    );
+    let first = pair_by_paste(&t, "a", "b");
+    t.type_text("a", "before the break");
+    t.keys("a", &["Enter"]);
+    t.wait("b", "A's message", |s| s.contains("peer  before the break"));
+
+    // B's app stops answering (frozen); A gives up after its timeout and offers Ctrl-R.
+    let b_proc = log_b.display().to_string();
+    let signal = |sig: &str| {
+        let st = Command::new("pkill")
+            .args([sig, "-f", &b_proc])
+            .status()
+            .expect("running pkill");
+        assert!(st.success(), "pkill {sig} found no qrchat for B");
+    };
+    signal("-STOP");
+    t.wait("a", "A's link gone for good, with Ctrl-R offered", |s| {
+        s.contains("the peer stopped responding") && s.contains("Ctrl-R: new code")
+    });
+    signal("-CONT");
+    t.wait("b", "B's link gone for good, with Ctrl-R offered", |s| {
+        s.contains("Ctrl-R: new code")
+    });
+
+    // Both pair again in place: same roles, new codes, the chat kept.
+    t.keys("a", &["C-r"]);
+    t.keys("b", &["C-r"]);
+    let again = pair_by_paste(&t, "a", "b");
+    assert_eq!(again, first, "the same two apps keep their safety number");
+    for name in ["a", "b"] {
+        let s = t.wait(name, "the same app named as such", |s| {
+            s.contains("the same app as before")
+        });
+        assert!(
+            s.contains("before the break") && s.contains("pairing again: this chat is kept"),
+            "{name} kept the chat:\n{}",
+            trim_screen(&s)
+        );
+    }
+    t.type_text("b", "after the re-pair");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "B's message over the new link", |s| {
+        s.contains("peer  after the re-pair")
+    });
+
+    // B quits; A pairs again with another app, C, and says it is a different peer.
+    t.keys("b", &["C-c"]);
+    assert_restored(&t, "b");
+    t.wait("a", "A's peer left, with Ctrl-R offered", |s| {
+        s.contains("the peer left") && s.contains("Ctrl-R: new code")
+    });
+    t.keys("a", &["C-r"]);
+    launch(
+        &t,
+        "c",
+        &format!("--join --bind 127.0.0.1 --camera-file {}", nocam.display()),
+    );
+    let third = pair_by_paste(&t, "a", "c");
+    assert_ne!(third, first, "another app, another safety number");
+    let s = t.wait("a", "the new peer named as different", |s| {
+        s.contains("this is a different peer than before")
+    });
+    assert!(s.contains("after the re-pair"), "{}", trim_screen(&s));
+    quit_all(&t, &["a", "c"]);
+}
+
 /// Pair A (`--start`, with `a_args`) and B (`--join`, with `b_args`) by paste, both on
 /// loopback; returns once both show the chat.
 fn pair_two(t: &Tmux, a_args: &str, b_args: &str) {
@@ -860,13 +968,7 @@ fn pair_two(t: &Tmux, a_args: &str, b_args: &str) {
             nocam.display()
         ),
     );
-    let offer = read_code(t, "a");
-    paste_code(t, "b", &offer);
-    let answer = read_code(t, "b");
-    t.keys("a", &["p"]);
-    paste_code(t, "a", &answer);
-    t.wait("a", "the chat", |s| sas(s).is_some());
-    t.wait("b", "the chat", |s| sas(s).is_some());
+    pair_by_paste(t, "a", "b");
 }
 
 /// The screen's rows joined without their padding (a chat line may wrap).

@@ -326,7 +326,7 @@ impl Session {
         cfg: &RtcConfig,
         events: mpsc::UnboundedSender<SessionEvent>,
     ) -> Result<Session, RtcError> {
-        let mut s = Self::start(cfg, Role::Offerer, events).await?;
+        let mut s = Self::start(cfg, Role::Offerer, false, events).await?;
         let dc = s.pc.create_data_channel(CHANNEL_LABEL, None).await?;
         let inputs = s.inputs.clone();
         driver::on_open(dc, move |ch| {
@@ -358,7 +358,10 @@ impl Session {
                 want: SdpKind::Offer,
             });
         }
-        let mut s = Self::start(cfg, Role::Answerer, events).await?;
+        // An offer whose ICE credentials derive from its fingerprint (compact v1, an older
+        // qrchat) gets an answer of the same kind, which that qrchat can read.
+        let v1 = signal::uses_v1_credentials(&offer.sdp);
+        let mut s = Self::start(cfg, Role::Answerer, v1, events).await?;
         let res = async {
             s.set_remote(offer).await?;
             let answer = s.pc.create_answer(None).await?;
@@ -370,11 +373,8 @@ impl Session {
                 // Tie the answer to the offer it answers, so the offerer can tell an answer
                 // made for another code (an earlier one, or one changed on the way).
                 // qrchat offers only: a browser page's JSON stays as it is.
-                if let (true, Some(fp)) = (
-                    rtt::made_by_qrchat(&offer.sdp),
-                    signal::fingerprint_of(&offer.sdp),
-                ) {
-                    local.sdp = signal::tie_answer(&local.sdp, &fp);
+                if signal::made_by_qrchat(&offer.sdp) {
+                    local.sdp = signal::tie_answer(&local.sdp, &offer.sdp);
                 }
                 s.local = local;
                 Ok(s)
@@ -389,6 +389,7 @@ impl Session {
     async fn start(
         cfg: &RtcConfig,
         role: Role,
+        v1_credentials: bool,
         events: mpsc::UnboundedSender<SessionEvent>,
     ) -> Result<Session, RtcError> {
         let plan = net::BindPlan::resolve(&cfg.bind)?;
@@ -398,14 +399,20 @@ impl Session {
         }
 
         // The certificate: the config's (an app that re-pairs keeps its identity), else a
-        // fresh one. The ICE credentials are derived from its fingerprint so the compact
-        // blob need not carry them.
+        // fresh one. The ICE credentials are fresh for every session (compact v2 carries the
+        // password), independent of the certificate, so a fingerprint changed on the way
+        // still lets the path come up and DTLS name the mismatch; v1's derived ones only to
+        // answer an older qrchat's offer.
         let identity = match &cfg.identity {
             Some(id) => id.clone(),
             None => Identity::generate()?,
         };
         let (cert, local_fp) = (identity.cert, identity.fingerprint);
-        let (ufrag, pwd) = signal::ice_credentials(&local_fp);
+        let (ufrag, pwd) = if v1_credentials {
+            signal::ice_credentials(&local_fp)
+        } else {
+            signal::fresh_ice_credentials()
+        };
 
         let mut se = SettingEngine::default();
         se.set_ice_credentials(ufrag, pwd);
@@ -590,7 +597,7 @@ impl Session {
             SdpKind::Answer => RTCSessionDescription::answer(desc.sdp.clone()),
         }
         .map_err(|e| RtcError::Remote(e.to_string()))?;
-        let qrchat = rtt::made_by_qrchat(&desc.sdp);
+        let qrchat = signal::made_by_qrchat(&desc.sdp);
         let _ = self.qrchat.set(qrchat);
         self.pc
             .set_remote_description(remote)

@@ -18,7 +18,6 @@ use super::channel::Channel;
 use super::driver::Input;
 use super::machine::Fact;
 use super::{LinkState, SessionEvent};
-use crate::signal;
 
 pub const RTT_LABEL: &str = "qrchat-rtt";
 /// How often each side measures the round-trip time.
@@ -26,17 +25,6 @@ pub const RTT_EVERY: Duration = Duration::from_secs(2);
 
 const PING: u8 = b'P';
 const PONG: u8 = b'Q';
-
-/// Whether an SDP comes from qrchat: its ICE ufrag is derived from its fingerprint.
-pub(super) fn made_by_qrchat(sdp: &str) -> bool {
-    let Some(fp) = signal::fingerprint_of(sdp) else {
-        return false;
-    };
-    let (ufrag, _) = signal::ice_credentials(&fp);
-    sdp.lines()
-        .filter_map(|l| l.trim().strip_prefix("a=ice-ufrag:"))
-        .any(|u| u == ufrag)
-}
 
 /// Ping, echo and report until the channel or the session ends. No pings while the link
 /// is interrupted: they would only pile up in SCTP's retransmission back-off.

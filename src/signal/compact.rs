@@ -1,4 +1,4 @@
-//! Compact v1: `Q` + base32 of a packed binary record.
+//! Compact v1 and v2: `Q` + base32 of a packed binary record.
 //!
 //! Text: the letter `Q`, then RFC 4648 base32 (alphabet `A-Z2-7`, no padding) of the
 //! record below. Upper-case letters and digits keep the QR in alphanumeric mode
@@ -8,16 +8,20 @@
 //! Record (all integers big-endian):
 //! ```text
 //! byte 0        header
-//!                 bits 7-5  format version, 1 (a decoder refuses any other version
-//!                           before looking further: the layout may change with it)
+//!                 bits 7-5  format version, 2 (written) or 1 (still read); a decoder
+//!                           refuses any other version before looking further: the
+//!                           layout may change with it
 //!                 bit  4    kind: 0 offer, 1 answer
 //!                 bits 3-2  DTLS setup role: 00 actpass, 01 active, 10 passive, 11 reserved
 //!                 bit  1    reserved, 0
-//!                 bit  0    an answer's offer tag follows the fingerprint (4 bytes: the
-//!                           first 4 of SHA-256("qrchat answers v1\0" + the offer's
-//!                           fingerprint), see `signal::offer_tag`); 0 in offers
+//!                 bit  0    an answer's offer tag follows (4 bytes, see
+//!                           `signal::offer_tag`); 0 in offers
 //! bytes 1-32    SHA-256 DTLS certificate fingerprint
-//! byte 33       candidate count n, 1..=255
+//! 16 bytes      v2 only: the ICE password's randomness (its 22 characters are these
+//!               bytes in base64's standard alphabet; the ufrag is derived from them,
+//!               `signal::ice_ufrag_v2`). v1 derives both from the fingerprint instead
+//! 4 bytes       if header bit 0: the answer's offer tag (`signal::offer_tag`)
+//! 1 byte        candidate count n, 1..=255
 //! n times       candidate
 //!                 tag byte  bits 7-4  reserved, 0
 //!                           bit  3    transport: 0 UDP (1 reserved, e.g. for TCP)
@@ -27,22 +31,32 @@
 //!                 port      2 bytes
 //! last 4 bytes  CRC-32 (IEEE, as crc32fast computes it) of every byte before it
 //! ```
-//! Size: 38 + 7 bytes per IPv4 candidate (+12 for IPv6), so one IPv4 host candidate is
-//! 45 bytes, 73 characters. Reserved bits set in a record whose checksum holds mean a
-//! newer writer: the decoder says so rather than guessing.
+//! Size (v2): 54 + 7 bytes per IPv4 candidate (+12 for IPv6), so an offer with one IPv4
+//! host candidate is 61 bytes, 99 characters, three are 121 (QR version 5 at ECC M holds
+//! 122); v1: 45 bytes, 73 characters. Reserved
+//! bits set in a record whose checksum holds mean a newer writer: the decoder says so
+//! rather than guessing.
 //!
-//! Not carried, rebuilt by [`super::sdp::rebuild`]: ICE ufrag/pwd (derived from the
-//! fingerprint by [`super::ice_credentials`]), candidate priorities and foundations,
-//! related addresses, and the fixed data-channel media section.
+//! Why v2 carries the password: in v1 a fingerprint changed on the way changed the ICE
+//! credentials with it, so the two sides never reached each other and the side that read
+//! the changed code waited in silence. With credentials of their own the path comes up,
+//! DTLS sees the wrong certificate, and both sides can say what happened.
+//!
+//! Not carried, rebuilt by [`super::sdp::rebuild`]: the ICE ufrag (v1: the pwd too),
+//! candidate priorities and foundations, related addresses, and the fixed data-channel
+//! media section.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::error::DecodeError;
-use super::sdp::{CandType, Candidate, Record, Setup};
-use super::SdpKind;
+use super::sdp::{CandType, Candidate, Ice, Record, Setup};
+use super::{SdpKind, ICE_PWD_BYTES};
 
 pub(crate) const PREFIX: char = 'Q';
-const VERSION: u8 = 1;
+/// The version written with a password (v2), and the one whose ICE credentials derive
+/// from the fingerprint (v1, still read, and written for an answer to a v1 offer).
+const VERSION: u8 = 2;
+const VERSION_V1: u8 = 1;
 const MIN_LEN: usize = 1 + 32 + 1 + 4;
 
 const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -121,8 +135,15 @@ pub(crate) fn to_bytes(r: &Record) -> Result<Vec<u8>, String> {
     };
     let mut b = Vec::with_capacity(MIN_LEN + 19 * r.candidates.len());
     let tagged = u8::from(r.answers.is_some());
-    b.push((VERSION << 5) | (kind << 4) | (setup << 2) | tagged);
+    let version = match r.ice {
+        Ice::Password(_) => VERSION,
+        Ice::FromFingerprint => VERSION_V1,
+    };
+    b.push((version << 5) | (kind << 4) | (setup << 2) | tagged);
     b.extend_from_slice(&r.fingerprint);
+    if let Ice::Password(p) = &r.ice {
+        b.extend_from_slice(p);
+    }
     if let Some(t) = r.answers {
         b.extend_from_slice(&t);
     }
@@ -174,7 +195,8 @@ pub(crate) fn from_bytes(b: &[u8]) -> Result<Record, DecodeError> {
     let header = *b.first().ok_or(DecodeError::Damaged {
         detail: "nothing follows its first letter",
     })?;
-    if header >> 5 != VERSION {
+    let version = header >> 5;
+    if version != VERSION && version != VERSION_V1 {
         return Err(DecodeError::UnknownVersion);
     }
     if b.len() < MIN_LEN {
@@ -206,6 +228,18 @@ pub(crate) fn from_bytes(b: &[u8]) -> Result<Record, DecodeError> {
     let mut fingerprint = [0u8; 32];
     fingerprint.copy_from_slice(&body[1..33]);
     let mut rest = &body[33..];
+    let ice = if version == VERSION {
+        if rest.len() < ICE_PWD_BYTES + 1 {
+            return Err(CUT);
+        }
+        let (p, r) = rest.split_at(ICE_PWD_BYTES);
+        rest = r;
+        let mut pwd = [0u8; ICE_PWD_BYTES];
+        pwd.copy_from_slice(p);
+        Ice::Password(pwd)
+    } else {
+        Ice::FromFingerprint
+    };
     let answers = if header & 1 == 1 {
         if rest.len() < 5 {
             return Err(CUT);
@@ -258,6 +292,7 @@ pub(crate) fn from_bytes(b: &[u8]) -> Result<Record, DecodeError> {
         kind,
         setup,
         fingerprint,
+        ice,
         answers,
         candidates,
     })

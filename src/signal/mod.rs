@@ -243,14 +243,16 @@ fn checked(kind: SdpKind, sdp_text: String) -> Result<SessionDescription, Decode
     })
 }
 
-/// decode + checks: the kind expected, and not our own blob fed back (same fingerprint).
+/// decode + checks: the kind expected, and not our own code fed back (same fingerprint);
+/// an answer must answer `own` (our offer), when we know it.
 pub fn decode_expecting(
     text: &str,
     expected: SdpKind,
-    own_fingerprint: Option<&[u8; 32]>,
+    own: Option<&SessionDescription>,
 ) -> Result<Decoded, DecodeError> {
     let d = decode(text)?;
-    if own_fingerprint.is_some() && fingerprint_of(&d.desc.sdp).as_ref() == own_fingerprint {
+    let own_fp = own.and_then(|o| fingerprint_of(&o.sdp));
+    if own_fp.is_some() && fingerprint_of(&d.desc.sdp) == own_fp {
         return Err(DecodeError::OwnBlob);
     }
     if d.desc.kind != expected {
@@ -259,10 +261,8 @@ pub fn decode_expecting(
             got: d.desc.kind,
         });
     }
-    if let (SdpKind::Answer, Some(own), Some(tag)) =
-        (expected, own_fingerprint, answered_offer(&d.desc.sdp))
-    {
-        if tag != offer_tag(own) {
+    if let (SdpKind::Answer, Some(own), Some(tag)) = (expected, own, answered_offer(&d.desc.sdp)) {
+        if Some(tag) != offer_tag(&own.sdp) {
             return Err(DecodeError::AnswersAnotherCode);
         }
     }
@@ -270,28 +270,42 @@ pub fn decode_expecting(
 }
 
 /// What a qrchat answer carries to tie it to the offer it answers: 4 bytes of a hash of
-/// that offer's fingerprint. An answer made for an earlier code, or for a code changed on
-/// the way, carries another tag, and the offerer can say so at once.
-pub fn offer_tag(offer_fingerprint: &[u8; 32]) -> [u8; 4] {
-    let h = Sha256::new()
-        .chain_update(b"qrchat answers v1\0")
-        .chain_update(offer_fingerprint)
-        .finalize();
-    [h[0], h[1], h[2], h[3]]
+/// that offer's ICE password, fresh for every code (a v1 offer: of its fingerprint, as the
+/// qrchat that wrote it expects). An answer made for an earlier code, or for one whose
+/// ICE password was changed on the way, carries another tag, and the offerer says so at
+/// once. Not the fingerprint (v2): a code whose fingerprint was changed on the way is
+/// better left to connect, so that DTLS names the mismatch on both sides.
+pub fn offer_tag(offer_sdp: &str) -> Option<[u8; 4]> {
+    let h = if uses_v1_credentials(offer_sdp) {
+        let fp = fingerprint_of(offer_sdp)?;
+        Sha256::new()
+            .chain_update(b"qrchat answers v1\0")
+            .chain_update(fp)
+            .finalize()
+    } else {
+        let (_, pwd) = ice_of(offer_sdp)?;
+        Sha256::new()
+            .chain_update(b"qrchat answers v2\0")
+            .chain_update(pwd.as_bytes())
+            .finalize()
+    };
+    Some([h[0], h[1], h[2], h[3]])
 }
 
-/// Add the tie to `offer_fingerprint` to an answer's description (`a=qrchat-answers:`),
+/// Add the tie to `offer` ([`offer_tag`], `a=qrchat-answers:`) to an answer's description,
 /// right after its fingerprint line. Browsers ignore the attribute; qrchat sends it only to
-/// qrchat offers.
-pub fn tie_answer(sdp: &str, offer_fingerprint: &[u8; 32]) -> String {
-    let t = offer_tag(offer_fingerprint);
+/// qrchat offers. An offer without ICE credentials gets no tie.
+pub fn tie_answer(sdp_text: &str, offer_sdp: &str) -> String {
+    let Some(t) = offer_tag(offer_sdp) else {
+        return sdp_text.to_owned();
+    };
     let line = format!(
         "a=qrchat-answers:{:02x}{:02x}{:02x}{:02x}\r\n",
         t[0], t[1], t[2], t[3]
     );
-    let mut out = String::with_capacity(sdp.len() + line.len());
+    let mut out = String::with_capacity(sdp_text.len() + line.len());
     let mut done = false;
-    for l in sdp.split_inclusive('\n') {
+    for l in sdp_text.split_inclusive('\n') {
         out.push_str(l);
         if !done && l.starts_with("a=fingerprint:") {
             out.push_str(&line);
@@ -338,25 +352,105 @@ pub fn candidate_addresses(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// ICE ufrag/pwd derived from a DTLS certificate fingerprint (the compact blob carries
-/// neither: both sides rebuild them). rtc sets these as the local credentials.
+/// The ICE character set (RFC 8445 `ice-char`): base64's standard alphabet.
+const ICE_CHARS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn derive_ice(tag: &[u8], key: &[u8], n: usize) -> String {
+    let h = Sha256::new().chain_update(tag).chain_update(key).finalize();
+    h.iter()
+        .take(n)
+        .map(|b| char::from(ICE_CHARS[usize::from(b & 63)]))
+        .collect()
+}
+
+/// The ICE credentials of a compact v1 code: ufrag/pwd derived from the DTLS certificate
+/// fingerprint, so the code need not carry them. Still read (and mirrored by an answer,
+/// so an older qrchat can read it), no longer written for a new offer: a fingerprint
+/// changed on the way then also changes the ICE credentials, nothing connects, and the
+/// side that read the changed code cannot learn why.
 ///
 /// ufrag: 8 characters (48 bits), pwd: 24 characters (144 bits), from the ICE character
 /// set `[A-Za-z0-9+/]`; webrtc-rs wants at least 24 and 128 bits.
 pub fn ice_credentials(fingerprint: &[u8; 32]) -> (String, String) {
-    fn derive(tag: &[u8], fp: &[u8; 32], n: usize) -> String {
-        const ICE_CHARS: &[u8; 64] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let h = Sha256::new().chain_update(tag).chain_update(fp).finalize();
-        h.iter()
-            .take(n)
-            .map(|b| char::from(ICE_CHARS[usize::from(b & 63)]))
-            .collect()
-    }
     (
-        derive(b"qrchat ice-ufrag v1\0", fingerprint, 8),
-        derive(b"qrchat ice-pwd v1\0", fingerprint, 24),
+        derive_ice(b"qrchat ice-ufrag v1\0", fingerprint, 8),
+        derive_ice(b"qrchat ice-pwd v1\0", fingerprint, 24),
     )
+}
+
+/// Bytes of randomness in a v2 ICE password: 128 bits, RFC 8445's minimum, as 22 ICE
+/// characters (its shortest password). 16 rather than 18 keeps a LAN offer with three
+/// candidates in QR version 5 at ECC M (121 characters of its 122).
+pub(crate) const ICE_PWD_BYTES: usize = 16;
+
+/// The ufrag that goes with a v2 password: derived from it, so a code carries only the
+/// password, and anyone can tell a qrchat description by the pair.
+pub(crate) fn ice_ufrag_v2(pwd: &[u8; ICE_PWD_BYTES]) -> String {
+    derive_ice(b"qrchat ice-ufrag v2\0", pwd, 8)
+}
+
+/// A v2 password as ICE characters (base64's alphabet, 22 characters, no padding).
+pub(crate) fn ice_pwd_text(pwd: &[u8; ICE_PWD_BYTES]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(pwd)
+}
+
+/// The password bytes behind a v2 ICE password text, if it is one.
+pub(crate) fn ice_pwd_bytes(text: &str) -> Option<[u8; ICE_PWD_BYTES]> {
+    use base64::Engine as _;
+    if text.len() != 22 {
+        return None;
+    }
+    let v = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(text)
+        .ok()?;
+    v.try_into().ok()
+}
+
+/// Fresh ICE credentials for a new session (compact v2): a random 128-bit password (the
+/// code carries it) and the ufrag derived from it. Independent of the certificate, so a
+/// code whose fingerprint was changed on the way still reaches the peer, and DTLS names
+/// the mismatch on both sides.
+pub fn fresh_ice_credentials() -> (String, String) {
+    let mut pwd = [0u8; ICE_PWD_BYTES];
+    if getrandom::fill(&mut pwd).is_err() {
+        // No system randomness (never seen): SHA-256 of the time and address space is
+        // still unpredictable enough for ICE, whose checks the DTLS handshake backs.
+        let seed = format!("{:?} {:p}", std::time::SystemTime::now(), &pwd);
+        let h = Sha256::digest(seed.as_bytes());
+        pwd.copy_from_slice(&h[..ICE_PWD_BYTES]);
+    }
+    (ice_ufrag_v2(&pwd), ice_pwd_text(&pwd))
+}
+
+/// The first `a=ice-ufrag:` and `a=ice-pwd:` of a description.
+fn ice_of(sdp_text: &str) -> Option<(&str, &str)> {
+    Some((
+        sdp::attributes(sdp_text, "ice-ufrag").next()?,
+        sdp::attributes(sdp_text, "ice-pwd").next()?,
+    ))
+}
+
+/// Whether a description's ICE credentials are a compact v1 code's (derived from its
+/// fingerprint): an answer to it keeps to v1, so the qrchat that wrote it can read the answer.
+pub fn uses_v1_credentials(sdp_text: &str) -> bool {
+    match (ice_of(sdp_text), sdp::fingerprint(sdp_text)) {
+        (Some((u, p)), Some(fp)) => {
+            let (want_u, want_p) = ice_credentials(&fp);
+            u == want_u && p == want_p
+        }
+        _ => false,
+    }
+}
+
+/// Whether a description comes from qrchat: its ICE credentials are qrchat's (v2: the ufrag
+/// derived from the password; v1: both derived from the fingerprint). Browser pages make
+/// random ones.
+pub fn made_by_qrchat(sdp_text: &str) -> bool {
+    let Some((u, p)) = ice_of(sdp_text) else {
+        return false;
+    };
+    ice_pwd_bytes(p).is_some_and(|b| ice_ufrag_v2(&b) == u) || uses_v1_credentials(sdp_text)
 }
 
 /// Short authentication string both peers show once connected: same on both sides

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use super::{ice_credentials, SdpKind};
+use super::{ice_credentials, ice_pwd_bytes, ice_pwd_text, ice_ufrag_v2, SdpKind, ICE_PWD_BYTES};
 
 /// DTLS setup role (RFC 5763 `a=setup:`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,9 +87,29 @@ pub(crate) struct Record {
     pub kind: SdpKind,
     pub setup: Setup,
     pub fingerprint: [u8; 32],
+    /// How the ICE credentials are rebuilt.
+    pub ice: Ice,
     /// An answer's tie to the offer it answers ([`super::offer_tag`]), `a=qrchat-answers:`.
     pub answers: Option<[u8; 4]>,
     pub candidates: Vec<Candidate>,
+}
+
+/// A compact code's ICE credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ice {
+    /// v1: both derived from the fingerprint ([`super::ice_credentials`]).
+    FromFingerprint,
+    /// v2: the password's bytes travel; the ufrag is derived from them.
+    Password([u8; ICE_PWD_BYTES]),
+}
+
+impl Ice {
+    pub(crate) fn credentials(&self, fingerprint: &[u8; 32]) -> (String, String) {
+        match self {
+            Ice::FromFingerprint => ice_credentials(fingerprint),
+            Ice::Password(p) => (ice_ufrag_v2(p), ice_pwd_text(p)),
+        }
+    }
 }
 
 /// The lines of an SDP, without their `\r\n` / `\n` endings.
@@ -341,15 +361,21 @@ pub(crate) fn compact_view(kind: SdpKind, sdp: &str) -> Result<Record, String> {
     if cands.len() > 255 {
         return Err(format!("{} candidates (at most 255)", cands.len()));
     }
-    let (want_ufrag, want_pwd) = ice_credentials(&fp);
-    if ufrag != Some(want_ufrag.as_str()) || pwd != Some(want_pwd.as_str()) {
-        return Err("ICE credentials not derived from the fingerprint".into());
-    }
+    let (Some(ufrag), Some(pwd)) = (ufrag, pwd) else {
+        return Err("no ICE credentials".into());
+    };
+    let (v1_ufrag, v1_pwd) = ice_credentials(&fp);
+    let ice = match ice_pwd_bytes(pwd) {
+        Some(p) if ice_ufrag_v2(&p) == ufrag => Ice::Password(p),
+        _ if ufrag == v1_ufrag && pwd == v1_pwd => Ice::FromFingerprint,
+        _ => return Err("ICE credentials not made by qrchat".into()),
+    };
     let setup = setup_role.ok_or("no setup role")?;
     Ok(Record {
         kind,
         setup,
         fingerprint: fp,
+        ice,
         answers,
         candidates: cands,
     })
@@ -369,7 +395,7 @@ pub(crate) fn parse_tag(hex: &str) -> Option<[u8; 4]> {
 
 /// A full session description from a compact record, in webrtc-rs's own layout.
 pub(crate) fn rebuild(r: &Record) -> String {
-    let (ufrag, pwd) = ice_credentials(&r.fingerprint);
+    let (ufrag, pwd) = r.ice.credentials(&r.fingerprint);
     // A stable session id from the fingerprint; below 2^63 as RFC 3264 advises.
     let mut id = [0u8; 8];
     id.copy_from_slice(&r.fingerprint[..8]);

@@ -46,11 +46,14 @@ fn fixture(name: &str) -> SessionDescription {
         .1
 }
 
-/// A webrtc-rs fixture with the ICE credentials qrchat's rtc sets (derived from the
-/// fingerprint), i.e. what qrchat itself produces.
+/// A webrtc-rs fixture with ICE credentials of the kind qrchat's rtc sets (v2: a password,
+/// the ufrag derived from it), i.e. what qrchat itself produces.
 pub(crate) fn as_qrchat(desc: &SessionDescription) -> SessionDescription {
     let fp = fingerprint_of(&desc.sdp).expect("fingerprint");
-    let (u, p) = ice_credentials(&fp);
+    // qrchat's v2 credentials, with a password fixed by the fingerprint (tests repeat).
+    let mut pwd = [0u8; ICE_PWD_BYTES];
+    pwd.copy_from_slice(&fp[..ICE_PWD_BYTES]);
+    let (u, p) = sdp::Ice::Password(pwd).credentials(&fp);
     let sdp = sdp::lines(&desc.sdp)
         .map(|l| {
             if l.starts_with("a=ice-ufrag:") {
@@ -114,11 +117,20 @@ fn record_bytes(r: &Record) -> Vec<u8> {
     b
 }
 
+/// The sample as an older qrchat wrote it: compact v1, no password.
+fn sample_v1() -> Record {
+    Record {
+        ice: sdp::Ice::FromFingerprint,
+        ..sample_record()
+    }
+}
+
 fn sample_record() -> Record {
     Record {
         kind: SdpKind::Offer,
         setup: Setup::ActPass,
         fingerprint: [0xAB; 32],
+        ice: sdp::Ice::Password([0x5A; ICE_PWD_BYTES]),
         answers: None,
         candidates: vec![
             Candidate {
@@ -418,20 +430,25 @@ fn future_versions_are_reported_as_newer() {
     // Another reserved capital letter with a URL-safe body.
     let future = format!("R{}", compact::base32_encode(&[7u8; 40]));
     assert_eq!(decode(&future), Err(DecodeError::UnknownVersion));
-    // A 'Q' record of version 2 (whatever follows).
-    let mut v2 = record_bytes(&sample_record());
-    v2[0] = (v2[0] & 0x1F) | (2 << 5);
-    assert_eq!(decode(&q_blob(v2)), Err(DecodeError::UnknownVersion));
-    // Version 1 with a reserved header bit (bit 0 now says an answer's offer tag follows),
-    // a reserved setup role, a reserved tag bit.
-    for (at, bits) in [(0usize, 0b10u8), (0, 0b1100), (34, 0b1000), (34, 0x80)] {
-        let mut r = record_bytes(&sample_record());
-        r[at] |= bits;
-        assert_eq!(
-            decode(&q_blob(r)),
-            Err(DecodeError::UnknownVersion),
-            "{at} {bits:b}"
-        );
+    // 'Q' records of versions 3 and 0 (whatever follows).
+    for version in [3u8, 0] {
+        let mut v = record_bytes(&sample_record());
+        v[0] = (v[0] & 0x1F) | (version << 5);
+        assert_eq!(decode(&q_blob(v)), Err(DecodeError::UnknownVersion));
+    }
+    // Versions 1 and 2 with a reserved header bit (bit 0 now says an answer's offer tag
+    // follows), a reserved setup role, a reserved tag bit (of the first candidate: after
+    // the count, byte 33 in v1, 51 in v2 with its password).
+    for (rec, tag) in [(sample_v1(), 34), (sample_record(), 34 + ICE_PWD_BYTES)] {
+        for (at, bits) in [(0usize, 0b10u8), (0, 0b1100), (tag, 0b1000), (tag, 0x80)] {
+            let mut r = record_bytes(&rec);
+            r[at] |= bits;
+            assert_eq!(
+                decode(&q_blob(r)),
+                Err(DecodeError::UnknownVersion),
+                "{at} {bits:b}"
+            );
+        }
     }
     // A baseline blob whose kind byte is unknown.
     assert_eq!(
@@ -589,12 +606,12 @@ fn not_utf8_bad_sdp_no_fingerprint_no_candidates() {
         assert_eq!(decode(&json), Err(want));
     }
     // A compact record that says zero candidates.
-    let mut r = record_bytes(&sample_record());
+    let mut r = record_bytes(&sample_v1());
     r.truncate(34);
     r[33] = 0;
     assert_eq!(decode(&q_blob(r)), Err(DecodeError::NoCandidates));
     // Count says more candidates than there are, checksum intact.
-    let mut r = record_bytes(&sample_record());
+    let mut r = record_bytes(&sample_v1());
     r[33] = 3;
     assert!(matches!(
         decode(&q_blob(r)),
@@ -606,18 +623,16 @@ fn not_utf8_bad_sdp_no_fingerprint_no_candidates() {
 fn wrong_kind_and_own_blob() {
     let offer = as_qrchat(&fixture("webrtc-rs-offer.sdp"));
     let answer = as_qrchat(&fixture("webrtc-rs-answer.sdp"));
-    let offer_fp = fingerprint_of(&offer.sdp).unwrap();
-    let answer_fp = fingerprint_of(&answer.sdp).unwrap();
     for format in [Format::Auto, Format::Baseline, Format::Json] {
         let ob = encode(&offer, format).unwrap();
         let ab = encode(&answer, format).unwrap();
         // The offerer scans its own offer back.
         assert_eq!(
-            decode_expecting(&ob, SdpKind::Answer, Some(&offer_fp)),
+            decode_expecting(&ob, SdpKind::Answer, Some(&offer)),
             Err(DecodeError::OwnBlob)
         );
         // The offerer scans another offer.
-        let e = decode_expecting(&ob, SdpKind::Answer, Some(&answer_fp)).unwrap_err();
+        let e = decode_expecting(&ob, SdpKind::Answer, Some(&answer)).unwrap_err();
         assert_eq!(
             e,
             DecodeError::WrongKind {
@@ -638,7 +653,7 @@ fn wrong_kind_and_own_blob() {
         ));
         assert!(e.to_string().starts_with("this is an answer"));
         assert_eq!(
-            decode_expecting(&ab, SdpKind::Answer, Some(&offer_fp))
+            decode_expecting(&ab, SdpKind::Answer, Some(&offer))
                 .unwrap()
                 .desc
                 .kind,
@@ -740,14 +755,18 @@ fn arb_record() -> impl Strategy<Value = Record> {
         any::<[u8; 32]>(),
         proptest::collection::vec(arb_candidate(), 1..12),
         any::<Option<[u8; 4]>>(),
+        any::<Option<[u8; ICE_PWD_BYTES]>>(),
     )
-        .prop_map(|(kind, setup, fingerprint, candidates, answers)| Record {
-            kind,
-            setup,
-            fingerprint,
-            answers: answers.filter(|_| kind == SdpKind::Answer),
-            candidates,
-        })
+        .prop_map(
+            |(kind, setup, fingerprint, candidates, answers, pwd)| Record {
+                kind,
+                setup,
+                fingerprint,
+                ice: pwd.map_or(sdp::Ice::FromFingerprint, sdp::Ice::Password),
+                answers: answers.filter(|_| kind == SdpKind::Answer),
+                candidates,
+            },
+        )
 }
 
 /// Inserts whitespace (as a paste that wraps lines would) at the given positions.
@@ -856,7 +875,7 @@ fn size_table() {
         assert!(compact.starts_with('Q'));
         assert_eq!(
             compact.len(),
-            1 + (38 + 7 * n) * 8 / 5 + usize::from((38 + 7 * n) * 8 % 5 != 0)
+            1 + (54 + 7 * n) * 8 / 5 + usize::from((54 + 7 * n) * 8 % 5 != 0)
         );
         let (vb, vc) = (qr_version_m(&base), qr_version_m(&compact));
         println!(
@@ -936,17 +955,30 @@ fn corpus_blobs_decode_as_their_names_say() {
 
 /// A qrchat answer names the offer it answers (4 bytes in the compact code, an
 /// `a=qrchat-answers:` line in the full one); the offerer refuses an answer made for
-/// another code with a message that says so, and takes the right one.
+/// another code with a message that says so, and takes the right one. The tie is to the
+/// offer's ICE password, fresh for each code: an answer to an earlier code of the same app
+/// (same certificate, as a re-pair keeps it) is another code's.
 #[test]
 fn an_answer_for_another_code_is_named() {
-    let offer_fp = [0x11u8; 32];
+    let offer_rec = |pwd: u8| {
+        let mut r = sample_record();
+        r.ice = sdp::Ice::Password([pwd; ICE_PWD_BYTES]);
+        SessionDescription {
+            kind: SdpKind::Offer,
+            sdp: sdp::rebuild(&r),
+        }
+    };
+    let (offer, earlier) = (offer_rec(1), offer_rec(2));
+    assert_eq!(fingerprint_of(&offer.sdp), fingerprint_of(&earlier.sdp));
     let mut rec = sample_record();
     rec.kind = SdpKind::Answer;
     rec.setup = Setup::Active;
+    rec.fingerprint = [0x77; 32];
     rec.candidates.truncate(1);
     let sdp_text = sdp::rebuild(&rec);
-    let tied = tie_answer(&sdp_text, &offer_fp);
-    assert_eq!(answered_offer(&tied), Some(offer_tag(&offer_fp)));
+    let tied = tie_answer(&sdp_text, &offer.sdp);
+    assert_eq!(answered_offer(&tied), offer_tag(&offer.sdp));
+    assert_ne!(offer_tag(&offer.sdp), offer_tag(&earlier.sdp));
     let desc = SessionDescription {
         kind: SdpKind::Answer,
         sdp: tied,
@@ -966,9 +998,9 @@ fn an_answer_for_another_code_is_named() {
         "{compact_blob} {untied}"
     );
     for blob in [compact_blob, encode(&desc, Format::Baseline).unwrap()] {
-        let ok = decode_expecting(&blob, SdpKind::Answer, Some(&offer_fp)).unwrap();
-        assert_eq!(answered_offer(&ok.desc.sdp), Some(offer_tag(&offer_fp)));
-        let e = decode_expecting(&blob, SdpKind::Answer, Some(&[0x22; 32])).unwrap_err();
+        let ok = decode_expecting(&blob, SdpKind::Answer, Some(&offer)).unwrap();
+        assert_eq!(answered_offer(&ok.desc.sdp), offer_tag(&offer.sdp));
+        let e = decode_expecting(&blob, SdpKind::Answer, Some(&earlier)).unwrap_err();
         assert_eq!(e, DecodeError::AnswersAnotherCode);
         assert!(e.to_string().contains("made for another code"), "{e}");
     }

@@ -19,9 +19,20 @@ use webrtc::peer_connection::RTCPeerConnection;
 use super::tests::{as_qrchat, fixture_dir};
 use super::*;
 
-/// A loopback-only peer. With `derived`, it uses a certificate made up front and the ICE
-/// credentials derived from its fingerprint, as qrchat's rtc does.
-async fn peer(derived: bool) -> (Arc<RTCPeerConnection>, Option<[u8; 32]>) {
+/// Whose ICE credentials a test peer uses.
+#[derive(Clone, Copy, PartialEq)]
+enum Creds {
+    /// webrtc-rs's own random ones, as a browser's.
+    Webrtc,
+    /// Compact v1: derived from the certificate's fingerprint (older qrchat).
+    V1,
+    /// Compact v2: a fresh password and the ufrag derived from it (qrchat now).
+    V2,
+}
+
+/// A loopback-only peer. With qrchat's credentials, it uses a certificate made up front,
+/// as qrchat's rtc does.
+async fn peer(creds: Creds) -> (Arc<RTCPeerConnection>, Option<[u8; 32]>) {
     let mut se = SettingEngine::default();
     se.set_include_loopback_candidate(true);
     se.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
@@ -29,13 +40,17 @@ async fn peer(derived: bool) -> (Arc<RTCPeerConnection>, Option<[u8; 32]>) {
     se.set_ip_filter(Box::new(|ip| ip.is_loopback()));
     let mut config = RTCConfiguration::default();
     let mut fp = None;
-    if derived {
+    if creds != Creds::Webrtc {
         let cert = Certificate::generate_self_signed(vec!["qrchat".to_string()]).unwrap();
         let cert =
             RTCCertificate::from_existing(cert, SystemTime::now() + Duration::from_secs(24 * 3600));
         let hex = &cert.get_fingerprints()[0].value;
         let f = fingerprint_of(&format!("a=fingerprint:sha-256 {hex}")).unwrap();
-        let (u, p) = ice_credentials(&f);
+        let (u, p) = if creds == Creds::V1 {
+            ice_credentials(&f)
+        } else {
+            fresh_ice_credentials()
+        };
         se.set_ice_credentials(u, p);
         config.certificates = vec![cert];
         fp = Some(f);
@@ -71,7 +86,7 @@ async fn rebuilt_fixture_offer_is_accepted_by_webrtc_rs() {
     // The SDP parser itself, then a peer connection.
     webrtc::sdp::SessionDescription::unmarshal(&mut std::io::Cursor::new(rebuilt.sdp.as_bytes()))
         .unwrap();
-    let (b, _) = peer(false).await;
+    let (b, _) = peer(Creds::Webrtc).await;
     b.set_remote_description(to_rtc(&rebuilt)).await.unwrap();
     let answer = b.create_answer(None).await.unwrap();
     assert!(answer.sdp.contains("a=setup:active"), "{}", answer.sdp);
@@ -82,8 +97,18 @@ async fn rebuilt_fixture_offer_is_accepted_by_webrtc_rs() {
 
 #[tokio::test]
 async fn two_peers_connect_through_compact_blobs_only() {
-    let (a, a_fp) = peer(true).await;
-    let (b, b_fp) = peer(true).await;
+    connect_through_compact(Creds::V2).await;
+}
+
+/// An older qrchat's v1 codes (credentials derived from the fingerprint) still pair.
+#[tokio::test]
+async fn v1_codes_still_connect() {
+    connect_through_compact(Creds::V1).await;
+}
+
+async fn connect_through_compact(creds: Creds) {
+    let (a, a_fp) = peer(creds).await;
+    let (b, b_fp) = peer(creds).await;
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     b.on_data_channel(Box::new(move |dc| {
         let tx = tx.clone();
@@ -110,7 +135,12 @@ async fn two_peers_connect_through_compact_blobs_only() {
         offer_blob.starts_with('Q'),
         "offer not compact: {offer_blob}"
     );
-    let got = decode_expecting(&offer_blob, SdpKind::Offer, b_fp.as_ref()).unwrap();
+    // The version bits (the top 3 of the first byte, the first base32 character's top 3
+    // of 5 bits): 1 for v1, 2 for v2.
+    let version = compact::base32_decode(&offer_blob[1..]).unwrap()[0] >> 5;
+    assert_eq!(version, if creds == Creds::V1 { 1 } else { 2 });
+    assert!(made_by_qrchat(&offer.sdp));
+    let got = decode_expecting(&offer_blob, SdpKind::Offer, None).unwrap();
     assert_eq!(fingerprint_of(&got.desc.sdp), a_fp);
     b.set_remote_description(to_rtc(&got.desc)).await.unwrap();
 
@@ -125,10 +155,10 @@ async fn two_peers_connect_through_compact_blobs_only() {
     );
     // Scanning our own offer back is refused; the answer is taken.
     assert_eq!(
-        decode_expecting(&offer_blob, SdpKind::Answer, a_fp.as_ref()),
+        decode_expecting(&offer_blob, SdpKind::Answer, Some(&offer)),
         Err(DecodeError::OwnBlob)
     );
-    let got = decode_expecting(&answer_blob, SdpKind::Answer, a_fp.as_ref()).unwrap();
+    let got = decode_expecting(&answer_blob, SdpKind::Answer, Some(&offer)).unwrap();
     a.set_remote_description(to_rtc(&got.desc)).await.unwrap();
 
     tokio::time::timeout(Duration::from_secs(20), open_rx.recv())

@@ -69,7 +69,6 @@ pub enum AppEvent {
     Local {
         pairing: u64,
         desc: SessionDescription,
-        fingerprint: [u8; 32],
     },
     /// Making the offer/answer or accepting the answer failed.
     SessionError {
@@ -209,6 +208,8 @@ pub struct Options {
     pub history: bool,
     /// Extra `--stun` servers configured (shown in hints).
     pub stun: bool,
+    /// `--turn` servers configured (shown in hints).
+    pub turn: bool,
     /// `--quiet`: no bell or notification for messages that arrive unseen.
     pub quiet: bool,
     /// How to notify (see [`Notifier::detect`]).
@@ -229,7 +230,8 @@ pub struct Options {
 pub struct LocalCode {
     pub blob: String,
     pub candidates: Vec<String>,
-    pub fingerprint: [u8; 32],
+    /// The description the code carries (an answer scanned later must answer it).
+    pub desc: SessionDescription,
     /// The QR lines, or why there is no QR.
     pub qr: Result<Vec<String>, Arc<crate::qr::QrError>>,
 }
@@ -522,12 +524,8 @@ impl App {
             AppEvent::Session { pairing, event } if pairing == self.pairing.id => {
                 self.on_session(event)
             }
-            AppEvent::Local {
-                pairing,
-                desc,
-                fingerprint,
-            } if pairing == self.pairing.id => {
-                self.on_local(desc, fingerprint);
+            AppEvent::Local { pairing, desc } if pairing == self.pairing.id => {
+                self.on_local(desc);
                 vec![]
             }
             AppEvent::SessionError { pairing, error } if pairing == self.pairing.id => {
@@ -818,7 +816,7 @@ impl App {
         self.screen = Screen::Connecting;
     }
 
-    fn on_local(&mut self, desc: SessionDescription, fingerprint: [u8; 32]) {
+    fn on_local(&mut self, desc: SessionDescription) {
         let p = &mut self.pairing;
         p.gathering = None;
         let json = match p.role {
@@ -838,7 +836,7 @@ impl App {
                 p.local = Some(LocalCode {
                     candidates: signal::candidates(&desc.sdp),
                     blob,
-                    fingerprint,
+                    desc,
                     qr,
                 });
             }
@@ -886,8 +884,8 @@ impl App {
 
     /// A code from the other side, found in whatever was pasted or scanned, checked.
     fn check(&self, text: &str) -> Result<Decoded, DecodeError> {
-        let own = self.pairing.local.as_ref().map(|l| l.fingerprint);
-        signal::decode_expecting(&signal::find_code(text), self.expected_kind(), own.as_ref())
+        let own = self.pairing.local.as_ref().map(|l| &l.desc);
+        signal::decode_expecting(&signal::find_code(text), self.expected_kind(), own)
     }
 
     // ------------------------------------------------------------ transitions

@@ -68,6 +68,7 @@ pub struct Config {
 /// Run the app on the terminal until the user quits. Ctrl-C ends it with `Ok(())`.
 pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
     let stun = !cfg.rtc.stun.is_empty();
+    let turn = !cfg.rtc.turn.is_empty();
     // One certificate for the app's whole run: a peer that pairs again with this app
     // sees the same one (and the same safety number).
     if cfg.rtc.identity.is_none() {
@@ -91,6 +92,7 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
         started_at: Some(std::time::SystemTime::now()),
         history: cfg.history.is_some(),
         stun,
+        turn,
         quiet: cfg.quiet,
         notifier: Notifier::detect(|k| std::env::var(k).ok()),
         in_tmux: std::env::var_os("TMUX").is_some(),

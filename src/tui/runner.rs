@@ -335,7 +335,6 @@ impl Runner {
                     let _ = tx.send(AppEvent::Local {
                         pairing,
                         desc: link.local_description(),
-                        fingerprint: link.local_fingerprint(),
                     });
                     if joiner {
                         let _ = tx.send(AppEvent::PeerKind {

@@ -154,7 +154,6 @@ fn starter_with_code(w: u16, h: u16) -> App {
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Offer, 0xAA, 50000),
-        fingerprint: [0xAA; 32],
     });
     app
 }
@@ -336,7 +335,6 @@ fn a_gathering_cut_at_the_deadline_is_said() {
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Offer, 0xAA, 50000),
-        fingerprint: [0xAA; 32],
     });
     assert!(render(&app).contains("(gathering stopped at --gather-timeout)"));
 }
@@ -372,7 +370,6 @@ fn snapshot_joiner_answer_waiting() {
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Answer, 0xAA, 50002),
-        fingerprint: [0xAA; 32],
     });
     session(&mut app, SessionEvent::State(LinkState::Connecting));
     let out = render(&app);
@@ -533,6 +530,11 @@ fn snapshot_connecting_and_failure_hints() {
         "{out}"
     );
     assert!(out.contains("--stun"));
+    assert!(out.contains("--turn turn:HOST:PORT"), "{out}");
+    assert!(
+        out.contains("(no --stun or --turn server is configured)"),
+        "{out}"
+    );
     insta::assert_snapshot!("connecting_failed", out);
 }
 
@@ -701,7 +703,6 @@ fn events_of_an_old_pairing_are_ignored() {
     app.update(AppEvent::Local {
         pairing: first,
         desc: sdp(SdpKind::Offer, 1, 1),
-        fingerprint: [1; 32],
     });
     assert!(app.pairing.local.is_none());
     let _ = old;
@@ -720,7 +721,6 @@ fn json_offer_gets_a_json_answer() {
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Answer, 0xAA, 50002),
-        fingerprint: [0xAA; 32],
     });
     let reply = &app.pairing.local.as_ref().unwrap().blob;
     let v: serde_json::Value = serde_json::from_str(reply).expect("the answer is JSON");
@@ -737,7 +737,6 @@ fn a_compact_offer_gets_a_compact_answer() {
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Answer, 0xAA, 50002),
-        fingerprint: [0xAA; 32],
     });
     assert!(app.pairing.local.as_ref().unwrap().blob.starts_with('Q'));
 }
@@ -819,7 +818,6 @@ async fn pump(
 async fn a_whole_pairing_through_the_runner_with_a_scripted_session() {
     let script = Scripted {
         local: Some(sdp(SdpKind::Offer, 0xAA, 50000)),
-        fingerprint: [0xAA; 32],
         on_gather: vec![SessionEvent::Gathering { candidates: 1 }],
         on_connect: vec![
             SessionEvent::State(LinkState::Connecting),
@@ -1365,7 +1363,6 @@ fn link_states_are_shown_in_words() {
     app.update(AppEvent::Local {
         pairing,
         desc: sdp(SdpKind::Answer, 0xAA, 50002),
-        fingerprint: [0xAA; 32],
     });
     session(&mut app, SessionEvent::State(LinkState::WaitingForPeer));
     assert!(render(&app).contains("connection: waiting for the other side to read my code, 0:00"));
@@ -1385,7 +1382,6 @@ async fn with_history_the_chat_is_saved_and_the_app_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let script = Scripted {
         local: Some(sdp(SdpKind::Offer, 0xAA, 50000)),
-        fingerprint: [0xAA; 32],
         on_connect: vec![
             SessionEvent::State(LinkState::Connecting),
             SessionEvent::Open {
@@ -1442,7 +1438,7 @@ fn an_answer_made_for_another_code_is_named_as_such() {
     app.update(key(KeyCode::Char('p')));
     // An answer tied to some other offer (fingerprint 0xCC), not to mine (0xAA).
     let mut answer = sdp(SdpKind::Answer, 0xBB, 50000);
-    answer.sdp = signal::tie_answer(&answer.sdp, &[0xCC; 32]);
+    answer.sdp = signal::tie_answer(&answer.sdp, &sdp(SdpKind::Offer, 0xCC, 50000).sdp);
     let code = signal::encode(&answer, Format::Auto).unwrap();
     app.update(AppEvent::Paste(format!("the answer: '{code}'")));
     assert!(
@@ -1455,7 +1451,7 @@ fn an_answer_made_for_another_code_is_named_as_such() {
     );
     // Tied to mine, it is taken.
     let mut answer = sdp(SdpKind::Answer, 0xBB, 50000);
-    answer.sdp = signal::tie_answer(&answer.sdp, &[0xAA; 32]);
+    answer.sdp = signal::tie_answer(&answer.sdp, &sdp(SdpKind::Offer, 0xAA, 50000).sdp);
     app.update(ctrl('u'));
     app.update(AppEvent::Paste(
         signal::encode(&answer, Format::Auto).unwrap(),
@@ -1473,7 +1469,6 @@ fn re_pairing_keeps_the_chat_and_names_the_peer() {
         app.update(AppEvent::Local {
             pairing,
             desc: sdp(SdpKind::Offer, 0xAA, 50000),
-            fingerprint: [0xAA; 32],
         });
         app.update(key(KeyCode::Char('p')));
         app.update(AppEvent::Paste(blob(SdpKind::Answer, fp)));
@@ -2170,7 +2165,6 @@ async fn the_runner_refuses_files_for_a_browser_peer_and_reports_a_failed_channe
     for qrchat in [false, true] {
         let script = Scripted {
             local: Some(sdp(SdpKind::Offer, 0xAA, 50000)),
-            fingerprint: [0xAA; 32],
             on_connect: vec![
                 SessionEvent::State(LinkState::Open { route: Route::Lan }),
                 SessionEvent::Open {

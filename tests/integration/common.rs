@@ -54,7 +54,7 @@ pub async fn pair() -> (
         .expect("answer");
     let blob = signal::encode(bob.local_description(), Format::Auto).unwrap();
     let answer =
-        signal::decode_expecting(&blob, SdpKind::Answer, Some(&alice.local_fingerprint())).unwrap();
+        signal::decode_expecting(&blob, SdpKind::Answer, Some(alice.local_description())).unwrap();
     alice.accept_answer(&answer.desc).await.expect("accept");
     let open = |e: &SessionEvent| match e {
         SessionEvent::Open { sas, .. } => Some(sas.clone()),

@@ -1,12 +1,16 @@
-//! A code changed on the way: the offer's certificate fingerprint is altered between the
-//! two real `qrchat` processes (a browser-JSON code, whose ICE credentials travel in the
-//! clear, so the path comes up and DTLS is what refuses). Nothing connects, and both sides
-//! name what happened instead of waiting or blaming the network.
+//! A code changed on the way: a certificate fingerprint is altered between the two real
+//! `qrchat` processes: in a browser-JSON offer, in a compact offer (re-encoded, checksum
+//! and all, as someone in the middle would) and in a compact answer. The ICE credentials
+//! do not depend on the fingerprint, so the path comes up and DTLS is what refuses.
+//! Nothing connects, and both sides name what happened, within seconds, instead of
+//! waiting or blaming the network.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use qrchat::signal::{self, Format};
 
 const BIN: &str = env!("CARGO_BIN_EXE_qrchat");
 
@@ -59,36 +63,80 @@ impl Proc {
     }
 }
 
+/// The fingerprint in `sdp` with its first byte changed.
+fn changed(sdp: &str) -> String {
+    let at = sdp.find("a=fingerprint:sha-256 ").unwrap() + "a=fingerprint:sha-256 ".len();
+    let byte = &sdp[at..at + 2];
+    let other = if byte == "00" { "11" } else { "00" };
+    format!("{}{other}{}", &sdp[..at], &sdp[at + 2..])
+}
+
+/// A compact code with its fingerprint changed, made into a valid compact code again.
+fn changed_compact(code: &str) -> String {
+    assert!(code.starts_with('Q'), "not compact: {code}");
+    let mut d = signal::decode(code).unwrap().desc;
+    d.sdp = changed(&d.sdp);
+    let out = signal::encode(&d, Format::Compact).unwrap();
+    assert_ne!(out, code);
+    out
+}
+
+/// Both sides end with their reason: `checker` (whose DTLS saw the wrong certificate) says
+/// it does not match the code, the other that its certificate was refused.
+fn both_named(checker: Proc, other: Proc) {
+    let t0 = Instant::now();
+    let (code_c, err_c) = checker.exit(Duration::from_secs(20));
+    let first = t0.elapsed();
+    let (code_o, err_o) = other.exit(Duration::from_secs(20));
+    eprintln!(
+        "named after {first:?} (the side that checked) and {:?} (the other)",
+        t0.elapsed()
+    );
+    assert_ne!(code_c, 0);
+    assert!(
+        err_c.contains("certificate does not match its code"),
+        "{err_c}"
+    );
+    assert_ne!(code_o, 0);
+    assert!(err_o.contains("refused my certificate"), "{err_o}");
+    for err in [&err_c, &err_o] {
+        assert!(!err.contains("no connection after"), "{err}");
+    }
+}
+
+#[test]
+fn a_changed_fingerprint_in_a_compact_offer_is_named_on_both_sides() {
+    let mut alice = spawn(&["offer"]);
+    let offer = changed_compact(&alice.line());
+    let mut bob = spawn(&["answer", &offer]);
+    let answer = bob.line();
+    let stdin = alice.child.stdin.as_mut().unwrap();
+    writeln!(stdin, "{answer}").unwrap();
+    stdin.flush().unwrap();
+    both_named(bob, alice);
+}
+
+#[test]
+fn a_changed_fingerprint_in_a_compact_answer_is_named_on_both_sides() {
+    let mut alice = spawn(&["offer"]);
+    let offer = alice.line();
+    let mut bob = spawn(&["answer", &offer]);
+    let answer = changed_compact(&bob.line());
+    let stdin = alice.child.stdin.as_mut().unwrap();
+    writeln!(stdin, "{answer}").unwrap();
+    stdin.flush().unwrap();
+    both_named(alice, bob);
+}
+
 #[test]
 fn a_changed_fingerprint_is_named_on_both_sides() {
     let mut alice = spawn(&["offer", "--json"]);
     let mut offer: serde_json::Value = serde_json::from_str(&alice.line()).unwrap();
-    let sdp = offer["sdp"].as_str().unwrap().to_owned();
-    let at = sdp.find("a=fingerprint:sha-256 ").unwrap() + "a=fingerprint:sha-256 ".len();
-    let byte = &sdp[at..at + 2];
-    let other = if byte == "00" { "11" } else { "00" };
-    offer["sdp"] = format!("{}{other}{}", &sdp[..at], &sdp[at + 2..]).into();
-
+    offer["sdp"] = changed(offer["sdp"].as_str().unwrap()).into();
     let mut bob = spawn(&["answer", &offer.to_string()]);
     let answer = bob.line();
     let stdin = alice.child.stdin.as_mut().unwrap();
     writeln!(stdin, "{answer}").unwrap();
     stdin.flush().unwrap();
-
-    let t0 = Instant::now();
-    let (code_b, err_b) = bob.exit(Duration::from_secs(20));
-    let bob_after = t0.elapsed();
-    let (code_a, err_a) = alice.exit(Duration::from_secs(20));
-    eprintln!(
-        "named after {bob_after:?} (the side that checked) and {:?} (the other)",
-        t0.elapsed()
-    );
-    assert_ne!(code_b, 0);
-    assert!(
-        err_b.contains("certificate does not match its code"),
-        "{err_b}"
-    );
-    assert_ne!(code_a, 0);
-    assert!(err_a.contains("refused my certificate"), "{err_a}");
-    assert!(!err_a.contains("no connection after"), "{err_a}");
+    both_named(bob, alice);
 }

@@ -86,13 +86,22 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             "• Across networks, add a STUN server on both sides: --stun stun:HOST:PORT",
         ));
         lines.push(Line::raw(
+            "• Where a NAT lets no direct path through, relay through a TURN server:",
+        ));
+        lines.push(Line::raw(
+            "  --turn turn:HOST:PORT --turn-user NAME --turn-password SECRET",
+        ));
+        lines.push(Line::raw(
             "• Limit addresses with --bind ADDR if one side has many interfaces.",
         ));
-        if !app.opts.stun {
-            lines.push(Line::styled(
-                "  (no --stun server is configured)",
-                ui::dim_style(),
-            ));
+        let missing = match (app.opts.stun, app.opts.turn) {
+            (false, false) => Some("  (no --stun or --turn server is configured)"),
+            (true, false) => Some("  (no --turn server is configured)"),
+            (false, true) => Some("  (no --stun server is configured)"),
+            (true, true) => None,
+        };
+        if let Some(m) = missing {
+            lines.push(Line::styled(m, ui::dim_style()));
         }
     }
     let r = ui::centered(area, 84, lines.len() as u16 + 2);

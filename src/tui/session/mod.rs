@@ -36,8 +36,6 @@ pub trait Connector: Send + Sync {
 pub trait Link: Send + Sync {
     /// Our complete local description (post gathering).
     fn local_description(&self) -> SessionDescription;
-    /// Our DTLS certificate fingerprint (to refuse our own code scanned back).
-    fn local_fingerprint(&self) -> [u8; 32];
     fn accept_answer(&self, answer: SessionDescription) -> BoxFuture<'_, Result<(), RtcError>>;
     fn send(&self, text: String) -> BoxFuture<'_, Result<(), RtcError>>;
     fn close(&self) -> BoxFuture<'_, ()>;

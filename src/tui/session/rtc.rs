@@ -42,9 +42,6 @@ impl Link for RtcLink {
     fn local_description(&self) -> SessionDescription {
         self.0.local_description().clone()
     }
-    fn local_fingerprint(&self) -> [u8; 32] {
-        self.0.local_fingerprint()
-    }
     fn accept_answer(&self, answer: SessionDescription) -> BoxFuture<'_, Result<(), RtcError>> {
         Box::pin(async move { self.0.accept_answer(&answer).await })
     }

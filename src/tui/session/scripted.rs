@@ -13,7 +13,6 @@ use super::{Channel, Connector, Link, RtcError, SdpKind, SessionDescription, Ses
 #[derive(Clone, Default)]
 pub struct Scripted {
     pub local: Option<SessionDescription>,
-    pub fingerprint: [u8; 32],
     /// Emitted while "gathering", before `offer`/`answer` resolves.
     pub on_gather: Vec<SessionEvent>,
     /// Emitted once the answer is accepted (starter) or right after answering (joiner).
@@ -94,9 +93,6 @@ impl Link for ScriptedLink {
             kind: SdpKind::Offer,
             sdp: String::new(),
         })
-    }
-    fn local_fingerprint(&self) -> [u8; 32] {
-        self.script.fingerprint
     }
     fn accept_answer(&self, answer: SessionDescription) -> BoxFuture<'_, Result<(), RtcError>> {
         self.script.log.lock().unwrap().accepted.push(answer);

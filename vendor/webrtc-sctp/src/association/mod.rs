@@ -486,7 +486,7 @@ impl Association {
         let done = Arc::new(AtomicBool::new(false));
         let name = Arc::new(name);
 
-        'outer: while !done.load(Ordering::Relaxed) {
+        while !done.load(Ordering::Relaxed) {
             //log::debug!("[{}] gather_outbound begin", name);
             let (packets, continue_loop) = {
                 let mut ai = association_internal.lock().await;
@@ -495,53 +495,31 @@ impl Association {
             //log::debug!("[{}] gather_outbound done with {}", name, packets.len());
 
             // qrchat patch 2 of 3 (see ARCHITECTURE.md, "The vendored SCTP fork"): marshal the
-            // whole batch in one blocking task, not one task per packet. The upstream reason
-            // for leaving the async thread still holds (the read loop gets the lock while
-            // we marshal), but a thread hand-off per 1.2 KB packet was the top of the
-            // profile in bulk transfers.
-            let batch = tokio::task::spawn_blocking(move || {
-                packets
-                    .into_iter()
-                    .filter_map(|raw| {
-                        let mut buf = BytesMut::with_capacity(1500);
-                        match raw.marshal_to(&mut buf) {
-                            Ok(_) => Some(buf),
-                            Err(err) => {
-                                log::warn!("failed to serialize a packet: {err:?}");
-                                None
-                            }
-                        }
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .await;
-            match batch {
-                Ok(bufs) => {
-                    for buf in bufs {
-                        match net_conn.send(buf.as_ref()).await {
-                            Ok(_) => {
-                                bytes_sent.fetch_add(buf.len(), Ordering::SeqCst);
-                            }
-                            // qrchat patch 1 of 3: the OS refusing one datagram (network
-                            // unreachable while Wi-Fi roams, an interface down for a moment)
-                            // is a lost packet, which SCTP retransmits; upstream ended the
-                            // whole association on it, so every blip killed the link.
-                            Err(err) if is_transient(&err) => {
-                                log::debug!("[{name}] packet not sent (will retransmit): {err}");
-                            }
-                            Err(err) => {
-                                log::warn!("[{name}] failed to write packets on net_conn: {err}");
-                                done.store(true, Ordering::Relaxed)
-                            }
-                        }
-                    }
+            // batch right here. Upstream spawned a blocking task per packet (we first made it
+            // one per batch): the lock is already released, a 1.2 KB packet marshals in about
+            // a microsecond, and the thread hand-off cost more than the work it moved. (The
+            // tokio budget still makes this task yield to the read loop in long batches.)
+            let mut buf = BytesMut::with_capacity(1500);
+            for raw in packets {
+                buf.clear();
+                if let Err(err) = raw.marshal_to(&mut buf) {
+                    log::warn!("failed to serialize a packet: {err:?}");
+                    continue;
                 }
-                Err(err) => {
-                    if err.is_cancelled() {
-                        log::debug!("[{name}] task cancelled while serializing packets: {err:?}");
-                        break 'outer;
-                    } else {
-                        log::error!("[{name}] panic while serializing packets: {err:?}");
+                match net_conn.send(buf.as_ref()).await {
+                    Ok(_) => {
+                        bytes_sent.fetch_add(buf.len(), Ordering::SeqCst);
+                    }
+                    // qrchat patch 1 of 3: the OS refusing one datagram (network
+                    // unreachable while Wi-Fi roams, an interface down for a moment)
+                    // is a lost packet, which SCTP retransmits; upstream ended the
+                    // whole association on it, so every blip killed the link.
+                    Err(err) if is_transient(&err) => {
+                        log::debug!("[{name}] packet not sent (will retransmit): {err}");
+                    }
+                    Err(err) => {
+                        log::warn!("[{name}] failed to write packets on net_conn: {err}");
+                        done.store(true, Ordering::Relaxed)
                     }
                 }
             }
