@@ -1004,10 +1004,6 @@ impl<W: Wire> Out<'_, W> {
                     Err(e) => break e,
                 },
                 Step::Cancel(r) => {
-                    // Let the chunk under way go out first: a channel write dropped half
-                    // way can leave the channel stuck (its buffer never drains), and the
-                    // cancel queued behind it would never reach the receiver.
-                    let _ = tokio::time::timeout(GOODBYE, &mut send).await;
                     tx.stop();
                     break TransferError::Cancelled(r);
                 }
