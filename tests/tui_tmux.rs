@@ -655,10 +655,11 @@ fn ip(args: &[&str]) {
 }
 
 impl Lan {
-    fn new() -> Lan {
+    /// Two namespaces named after this process and `tag` (tests run side by side).
+    fn new(tag: &str) -> Lan {
         let id = std::process::id();
         let lan = Lan {
-            names: [format!("qrtui{id}a"), format!("qrtui{id}b")],
+            names: [format!("qrtui{id}{tag}a"), format!("qrtui{id}{tag}b")],
         };
         let [a, b] = &lan.names;
         for ns in [a, b] {
@@ -736,7 +737,7 @@ fn a_blip_in_the_chat_loses_nothing() {
         eprintln!("skipped: {why}");
         return;
     }
-    let lan = Lan::new();
+    let lan = Lan::new("chat");
     let t = Tmux::within("blip", Duration::from_secs(120));
     let bin = qrchat_bin();
     let nocam = t.dir.join("no-camera.png");
@@ -1162,5 +1163,99 @@ fn either_side_cancels_a_running_transfer_and_the_other_is_told() {
     t.keys("b", &["Enter"]);
     t.wait("a", "B's message", |s| s.contains("peer  ok, later then"));
 
+    quit_all(&t, &["a", "b"]);
+}
+
+/// The percentage on the first progress line of `what` ("receiving zeros.bin") on screen.
+fn percent(screen: &str, what: &str) -> Option<u64> {
+    let line = screen.lines().find(|l| l.contains(&format!("{what}: ")))?;
+    let open = line.find(" (")?;
+    let close = line[open..].find("%)")?;
+    line[open + 2..open + close].parse().ok()
+}
+
+#[test]
+fn a_blip_pauses_a_transfer_and_it_finishes_verified() {
+    if let Some(why) = no_netns() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let lan = Lan::new("file");
+    let t = Tmux::within("blipfile", Duration::from_secs(150));
+    let bin = qrchat_bin();
+    let nocam = t.dir.join("no-camera.png");
+    let inbox = t.dir.join("inbox");
+    let zeros = t.dir.join("zeros.bin");
+    std::fs::File::create(&zeros)
+        .unwrap()
+        .set_len(256 << 20)
+        .unwrap();
+    let [na, nb] = &lan.names;
+    launch_cmd(
+        &t,
+        "a",
+        &format!("ip netns exec {na} {bin} --start --bind 10.99.60.1"),
+    );
+    launch_cmd(
+        &t,
+        "b",
+        &format!(
+            "ip netns exec {nb} {bin} --join --bind 10.99.60.2 --camera-file {} --receive {}",
+            nocam.display(),
+            inbox.display()
+        ),
+    );
+    let offer = read_code(&t, "a");
+    paste_code(&t, "b", &offer);
+    let answer = read_code(&t, "b");
+    t.keys("a", &["p"]);
+    paste_code(&t, "a", &answer);
+    t.wait("a", "the chat", |s| sas(s).is_some());
+    t.wait("b", "the chat", |s| sas(s).is_some());
+
+    t.type_text("a", &format!("/send {}", zeros.display()));
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the offer", |s| {
+        s.contains("offers zeros.bin (268 MB, 1 file)")
+    });
+    t.keys("b", &["y"]);
+    t.wait("b", "progress", |s| {
+        s.contains("receiving zeros.bin: ") && s.contains("%)")
+    });
+
+    // A's end goes down: both lines say paused, and nothing moves meanwhile.
+    lan.set_link(0, false);
+    let sa = t.wait("a", "paused", |s| {
+        s.contains("sending zeros.bin: ") && s.contains("paused: the link is interrupted")
+    });
+    let sb = t.wait("b", "paused", |s| {
+        s.contains("receiving zeros.bin: ") && s.contains("paused: the link is interrupted")
+    });
+    let at = percent(&sb, "receiving zeros.bin").expect("a percentage while paused");
+    assert!(at < 100, "{}", trim_screen(&sb));
+    assert!(percent(&sa, "sending zeros.bin").is_some());
+    std::thread::sleep(Duration::from_secs(2));
+    let sb = t.screen("b");
+    assert_eq!(
+        percent(&sb, "receiving zeros.bin"),
+        Some(at),
+        "nothing arrives while the link is down:\n{}",
+        trim_screen(&sb)
+    );
+
+    // Back up: it goes on and finishes, verified, on both sides.
+    lan.set_link(0, true);
+    t.wait("a", "done", |s| {
+        flat(s).contains("sent zeros.bin (268 MB, 1 file): verified by the peer")
+    });
+    let want = format!(
+        "received zeros.bin (268 MB), verified: saved as {}",
+        inbox.join("zeros.bin").display()
+    );
+    t.wait("b", "done", |s| flat(s).contains(&want));
+    assert_eq!(
+        std::fs::metadata(inbox.join("zeros.bin")).unwrap().len(),
+        256 << 20
+    );
     quit_all(&t, &["a", "b"]);
 }

@@ -928,6 +928,7 @@ impl App {
     /// chat (its lines, the draft, the transcript). The app keeps its certificate, so the
     /// same peer app is recognised and the safety number stays the same.
     pub(crate) fn repair(&mut self) -> Vec<Effect> {
+        self.end_transfers();
         let lines = std::mem::take(&mut self.pairing.chat.lines);
         let transfers = std::mem::take(&mut self.pairing.transfers);
         let saving = self.pairing.saving;

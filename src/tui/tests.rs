@@ -2291,3 +2291,35 @@ fn done_lines_say_what_was_resumed_and_name_what_arrived() {
          sent again resume from there)"
     );
 }
+
+#[test]
+fn a_re_pairing_ends_the_transfers_still_going_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.bin"), b"a").unwrap();
+    let mut app = chatting_in(dir.path());
+    enter(&mut app, "/send a.bin");
+    offered(&mut app, &["b.bin"], 1, 0, 10);
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
+    assert!(footer(&app).contains("Ctrl-X"), "still running until told");
+    let fx = app.update(ctrl('r'));
+    assert!(fx.contains(&Effect::Close), "{fx:?}");
+    // The kept chat (shown once the new pairing opens) says it.
+    let out: Vec<&str> = app
+        .pairing
+        .chat
+        .lines
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect();
+    let out = out.join("\n");
+    assert!(out.contains("a.bin not sent: the link is gone"), "{out}");
+    assert!(
+        out.contains("b.bin not received: the link is gone"),
+        "{out}"
+    );
+    // The chat's lines and transfers stay with the new pairing, all over: nothing to
+    // cancel or accept once it opens.
+    assert_eq!(app.pairing.transfers.len(), 2);
+    assert!(app.pairing.transfers.iter().all(|t| t.stage == Stage::Over));
+    assert!(app.cancellable().next().is_none() && app.asking().next().is_none());
+}

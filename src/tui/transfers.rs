@@ -526,6 +526,34 @@ impl App {
         }
     }
 
+    /// The session is being closed under the transfers still going (a re-pairing keeps
+    /// the chat): each says it stopped; what arrived stays for a resume.
+    pub(crate) fn end_transfers(&mut self) {
+        let open: Vec<(u64, String, Direction)> = self
+            .pairing
+            .transfers
+            .iter()
+            .filter(|t| t.stage != Stage::Over)
+            .map(|t| (t.id, t.name.clone(), t.direction))
+            .collect();
+        for (id, name, direction) in open {
+            self.over(id);
+            let what = match direction {
+                Direction::Send => "not sent",
+                Direction::Receive => "not received",
+            };
+            self.transfer_line(
+                id,
+                Who::Warn,
+                format!(
+                    "{name} {what}: the link is gone (what arrived is kept: the same files \
+                     sent again in the next pairing resume from there)"
+                ),
+                true,
+            );
+        }
+    }
+
     fn over(&mut self, id: u64) {
         if let Some(t) = self.transfer_mut(id) {
             t.stage = Stage::Over;
