@@ -992,7 +992,8 @@ fn payload(n: usize) -> Vec<u8> {
 
 #[test]
 fn a_file_sent_from_the_tui_is_offered_accepted_shown_and_verified() {
-    let t = Tmux::new("files");
+    // Room for a slow machine: the 48 MiB cross while other tests run beside this one.
+    let t = Tmux::within("files", Duration::from_secs(180));
     let inbox = t.dir.join("inbox");
     let src = t.dir.join("out");
     std::fs::create_dir_all(&src).unwrap();
@@ -1099,7 +1100,7 @@ fn a_file_sent_from_the_tui_is_offered_accepted_shown_and_verified() {
 
 #[test]
 fn either_side_cancels_a_running_transfer_and_the_other_is_told() {
-    let t = Tmux::new("cancel");
+    let t = Tmux::within("cancel", Duration::from_secs(180));
     let inbox_a = t.dir.join("inbox-a");
     let inbox_b = t.dir.join("inbox-b");
     // Big and quick to make (sparse): the transfer runs for a while.

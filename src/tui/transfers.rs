@@ -63,10 +63,10 @@ pub fn progress_text(t: &Transfer, paused: bool) -> String {
         Direction::Receive => "receiving",
     };
     let Some(p) = &t.progress else {
-        return match (t.direction, paused) {
-            (_, true) => format!("{verb} {}: paused, the link is interrupted", t.name),
-            (Direction::Send, _) => format!("{verb} {}: starting", t.name),
-            (Direction::Receive, _) => format!("{verb} {}: starting", t.name),
+        return if paused {
+            format!("{verb} {}: paused: the link is interrupted", t.name)
+        } else {
+            format!("{verb} {}: starting", t.name)
         };
     };
     let pct = p
@@ -351,7 +351,7 @@ impl App {
         } else {
             format!("declined {name}")
         };
-        self.transfer_line(id, Who::Info, text.clone(), !accept);
+        self.transfer_line(id, Who::Info, text, !accept);
         if accept {
             self.save_line(Who::Info, &format!("accepted {name}"));
         }
@@ -561,7 +561,8 @@ impl App {
     }
 }
 
-/// Whether `p` names a transfer channel (the others are ignored: they close).
+/// Whether a channel the peer opened is a transfer's (others, such as a headless peer's
+/// "done", are dropped, which closes them).
 pub fn is_transfer_label(label: &str) -> bool {
     label == transfer::proto::LABEL
 }
