@@ -1260,3 +1260,76 @@ fn a_blip_pauses_a_transfer_and_it_finishes_verified() {
     );
     quit_all(&t, &["a", "b"]);
 }
+
+/// The code a headless `qrchat offer` printed: the first row after its command line that
+/// is one word (status rows begin `qrchat: `).
+fn headless_code(screen: &str) -> Option<String> {
+    screen
+        .lines()
+        .skip_while(|l| !l.contains(" offer "))
+        .skip(1)
+        .map(str::trim)
+        .find(|l| l.len() > 40 && !l.contains(' '))
+        .map(str::to_string)
+}
+
+#[test]
+fn a_headless_sender_offers_to_the_tui_which_accepts() {
+    let t = Tmux::within("headless", Duration::from_secs(120));
+    let inbox = t.dir.join("inbox");
+    let file = t.dir.join("report.pdf");
+    let data = payload(300_000);
+    std::fs::write(&file, &data).unwrap();
+    let nocam = t.dir.join("no-camera.png");
+    // A: headless, sending a file; its stdin stays open (the pane's terminal).
+    launch(
+        &t,
+        "a",
+        &format!("offer --bind 127.0.0.1 --send {}", file.display()),
+    );
+    // B: the TUI, joining.
+    launch(
+        &t,
+        "b",
+        &format!(
+            "--join --bind 127.0.0.1 --camera-file {} --receive {}",
+            nocam.display(),
+            inbox.display()
+        ),
+    );
+    let s = t.wait("a", "the headless offer code", |s| {
+        headless_code(s).is_some()
+    });
+    let offer = headless_code(&s).unwrap();
+    paste_code(&t, "b", &offer);
+    let answer = read_code(&t, "b");
+    t.type_text("a", &answer);
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the chat", |s| sas(s).is_some());
+
+    t.wait("b", "the offer", |s| {
+        s.contains("peer  offers report.pdf (300 kB, 1 file). y: accept")
+    });
+    t.keys("b", &["y"]);
+    t.wait("b", "done", |s| {
+        flat(s).contains(&format!(
+            "received report.pdf (300 kB), verified: saved as {}",
+            inbox.join("report.pdf").display()
+        ))
+    });
+    t.wait("a", "the headless side told", |s| {
+        s.contains("qrchat: sent 1 file(s), 300 kB: the other side verified them")
+    });
+    assert!(std::fs::read(inbox.join("report.pdf")).unwrap() == data);
+    // The headless side's "done" channel is not a transfer: nothing more is offered.
+    let s = t.screen("b");
+    assert!(!s.contains("not received"), "{}", trim_screen(&s));
+
+    // A's stdin ends: it leaves (exit 0); B sees the peer go.
+    t.keys("a", &["C-d"]);
+    let s = t.wait("a", "the headless exit", exited);
+    assert!(s.contains("EXIT=0"), "{}", trim_screen(&s));
+    t.wait("b", "the peer left", |s| s.contains("✗ the peer left"));
+    t.keys("b", &["C-c"]);
+    assert_restored(&t, "b");
+}

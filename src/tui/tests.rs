@@ -2323,3 +2323,46 @@ fn a_re_pairing_ends_the_transfers_still_going_and_says_so() {
     assert!(app.pairing.transfers.iter().all(|t| t.stage == Stage::Over));
     assert!(app.cancellable().next().is_none() && app.asking().next().is_none());
 }
+
+#[test]
+fn the_transcript_gets_how_a_transfer_went_not_each_progress_step() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.bin"), vec![0u8; 1000]).unwrap();
+    let mut app = chatting_in(dir.path());
+    app.pairing.saving = true;
+    let mut saved = Vec::new();
+    let mut keep = |fx: Vec<Effect>| {
+        for e in fx {
+            if let Effect::Save { who, text } = e {
+                saved.push(format!("{who}: {text}"));
+            }
+        }
+    };
+    keep(enter(&mut app, "/send a.bin"));
+    let id = app.next_transfer;
+    for done in [100, 500, 900] {
+        keep(app.update(AppEvent::Transfer {
+            id,
+            event: TransferEvent::Progress(progress(Direction::Send, "a.bin", done, 1000, 1e3)),
+        }));
+    }
+    keep(app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Sent(SendReport {
+            files: 1,
+            dirs: 0,
+            bytes: 1000,
+            sent: 1000,
+            resumed: 0,
+            saved_as: vec!["a.bin".into()],
+            skipped: vec![],
+        }),
+    }));
+    assert_eq!(
+        saved,
+        vec![
+            "--: offering a.bin (1.0 kB): waiting for the peer to accept (/cancel stops it)",
+            "--: sent a.bin (1.0 kB, 1 file): verified by the peer",
+        ]
+    );
+}
