@@ -2116,6 +2116,7 @@ fn a_pasted_path_is_offered_for_sending_and_esc_keeps_it_as_text() {
         format!("{}/nope.txt", d.display()),
         "b.txt".into(),
         "hello".into(),
+        "/".into(),
         String::new(),
     ] {
         assert_eq!(files::dropped(&text, None), None, "{text}");
