@@ -1204,9 +1204,9 @@ fn snapshot_help_scrolls_on_a_small_terminal() {
     }
     let out = render(&app);
     assert!(out.contains(", 0 below"), "{out}");
-    // The chat section (the last) is in view down to its last line.
+    // The last section, the chat's commands, is in view down to its last line.
     assert!(
-        out.contains("scroll the chat") && out.contains("with nothing"),
+        out.contains("Chat commands") && out.contains("(also Ctrl-X)"),
         "the last section comes into view: {out}"
     );
     app.update(key(KeyCode::Esc));
