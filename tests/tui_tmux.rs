@@ -1095,6 +1095,35 @@ fn a_file_sent_from_the_tui_is_offered_accepted_shown_and_verified() {
     );
     assert!(!inbox.join("small note.txt").exists());
 
+    // A folder keeps its tree: a nested file, an empty file, an empty folder.
+    let album = src.join("album");
+    std::fs::create_dir_all(album.join("2026/empty")).unwrap();
+    std::fs::write(album.join("2026/a.jpg"), payload(100_000)).unwrap();
+    std::fs::write(album.join("empty.txt"), b"").unwrap();
+    t.type_text("a", &format!("/send {}/", album.display()));
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the folder offer", |s| {
+        s.contains("offers album/ (100 kB, 2 files, 3 folders)")
+    });
+    t.keys("b", &["y"]);
+    t.wait("b", "the folder received", |s| {
+        flat(s).contains(&format!(
+            "received album/ (100 kB, 2 files), all verified: in {}",
+            inbox.join("album").display()
+        ))
+    });
+    t.wait("a", "the folder sent", |s| {
+        s.contains("sent album/ (100 kB, 2 files): verified by the peer")
+    });
+    assert!(std::fs::read(inbox.join("album/2026/a.jpg")).unwrap() == payload(100_000));
+    assert_eq!(
+        std::fs::metadata(inbox.join("album/empty.txt"))
+            .unwrap()
+            .len(),
+        0
+    );
+    assert!(inbox.join("album/2026/empty").is_dir());
+
     quit_all(&t, &["a", "b"]);
 }
 
