@@ -1362,3 +1362,60 @@ fn a_headless_sender_offers_to_the_tui_which_accepts() {
     t.keys("b", &["C-c"]);
     assert_restored(&t, "b");
 }
+
+/// Mount a small tmpfs at `at` (a test's own download folder). Err: why not.
+fn mount_tmpfs(at: &std::path::Path, size: &str) -> Result<(), String> {
+    std::fs::create_dir_all(at).map_err(|e| e.to_string())?;
+    let out = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(at)
+        .output()
+        .map_err(|e| format!("cannot run mount: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "mount -t tmpfs failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
+struct Unmount(PathBuf);
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_download_folder_without_room_is_said_on_both_sides() {
+    let t = Tmux::new("full");
+    let small = t.dir.join("small");
+    if let Err(why) = mount_tmpfs(&small, "1m") {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let _unmount = Unmount(small.clone());
+    let file = t.dir.join("video.mp4");
+    std::fs::write(&file, payload(3_000_000)).unwrap();
+    pair_two(&t, "", &format!("--receive {}", small.display()));
+
+    t.type_text("a", &format!("/send {}", file.display()));
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the offer", |s| {
+        s.contains("offers video.mp4 (3.0 MB, 1 file)")
+    });
+    t.keys("b", &["y"]);
+    t.wait("b", "no room said", |s| {
+        flat(s).contains("video.mp4 not received: not enough space: the transfer needs 3.0 MB and")
+    });
+    t.wait("a", "no room told", |s| {
+        flat(s).contains("video.mp4 not sent: the other side stopped: disk full")
+    });
+    // Nothing was written; the chat goes on.
+    assert_eq!(std::fs::read_dir(&small).unwrap().count(), 0);
+    t.type_text("b", "no room here");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "B's message", |s| s.contains("peer  no room here"));
+    quit_all(&t, &["a", "b"]);
+}
