@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -146,6 +146,14 @@ impl Runner {
             }
             Effect::SendFiles { id, paths } => self.send_files(id, paths),
             Effect::ReceiveFiles { id, channel } => self.receive_files(id, channel),
+            Effect::DeclineFiles { channel, why } => {
+                tokio::spawn(async move {
+                    let policy = Policy::Decline(why);
+                    let r = transfer::receive(&channel, Path::new(""), policy, Default::default());
+                    let _ = r.await;
+                    channel.close().await;
+                });
+            }
             Effect::AnswerOffer { id, accept } => {
                 if let Some(a) = self.transfers.get_mut(&id).and_then(|r| r.answer.take()) {
                     let _ = a.send(accept);

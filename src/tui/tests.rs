@@ -2367,3 +2367,17 @@ fn the_transcript_gets_how_a_transfer_went_not_each_progress_step() {
         ]
     );
 }
+
+#[test]
+fn a_peer_cannot_flood_the_chat_with_offers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = chatting_in(dir.path());
+    for i in 0..super::transfers::MAX_WAITING_OFFERS {
+        assert!(app.may_take_offer(), "offer {i}");
+        offered(&mut app, &["x"], 1, 0, 1);
+    }
+    assert!(!app.may_take_offer());
+    // Answering one makes room for the next.
+    app.update(key(KeyCode::Char('n')));
+    assert!(app.may_take_offer());
+}

@@ -46,6 +46,10 @@ pub enum TransferEvent {
     Failed(String),
 }
 
+/// Most offers from the peer that may wait for an answer at once; a channel beyond them
+/// is dropped (closed), so a peer cannot flood the chat with offers.
+pub const MAX_WAITING_OFFERS: usize = 8;
+
 /// `0:07`, `12:30`, `1:02:03`.
 pub fn clock(d: Duration) -> String {
     let s = d.as_secs();
@@ -205,6 +209,20 @@ impl App {
             Some(d) => crate::chat::sanitize_line(&d.display().to_string()),
             None => "nowhere".into(),
         }
+    }
+
+    /// Whether another offer from the peer is taken (see [`MAX_WAITING_OFFERS`]).
+    pub(crate) fn may_take_offer(&self) -> bool {
+        let waiting = self
+            .pairing
+            .transfers
+            .iter()
+            .filter(|t| {
+                t.direction == Direction::Receive
+                    && matches!(t.stage, Stage::Offered | Stage::Asking)
+            })
+            .count();
+        waiting < MAX_WAITING_OFFERS
     }
 
     /// Offers waiting for the user's answer, oldest first.
