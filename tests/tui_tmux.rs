@@ -852,12 +852,8 @@ fn launch_cmd(t: &Tmux, name: &str, cmd: &str) {
 /// number both show.
 fn pair_by_paste(t: &Tmux, a: &str, b: &str) -> String {
     let offer = read_code(t, a);
-    let s = t.wait(b, "the scan or paste screen", |s| {
-        s.contains("paste their code") || s.contains("scan their code")
-    });
-    if s.contains("scan their code") {
-        t.keys(b, &["p"]);
-    }
+    // The joiners here have no camera (a --camera-file that is not there): they go to the
+    // paste screen by themselves (a `p` sent meanwhile would land in the paste box).
     paste_code(t, b, &offer);
     let answer = read_code(t, b);
     t.keys(a, &["p"]);

@@ -313,7 +313,8 @@ pub async fn receive<W: Wire>(
                 };
                 match got {
                     Ok(true) => Ok(true),
-                    Ok(false) => Err("the other side declined".to_string()),
+                    // no reason: the sender says "the other side declined", once
+                    Ok(false) => Err(String::new()),
                     Err(ev) => {
                         let ev = ev?;
                         return Err(fail(&mut inbox, unexpected_event(&ev)).await);

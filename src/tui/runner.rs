@@ -207,7 +207,7 @@ impl Runner {
                 let r = transfer::send(&ch, &paths, opts).await;
                 // The outcome is known; the goodbye need not hold it up.
                 tokio::spawn(async move { ch.close().await });
-                r.map_err(|e| words(&e))
+                r.map_err(|e| e.to_string())
             };
             let (r, ()) = tokio::join!(run, forward(id, prx, tx.clone()));
             let event = match r {
@@ -235,7 +235,7 @@ impl Runner {
             let run = async move {
                 let r = transfer::receive(&channel, &dir, Policy::Ask(ask_tx), opts).await;
                 tokio::spawn(async move { channel.close().await });
-                r.map_err(|e| words(&e))
+                r.map_err(|e| e.to_string())
             };
             let offer_tx = tx.clone();
             let ask = async move {
@@ -398,17 +398,6 @@ impl Runner {
         for t in self.closing.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
         }
-    }
-}
-
-/// How a transfer failed, in words. (A declining qrchat gives "the other side declined"
-/// as its reason: said once.)
-fn words(e: &transfer::TransferError) -> String {
-    match e {
-        transfer::TransferError::Declined(r) if r == "the other side declined" => {
-            "the other side declined".into()
-        }
-        e => e.to_string(),
     }
 }
 
