@@ -702,6 +702,28 @@ impl Drop for Lan {
     }
 }
 
+/// A starter in the LAN's first namespace (pane a) and a joiner with `b_args` in the
+/// second (pane b), paired by paste.
+fn pair_in_lan(t: &Tmux, lan: &Lan, b_args: &str) {
+    let bin = qrchat_bin();
+    let nocam = t.dir.join("no-camera.png");
+    let [na, nb] = &lan.names;
+    launch_cmd(
+        t,
+        "a",
+        &format!("ip netns exec {na} {bin} --start --bind 10.99.60.1"),
+    );
+    launch_cmd(
+        t,
+        "b",
+        &format!(
+            "ip netns exec {nb} {bin} --join --bind 10.99.60.2 --camera-file {} {b_args}",
+            nocam.display()
+        ),
+    );
+    pair_by_paste(t, "a", "b");
+}
+
 /// The chat's status bar (the row with the safety number).
 fn status_bar(screen: &str) -> String {
     screen
@@ -739,30 +761,7 @@ fn a_blip_in_the_chat_loses_nothing() {
     }
     let lan = Lan::new("chat");
     let t = Tmux::within("blip", Duration::from_secs(120));
-    let bin = qrchat_bin();
-    let nocam = t.dir.join("no-camera.png");
-    let [na, nb] = &lan.names;
-    launch_cmd(
-        &t,
-        "a",
-        &format!("ip netns exec {na} {bin} --start --bind 10.99.60.1"),
-    );
-    launch_cmd(
-        &t,
-        "b",
-        &format!(
-            "ip netns exec {nb} {bin} --join --bind 10.99.60.2 --camera-file {}",
-            nocam.display()
-        ),
-    );
-    let offer = read_code(&t, "a");
-    paste_code(&t, "b", &offer);
-    let answer = read_code(&t, "b");
-    t.keys("a", &["p"]);
-    paste_code(&t, "a", &answer);
-    let sa = t.wait("a", "the chat", |s| sas(s).is_some());
-    let sb = t.wait("b", "the chat", |s| sas(s).is_some());
-    assert_eq!(sas(&sa), sas(&sb));
+    pair_in_lan(&t, &lan, "");
     t.type_text("a", "before the blip");
     t.keys("a", &["Enter"]);
     t.wait("b", "A's first message", |s| {
@@ -968,6 +967,15 @@ fn pair_two(t: &Tmux, a_args: &str, b_args: &str) {
     pair_by_paste(t, "a", "b");
 }
 
+/// `from` types a `/send ...` command line; `to` sees the offer (a line containing
+/// `offer`) and accepts it with y.
+fn send_and_accept(t: &Tmux, from: &str, command: &str, to: &str, offer: &str) {
+    t.type_text(from, command);
+    t.keys(from, &["Enter"]);
+    t.wait(to, "the offer", |s| s.contains(offer));
+    t.keys(to, &["y"]);
+}
+
 /// The screen's rows joined without their padding (a chat line may wrap).
 fn flat(screen: &str) -> String {
     screen.lines().map(str::trim).collect::<Vec<_>>().join(" ")
@@ -1096,12 +1104,13 @@ fn a_file_sent_from_the_tui_is_offered_accepted_shown_and_verified() {
     std::fs::create_dir_all(album.join("2026/empty")).unwrap();
     std::fs::write(album.join("2026/a.jpg"), payload(100_000)).unwrap();
     std::fs::write(album.join("empty.txt"), b"").unwrap();
-    t.type_text("a", &format!("/send {}/", album.display()));
-    t.keys("a", &["Enter"]);
-    t.wait("b", "the folder offer", |s| {
-        s.contains("offers album/ (100 kB, 2 files, 3 folders)")
-    });
-    t.keys("b", &["y"]);
+    send_and_accept(
+        &t,
+        "a",
+        &format!("/send {}/", album.display()),
+        "b",
+        "offers album/ (100 kB, 2 files, 3 folders)",
+    );
     t.wait("b", "the folder received", |s| {
         flat(s).contains(&format!(
             "received album/ (100 kB, 2 files), all verified: in {}",
@@ -1142,12 +1151,13 @@ fn either_side_cancels_a_running_transfer_and_the_other_is_told() {
 
     // B sends to A (the joiner sends, the starter receives); A accepts, then cancels with
     // /cancel while the bytes move.
-    t.type_text("b", &format!("/send {}", zeros.display()));
-    t.keys("b", &["Enter"]);
-    t.wait("a", "the offer", |s| {
-        s.contains("offers zeros.bin (1.1 GB, 1 file)")
-    });
-    t.keys("a", &["y"]);
+    send_and_accept(
+        &t,
+        "b",
+        &format!("/send {}", zeros.display()),
+        "a",
+        "offers zeros.bin (1.1 GB, 1 file)",
+    );
     t.wait("a", "progress", |s| {
         s.contains("receiving zeros.bin: ") && s.contains("%)")
     });
@@ -1162,12 +1172,13 @@ fn either_side_cancels_a_running_transfer_and_the_other_is_told() {
     assert!(!inbox_a.join("zeros.bin").exists());
 
     // A sends to B; the sender cancels this time, with Ctrl-X (the footer offers it).
-    t.type_text("a", &format!("/send {}", zeros.display()));
-    t.keys("a", &["Enter"]);
-    t.wait("b", "the offer", |s| {
-        s.contains("offers zeros.bin (1.1 GB, 1 file)")
-    });
-    t.keys("b", &["y"]);
+    send_and_accept(
+        &t,
+        "a",
+        &format!("/send {}", zeros.display()),
+        "b",
+        "offers zeros.bin (1.1 GB, 1 file)",
+    );
     let s = t.wait("a", "progress", |s| {
         s.contains("sending zeros.bin: ") && s.contains("%)")
     });
@@ -1208,43 +1219,21 @@ fn a_blip_pauses_a_transfer_and_it_finishes_verified() {
     }
     let lan = Lan::new("file");
     let t = Tmux::within("blipfile", Duration::from_secs(150));
-    let bin = qrchat_bin();
-    let nocam = t.dir.join("no-camera.png");
     let inbox = t.dir.join("inbox");
     let zeros = t.dir.join("zeros.bin");
     std::fs::File::create(&zeros)
         .unwrap()
         .set_len(256 << 20)
         .unwrap();
-    let [na, nb] = &lan.names;
-    launch_cmd(
+    pair_in_lan(&t, &lan, &format!("--receive {}", inbox.display()));
+
+    send_and_accept(
         &t,
         "a",
-        &format!("ip netns exec {na} {bin} --start --bind 10.99.60.1"),
-    );
-    launch_cmd(
-        &t,
+        &format!("/send {}", zeros.display()),
         "b",
-        &format!(
-            "ip netns exec {nb} {bin} --join --bind 10.99.60.2 --camera-file {} --receive {}",
-            nocam.display(),
-            inbox.display()
-        ),
+        "offers zeros.bin (268 MB, 1 file)",
     );
-    let offer = read_code(&t, "a");
-    paste_code(&t, "b", &offer);
-    let answer = read_code(&t, "b");
-    t.keys("a", &["p"]);
-    paste_code(&t, "a", &answer);
-    t.wait("a", "the chat", |s| sas(s).is_some());
-    t.wait("b", "the chat", |s| sas(s).is_some());
-
-    t.type_text("a", &format!("/send {}", zeros.display()));
-    t.keys("a", &["Enter"]);
-    t.wait("b", "the offer", |s| {
-        s.contains("offers zeros.bin (268 MB, 1 file)")
-    });
-    t.keys("b", &["y"]);
     t.wait("b", "progress", |s| {
         s.contains("receiving zeros.bin: ") && s.contains("%)")
     });
@@ -1396,12 +1385,13 @@ fn a_download_folder_without_room_is_said_on_both_sides() {
     std::fs::write(&file, payload(3_000_000)).unwrap();
     pair_two(&t, "", &format!("--receive {}", small.display()));
 
-    t.type_text("a", &format!("/send {}", file.display()));
-    t.keys("a", &["Enter"]);
-    t.wait("b", "the offer", |s| {
-        s.contains("offers video.mp4 (3.0 MB, 1 file)")
-    });
-    t.keys("b", &["y"]);
+    send_and_accept(
+        &t,
+        "a",
+        &format!("/send {}", file.display()),
+        "b",
+        "offers video.mp4 (3.0 MB, 1 file)",
+    );
     t.wait("b", "no room said", |s| {
         flat(s).contains("video.mp4 not received: not enough space: the transfer needs 3.0 MB and")
     });

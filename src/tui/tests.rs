@@ -106,6 +106,11 @@ fn app_with(start: bool, join: bool, w: u16, h: u16) -> (App, Vec<Effect>) {
     })
 }
 
+/// The chat's newest line.
+fn last_line(app: &App) -> &str {
+    &app.pairing.chat.lines.back().expect("a chat line").text
+}
+
 fn key(code: KeyCode) -> AppEvent {
     AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
@@ -1617,29 +1622,15 @@ fn send_offers_existing_paths_and_names_missing_ones() {
         "no such file or folder: {}. Nothing was sent.",
         d.join("nope.txt").display()
     );
-    assert_eq!(app.pairing.chat.lines.back().unwrap().text, want);
+    assert_eq!(last_line(&app), want);
     assert!(app.pairing.transfers.is_empty());
 
     // An unclosed quote is said as such.
     enter(&mut app, "/send 'my file.txt");
-    assert!(app
-        .pairing
-        .chat
-        .lines
-        .back()
-        .unwrap()
-        .text
-        .contains("quote is not closed"));
+    assert!(last_line(&app).contains("quote is not closed"));
     // /send alone says how.
     enter(&mut app, "/send");
-    assert!(app
-        .pairing
-        .chat
-        .lines
-        .back()
-        .unwrap()
-        .text
-        .contains("/send PATH"));
+    assert!(last_line(&app).contains("/send PATH"));
 
     // Quoted, escaped and ~ paths, several at once: one transfer.
     let fx = enter(&mut app, r"/send 'my file.txt' a.txt ~/pics");
@@ -1650,7 +1641,7 @@ fn send_offers_existing_paths_and_names_missing_ones() {
             paths: vec![d.join("my file.txt"), d.join("a.txt"), d.join("home/pics")],
         }]
     );
-    let line = &app.pairing.chat.lines.back().unwrap().text;
+    let line = &last_line(&app);
     assert!(
         line.starts_with(
             "offering 3 items (2.1 MB in files, plus folders): my file.txt, a.txt, pics/"
@@ -1765,14 +1756,7 @@ fn progress_is_one_line_updated_in_place_then_done_and_verified() {
     assert!(!out.contains("sending photo.jpg:"), "{out}");
     assert_eq!(app.pairing.transfers[0].stage, Stage::Over);
     // Said again at the bottom, since a message came after the progress line.
-    assert!(app
-        .pairing
-        .chat
-        .lines
-        .back()
-        .unwrap()
-        .text
-        .contains("verified by the peer"));
+    assert!(last_line(&app).contains("verified by the peer"));
     assert!(!footer(&app).contains("Ctrl-X"));
 }
 
@@ -1873,10 +1857,7 @@ fn an_offer_is_shown_and_answered_with_y_or_n() {
     );
     assert!(render(&app).contains("declined 2 items"));
     assert!(enter(&mut app, "/accept").is_empty());
-    assert_eq!(
-        app.pairing.chat.lines.back().unwrap().text,
-        "no files are offered right now"
-    );
+    assert_eq!(last_line(&app), "no files are offered right now");
     // /accept answers as y does; a single file's line says where it is.
     let id3 = offered(&mut app, &["notes.txt"], 1, 0, 17);
     assert_eq!(
@@ -1939,10 +1920,7 @@ fn cancel_stops_transfers_both_ways_and_failures_are_said() {
     std::fs::write(dir.path().join("big.bin"), vec![0u8; 1000]).unwrap();
     let mut app = chatting_in(dir.path());
     assert!(enter(&mut app, "/cancel").is_empty());
-    assert_eq!(
-        app.pairing.chat.lines.back().unwrap().text,
-        "no transfer is under way"
-    );
+    assert_eq!(last_line(&app), "no transfer is under way");
     enter(&mut app, "/send big.bin");
     let incoming = offered(&mut app, &["in.bin"], 1, 0, 10);
     app.update(key(KeyCode::Char('y')));
@@ -2246,7 +2224,7 @@ fn done_lines_say_what_was_resumed_and_name_what_arrived() {
          b.txt and 1 more",
         inbox.display()
     );
-    assert_eq!(app.pairing.chat.lines.back().unwrap().text, want);
+    assert_eq!(last_line(&app), want);
 
     enter(&mut app, "/send a.bin");
     let id = app.next_transfer;
@@ -2263,7 +2241,7 @@ fn done_lines_say_what_was_resumed_and_name_what_arrived() {
         }),
     });
     assert_eq!(
-        app.pairing.chat.lines.back().unwrap().text,
+        last_line(&app),
         "sent a.bin (1 B, 1 file, 1 B resumed): verified by the peer"
     );
 
@@ -2287,7 +2265,7 @@ fn done_lines_say_what_was_resumed_and_name_what_arrived() {
         ),
     });
     assert_eq!(
-        app.pairing.chat.lines.back().unwrap().text,
+        last_line(&app),
         "big.iso not received: the other side cancelled (what arrived is kept: the same files \
          sent again resume from there)"
     );
