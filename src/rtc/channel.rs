@@ -43,6 +43,9 @@ struct Inner {
     raw: Arc<DataChannel>,
     low: Arc<Notify>,
     read: Mutex<Vec<u8>>,
+    /// Held by the write under way, from before it begins until it ends: writes keep the
+    /// order they were made in (see [`Channel::write`]).
+    writing: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for Channel {
@@ -80,6 +83,7 @@ impl Channel {
                 raw,
                 low,
                 read: Mutex::new(Vec::new()),
+                writing: Arc::new(Mutex::new(())),
             }),
         }
     }
@@ -112,11 +116,22 @@ impl Channel {
             });
         }
         self.room().await;
-        self.inner
-            .raw
-            .write_data_channel(&data, text)
-            .await
-            .map_err(|e| RtcError::Channel(e.to_string()))?;
+        // webrtc-sctp's write is not cancel-safe: it takes the message's stream sequence
+        // number before it waits for room in its queue, and queues a large message chunk by
+        // chunk. A write dropped half-way (a `select!` that took another branch: a cancel, a
+        // message from the peer) left a number never sent or a message never finished, and
+        // the peer's ordered stream waited for it forever: nothing more arrived, a transfer's
+        // cancel included. So once begun a write runs to its end on a task of its own; the
+        // lock, taken before it begins (waiting for it is safe to drop), keeps writes in order.
+        let turn = Arc::clone(&self.inner.writing).lock_owned().await;
+        let raw = Arc::clone(&self.inner.raw);
+        tokio::spawn(async move {
+            let _turn = turn;
+            raw.write_data_channel(&data, text).await
+        })
+        .await
+        .map_err(|e| RtcError::Channel(e.to_string()))?
+        .map_err(|e| RtcError::Channel(e.to_string()))?;
         Ok(())
     }
 

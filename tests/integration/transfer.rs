@@ -180,6 +180,95 @@ async fn a_declined_offer_over_the_link() {
     bob.close().await;
 }
 
+/// One side cancels a 32 MiB file once 2 MiB are across, over the real link: the
+/// canceller's transfer ends as cancelled, the other side is told why, the receiver keeps
+/// its partial file (for a resume) and nothing has the file's name; the chat goes on.
+async fn cancel_over_the_link(by_sender: bool) {
+    let (alice, _arx, bob, mut brx) = pair().await;
+    let src = tempfile::tempdir().unwrap();
+    write(&src.path().join("big.bin"), &noise(32 << 20, 7));
+    let dir = tempfile::tempdir().unwrap();
+    let paths = [src.path().join("big.bin")];
+    let (button, signal) = transfer::cancel_pair();
+    let (progress_tx, mut progress) = mpsc::channel::<transfer::Progress>(64);
+    let watcher = tokio::spawn(async move {
+        while let Some(p) = progress.recv().await {
+            if p.done >= 2 << 20 {
+                button.cancel("changed my mind");
+                return p.done;
+            }
+        }
+        0
+    });
+    let (mine, theirs) = (
+        Options {
+            progress: Some(progress_tx),
+            cancel: signal,
+        },
+        Options::default(),
+    );
+    let (send_opts, recv_opts) = if by_sender {
+        (mine, theirs)
+    } else {
+        (theirs, mine)
+    };
+    let send = async {
+        let ch = alice.open_channel(proto::LABEL).await.unwrap();
+        transfer::send(&ch, &paths, send_opts).await
+    };
+    let recv = async {
+        let ch = incoming(&mut brx).await;
+        transfer::receive(&ch, dir.path(), Policy::AcceptAll, recv_opts).await
+    };
+    let limit = Duration::from_secs(30);
+    let (s, r) = tokio::join!(
+        tokio::time::timeout(limit, send),
+        tokio::time::timeout(limit, recv)
+    );
+    let at = watcher.await.unwrap();
+    assert!(at >= 2 << 20, "cancelled after {at} bytes");
+    let s = s.expect("the sender ends after a cancel");
+    let r = r.expect("the receiver ends after a cancel");
+    let (canceller, told) = if by_sender {
+        (s.map(|_| ()), r.map(|_| ()))
+    } else {
+        (r.map(|_| ()), s.map(|_| ()))
+    };
+    assert!(
+        matches!(&canceller, Err(TransferError::Cancelled(why)) if why == "changed my mind"),
+        "{canceller:?}"
+    );
+    assert!(
+        matches!(&told, Err(TransferError::PeerCancelled(why)) if why == "changed my mind"),
+        "{told:?}"
+    );
+    assert!(!dir.path().join("big.bin").exists());
+    let part = tree(dir.path());
+    assert!(
+        part.iter().any(|n| n.ends_with(".qrchat-part")),
+        "the partial file is kept: {part:?}"
+    );
+    alice.send("still here").await.unwrap();
+    let got = wait_for(&mut brx, T, |e| match e {
+        SessionEvent::Message(m) => Some(m.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(got, "still here");
+    alice.close().await;
+    bob.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sender_cancels_over_the_link() {
+    cancel_over_the_link(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receiver_cancels_over_the_link() {
+    cancel_over_the_link(false).await;
+}
+
 /// A raw webrtc-rs offerer whose ICE credentials are derived from its certificate as
 /// qrchat's are, so the qrchat answerer takes it for qrchat and accepts its channels.
 mod raw {
