@@ -655,10 +655,11 @@ fn ip(args: &[&str]) {
 }
 
 impl Lan {
-    fn new() -> Lan {
+    /// Two namespaces named after this process and `tag` (tests run side by side).
+    fn new(tag: &str) -> Lan {
         let id = std::process::id();
         let lan = Lan {
-            names: [format!("qrtui{id}a"), format!("qrtui{id}b")],
+            names: [format!("qrtui{id}{tag}a"), format!("qrtui{id}{tag}b")],
         };
         let [a, b] = &lan.names;
         for ns in [a, b] {
@@ -736,7 +737,7 @@ fn a_blip_in_the_chat_loses_nothing() {
         eprintln!("skipped: {why}");
         return;
     }
-    let lan = Lan::new();
+    let lan = Lan::new("chat");
     let t = Tmux::within("blip", Duration::from_secs(120));
     let bin = qrchat_bin();
     let nocam = t.dir.join("no-camera.png");
@@ -991,7 +992,8 @@ fn payload(n: usize) -> Vec<u8> {
 
 #[test]
 fn a_file_sent_from_the_tui_is_offered_accepted_shown_and_verified() {
-    let t = Tmux::new("files");
+    // Room for a slow machine: the 48 MiB cross while other tests run beside this one.
+    let t = Tmux::within("files", Duration::from_secs(180));
     let inbox = t.dir.join("inbox");
     let src = t.dir.join("out");
     std::fs::create_dir_all(&src).unwrap();
@@ -1083,10 +1085,337 @@ fn a_file_sent_from_the_tui_is_offered_accepted_shown_and_verified() {
     t.wait("b", "the decline said", |s| {
         s.contains("declined small note.txt")
     });
-    t.wait("a", "the decline told", |s| {
+    let s = t.wait("a", "the decline told", |s| {
         s.contains("small note.txt not sent: the other side declined")
     });
+    assert!(
+        !s.contains("declined: the other side declined"),
+        "said once:\n{}",
+        trim_screen(&s)
+    );
     assert!(!inbox.join("small note.txt").exists());
 
+    // A folder keeps its tree: a nested file, an empty file, an empty folder.
+    let album = src.join("album");
+    std::fs::create_dir_all(album.join("2026/empty")).unwrap();
+    std::fs::write(album.join("2026/a.jpg"), payload(100_000)).unwrap();
+    std::fs::write(album.join("empty.txt"), b"").unwrap();
+    t.type_text("a", &format!("/send {}/", album.display()));
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the folder offer", |s| {
+        s.contains("offers album/ (100 kB, 2 files, 3 folders)")
+    });
+    t.keys("b", &["y"]);
+    t.wait("b", "the folder received", |s| {
+        flat(s).contains(&format!(
+            "received album/ (100 kB, 2 files), all verified: in {}",
+            inbox.join("album").display()
+        ))
+    });
+    t.wait("a", "the folder sent", |s| {
+        s.contains("sent album/ (100 kB, 2 files): verified by the peer")
+    });
+    assert!(std::fs::read(inbox.join("album/2026/a.jpg")).unwrap() == payload(100_000));
+    assert_eq!(
+        std::fs::metadata(inbox.join("album/empty.txt"))
+            .unwrap()
+            .len(),
+        0
+    );
+    assert!(inbox.join("album/2026/empty").is_dir());
+
+    quit_all(&t, &["a", "b"]);
+}
+
+#[test]
+fn either_side_cancels_a_running_transfer_and_the_other_is_told() {
+    let t = Tmux::within("cancel", Duration::from_secs(180));
+    let inbox_a = t.dir.join("inbox-a");
+    let inbox_b = t.dir.join("inbox-b");
+    // Big and quick to make (sparse): the transfer runs for a while.
+    let zeros = t.dir.join("zeros.bin");
+    std::fs::File::create(&zeros)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    pair_two(
+        &t,
+        &format!("--receive {}", inbox_a.display()),
+        &format!("--receive {}", inbox_b.display()),
+    );
+
+    // B sends to A (the joiner sends, the starter receives); A accepts, then cancels with
+    // /cancel while the bytes move.
+    t.type_text("b", &format!("/send {}", zeros.display()));
+    t.keys("b", &["Enter"]);
+    t.wait("a", "the offer", |s| {
+        s.contains("offers zeros.bin (1.1 GB, 1 file)")
+    });
+    t.keys("a", &["y"]);
+    t.wait("a", "progress", |s| {
+        s.contains("receiving zeros.bin: ") && s.contains("%)")
+    });
+    t.type_text("a", "/cancel");
+    t.keys("a", &["Enter"]);
+    t.wait("a", "the cancel said", |s| {
+        s.contains("zeros.bin not received: cancelled (what arrived is kept")
+    });
+    t.wait("b", "the cancel told", |s| {
+        s.contains("zeros.bin not sent: the other side cancelled")
+    });
+    assert!(!inbox_a.join("zeros.bin").exists());
+
+    // A sends to B; the sender cancels this time, with Ctrl-X (the footer offers it).
+    t.type_text("a", &format!("/send {}", zeros.display()));
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the offer", |s| {
+        s.contains("offers zeros.bin (1.1 GB, 1 file)")
+    });
+    t.keys("b", &["y"]);
+    let s = t.wait("a", "progress", |s| {
+        s.contains("sending zeros.bin: ") && s.contains("%)")
+    });
+    assert!(
+        s.contains(" Ctrl-X cancel transfer "),
+        "{}",
+        trim_screen(&s)
+    );
+    t.keys("a", &["C-x"]);
+    t.wait("a", "the cancel said", |s| {
+        s.contains("zeros.bin not sent: cancelled")
+    });
+    t.wait("b", "the cancel told", |s| {
+        s.contains("zeros.bin not received: the other side cancelled")
+    });
+    assert!(!inbox_b.join("zeros.bin").exists());
+    // Still a chat.
+    t.type_text("b", "ok, later then");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "B's message", |s| s.contains("peer  ok, later then"));
+
+    quit_all(&t, &["a", "b"]);
+}
+
+/// The percentage on the first progress line of `what` ("receiving zeros.bin") on screen.
+fn percent(screen: &str, what: &str) -> Option<u64> {
+    let line = screen.lines().find(|l| l.contains(&format!("{what}: ")))?;
+    let open = line.find(" (")?;
+    let close = line[open..].find("%)")?;
+    line[open + 2..open + close].parse().ok()
+}
+
+#[test]
+fn a_blip_pauses_a_transfer_and_it_finishes_verified() {
+    if let Some(why) = no_netns() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let lan = Lan::new("file");
+    let t = Tmux::within("blipfile", Duration::from_secs(150));
+    let bin = qrchat_bin();
+    let nocam = t.dir.join("no-camera.png");
+    let inbox = t.dir.join("inbox");
+    let zeros = t.dir.join("zeros.bin");
+    std::fs::File::create(&zeros)
+        .unwrap()
+        .set_len(256 << 20)
+        .unwrap();
+    let [na, nb] = &lan.names;
+    launch_cmd(
+        &t,
+        "a",
+        &format!("ip netns exec {na} {bin} --start --bind 10.99.60.1"),
+    );
+    launch_cmd(
+        &t,
+        "b",
+        &format!(
+            "ip netns exec {nb} {bin} --join --bind 10.99.60.2 --camera-file {} --receive {}",
+            nocam.display(),
+            inbox.display()
+        ),
+    );
+    let offer = read_code(&t, "a");
+    paste_code(&t, "b", &offer);
+    let answer = read_code(&t, "b");
+    t.keys("a", &["p"]);
+    paste_code(&t, "a", &answer);
+    t.wait("a", "the chat", |s| sas(s).is_some());
+    t.wait("b", "the chat", |s| sas(s).is_some());
+
+    t.type_text("a", &format!("/send {}", zeros.display()));
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the offer", |s| {
+        s.contains("offers zeros.bin (268 MB, 1 file)")
+    });
+    t.keys("b", &["y"]);
+    t.wait("b", "progress", |s| {
+        s.contains("receiving zeros.bin: ") && s.contains("%)")
+    });
+
+    // A's end goes down: both lines say paused, and nothing moves meanwhile.
+    lan.set_link(0, false);
+    let sa = t.wait("a", "paused", |s| {
+        s.contains("sending zeros.bin: ") && s.contains("paused: the link is interrupted")
+    });
+    let sb = t.wait("b", "paused", |s| {
+        s.contains("receiving zeros.bin: ") && s.contains("paused: the link is interrupted")
+    });
+    let at = percent(&sb, "receiving zeros.bin").expect("a percentage while paused");
+    assert!(at < 100, "{}", trim_screen(&sb));
+    assert!(percent(&sa, "sending zeros.bin").is_some());
+    std::thread::sleep(Duration::from_secs(2));
+    let sb = t.screen("b");
+    assert_eq!(
+        percent(&sb, "receiving zeros.bin"),
+        Some(at),
+        "nothing arrives while the link is down:\n{}",
+        trim_screen(&sb)
+    );
+
+    // Back up: it goes on and finishes, verified, on both sides.
+    lan.set_link(0, true);
+    t.wait("a", "done", |s| {
+        flat(s).contains("sent zeros.bin (268 MB, 1 file): verified by the peer")
+    });
+    let want = format!(
+        "received zeros.bin (268 MB), verified: saved as {}",
+        inbox.join("zeros.bin").display()
+    );
+    t.wait("b", "done", |s| flat(s).contains(&want));
+    assert_eq!(
+        std::fs::metadata(inbox.join("zeros.bin")).unwrap().len(),
+        256 << 20
+    );
+    quit_all(&t, &["a", "b"]);
+}
+
+/// The code a headless `qrchat offer` printed: the first row after its command line that
+/// is one word (status rows begin `qrchat: `).
+fn headless_code(screen: &str) -> Option<String> {
+    screen
+        .lines()
+        .skip_while(|l| !l.contains(" offer "))
+        .skip(1)
+        .map(str::trim)
+        .find(|l| l.len() > 40 && !l.contains(' '))
+        .map(str::to_string)
+}
+
+#[test]
+fn a_headless_sender_offers_to_the_tui_which_accepts() {
+    let t = Tmux::within("headless", Duration::from_secs(120));
+    let inbox = t.dir.join("inbox");
+    let file = t.dir.join("report.pdf");
+    let data = payload(300_000);
+    std::fs::write(&file, &data).unwrap();
+    let nocam = t.dir.join("no-camera.png");
+    // A: headless, sending a file; its stdin stays open (the pane's terminal).
+    launch(
+        &t,
+        "a",
+        &format!("offer --bind 127.0.0.1 --send {}", file.display()),
+    );
+    // B: the TUI, joining.
+    launch(
+        &t,
+        "b",
+        &format!(
+            "--join --bind 127.0.0.1 --camera-file {} --receive {}",
+            nocam.display(),
+            inbox.display()
+        ),
+    );
+    let s = t.wait("a", "the headless offer code", |s| {
+        headless_code(s).is_some()
+    });
+    let offer = headless_code(&s).unwrap();
+    paste_code(&t, "b", &offer);
+    let answer = read_code(&t, "b");
+    t.type_text("a", &answer);
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the chat", |s| sas(s).is_some());
+
+    t.wait("b", "the offer", |s| {
+        s.contains("peer  offers report.pdf (300 kB, 1 file). y: accept")
+    });
+    t.keys("b", &["y"]);
+    t.wait("b", "done", |s| {
+        flat(s).contains(&format!(
+            "received report.pdf (300 kB), verified: saved as {}",
+            inbox.join("report.pdf").display()
+        ))
+    });
+    t.wait("a", "the headless side told", |s| {
+        s.contains("qrchat: sent 1 file(s), 300 kB: the other side verified them")
+    });
+    assert!(std::fs::read(inbox.join("report.pdf")).unwrap() == data);
+    // The headless side's "done" channel is not a transfer: nothing more is offered.
+    let s = t.screen("b");
+    assert!(!s.contains("not received"), "{}", trim_screen(&s));
+
+    // A's stdin ends: it leaves (exit 0); B sees the peer go.
+    t.keys("a", &["C-d"]);
+    let s = t.wait("a", "the headless exit", exited);
+    assert!(s.contains("EXIT=0"), "{}", trim_screen(&s));
+    t.wait("b", "the peer left", |s| s.contains("✗ the peer left"));
+    t.keys("b", &["C-c"]);
+    assert_restored(&t, "b");
+}
+
+/// Mount a small tmpfs at `at` (a test's own download folder). Err: why not.
+fn mount_tmpfs(at: &std::path::Path, size: &str) -> Result<(), String> {
+    std::fs::create_dir_all(at).map_err(|e| e.to_string())?;
+    let out = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(at)
+        .output()
+        .map_err(|e| format!("cannot run mount: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "mount -t tmpfs failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
+struct Unmount(PathBuf);
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_download_folder_without_room_is_said_on_both_sides() {
+    let t = Tmux::new("full");
+    let small = t.dir.join("small");
+    if let Err(why) = mount_tmpfs(&small, "1m") {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let _unmount = Unmount(small.clone());
+    let file = t.dir.join("video.mp4");
+    std::fs::write(&file, payload(3_000_000)).unwrap();
+    pair_two(&t, "", &format!("--receive {}", small.display()));
+
+    t.type_text("a", &format!("/send {}", file.display()));
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the offer", |s| {
+        s.contains("offers video.mp4 (3.0 MB, 1 file)")
+    });
+    t.keys("b", &["y"]);
+    t.wait("b", "no room said", |s| {
+        flat(s).contains("video.mp4 not received: not enough space: the transfer needs 3.0 MB and")
+    });
+    t.wait("a", "no room told", |s| {
+        flat(s).contains("video.mp4 not sent: the other side stopped: disk full")
+    });
+    // Nothing was written; the chat goes on.
+    assert_eq!(std::fs::read_dir(&small).unwrap().count(), 0);
+    t.type_text("b", "no room here");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "B's message", |s| s.contains("peer  no room here"));
     quit_all(&t, &["a", "b"]);
 }

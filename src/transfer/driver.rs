@@ -847,6 +847,7 @@ pub async fn send<W: Wire>(
         wire,
         inbox: Inbox::new(wire),
         cancel: opts.cancel.clone(),
+        early: None,
     };
     for m in tx.offer() {
         out.put(&mut tx, &mut report, proto::encode(&m)).await?;
@@ -947,12 +948,14 @@ pub async fn send<W: Wire>(
             i,
             sha256: sha(&hasher),
         };
-        out.put(&mut tx, &mut report, proto::encode(&end)).await?;
+        // marked before the send: the receiver's `saved` may come back before our send
+        // returns
         tx.ended(i);
+        out.put(&mut tx, &mut report, proto::encode(&end)).await?;
     }
+    tx.done_sent();
     out.put(&mut tx, &mut report, proto::encode(&Control::Done {}))
         .await?;
-    tx.done_sent();
     meter.file.clear();
     loop {
         match out.next(&mut tx).await? {
@@ -973,6 +976,10 @@ struct Out<'a, W: Wire> {
     wire: &'a W,
     inbox: Inbox<'a, W>,
     cancel: CancelSignal,
+    /// The receiver's answer heard while our last message was still going out (its reply
+    /// to the offer, its verdict after `done`): [`Out::next`] hands it on first. Until then
+    /// the inbox is not read further, so what follows it keeps its order.
+    early: Option<TxEvent>,
 }
 
 impl<W: Wire> Out<'_, W> {
@@ -986,18 +993,15 @@ impl<W: Wire> Out<'_, W> {
         report: &mut SendReport,
         msg: Msg,
     ) -> Result<(), TransferError> {
-        while let Some(m) = self.inbox.ready() {
-            let r = match handle(tx, m) {
-                Ok(TxEvent::Saved { name, .. }) => {
-                    report.saved_as.push(name);
-                    Ok(())
-                }
-                Ok(TxEvent::Nothing) => Ok(()),
-                Ok(other) => Err(unexpected_event(&other)),
-                Err(e) => Err(e),
+        while self.early.is_none() {
+            let Some(m) = self.inbox.ready() else {
+                break;
             };
-            if let Err(e) = r {
-                return Err(fail(&mut self.inbox, e).await);
+            match handle(tx, m) {
+                Ok(TxEvent::Saved { name, .. }) => report.saved_as.push(name),
+                Ok(TxEvent::Nothing) => {}
+                Ok(other) => self.early = Some(other),
+                Err(e) => return Err(fail(&mut self.inbox, e).await),
             }
         }
         let wire = self.wire;
@@ -1006,7 +1010,7 @@ impl<W: Wire> Out<'_, W> {
         let stop: TransferError = loop {
             let got = tokio::select! {
                 r = &mut send => Step::Sent(r),
-                m = self.inbox.next() => Step::Heard(m),
+                m = self.inbox.next(), if self.early.is_none() => Step::Heard(m),
                 r = self.cancel.cancelled() => Step::Cancel(r),
             };
             match got {
@@ -1033,7 +1037,8 @@ impl<W: Wire> Out<'_, W> {
                 Step::Heard(m) => match handle(tx, m) {
                     Ok(TxEvent::Saved { name, .. }) => report.saved_as.push(name),
                     Ok(TxEvent::Nothing) => {}
-                    Ok(other) => break unexpected_event(&other),
+                    // an answer that overtook our send: for `next`, once the send is out
+                    Ok(other) => self.early = Some(other),
                     Err(e) => break e,
                 },
                 Step::Cancel(r) => {
@@ -1047,6 +1052,9 @@ impl<W: Wire> Out<'_, W> {
 
     /// Wait for the receiver's next message.
     async fn next(&mut self, tx: &mut Sender) -> Result<TxEvent, TransferError> {
+        if let Some(ev) = self.early.take() {
+            return Ok(ev);
+        }
         let got = tokio::select! {
             m = self.inbox.next() => Ok(m),
             r = self.cancel.cancelled() => Err(r),

@@ -242,6 +242,56 @@ impl Wire for Tap {
     }
 }
 
+/// A wire whose sends are slow to report back: each message is handed over at once, but
+/// `send` returns only after a pause, so the peer's answer can arrive while our send is
+/// still under way (as over a real link, when the send's task is scheduled late).
+struct SlowAck {
+    end: PipeEnd,
+}
+
+impl Wire for SlowAck {
+    async fn send(&self, msg: Msg) -> io::Result<()> {
+        self.end.send(msg).await?;
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        Ok(())
+    }
+    async fn recv(&self) -> io::Result<Option<Msg>> {
+        self.end.recv().await
+    }
+    async fn close(&self) {
+        self.end.close().await
+    }
+}
+
+/// The receiver's answer overtakes the sender's last send (the offer's, then `done`'s):
+/// it is still taken as the answer, not as a message out of turn.
+#[tokio::test]
+async fn an_answer_that_overtakes_the_send_is_still_the_answer() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    write(&src.path().join("a.txt"), b"hello");
+    let files = [src.path().join("a.txt")];
+    for policy in [Policy::Decline("not now".into()), Policy::AcceptAll] {
+        let declined = matches!(policy, Policy::Decline(_));
+        let (a, b) = pipe(64);
+        let a = SlowAck { end: a };
+        let (tx, rx) = tokio::join!(
+            send(&a, &files, Options::default()),
+            receive(&b, dst.path(), policy, Options::default())
+        );
+        if declined {
+            assert!(
+                matches!(&tx, Err(TransferError::Declined(r)) if r == "not now"),
+                "{tx:?}"
+            );
+            assert!(rx.unwrap().declined);
+        } else {
+            assert_eq!(tx.unwrap().saved_as, ["a.txt"]);
+            assert_eq!(std::fs::read(dst.path().join("a.txt")).unwrap(), b"hello");
+        }
+    }
+}
+
 /// Cancel one side once 2 MiB of a 16 MiB file are across.
 async fn cancel_mid_file(
     from_sender: bool,

@@ -147,6 +147,11 @@ pub enum Effect {
         id: u64,
         channel: Channel,
     },
+    /// Decline the offer on this transfer channel at once, telling the peer why.
+    DeclineFiles {
+        channel: Channel,
+        why: String,
+    },
     /// The user's answer to the offer of transfer `id`.
     AnswerOffer {
         id: u64,
@@ -750,10 +755,14 @@ impl App {
                 self.push_line(Who::Warn, crate::chat::sanitize(&text));
             }
             SessionEvent::Channel(channel) => {
-                // Other labels (a headless peer's "done") mean nothing here: dropped, closed.
-                if super::transfers::is_transfer_label(channel.label())
-                    && self.screen == Screen::Chat
-                {
+                // Other labels (a headless peer's "done", which it closes) mean nothing here.
+                if super::transfers::is_transfer_label(channel.label()) {
+                    if !self.may_take_offer() {
+                        return vec![Effect::DeclineFiles {
+                            channel,
+                            why: "too many offers are waiting for an answer".into(),
+                        }];
+                    }
                     let id = self.incoming_transfer();
                     return vec![Effect::ReceiveFiles { id, channel }];
                 }
@@ -928,6 +937,7 @@ impl App {
     /// chat (its lines, the draft, the transcript). The app keeps its certificate, so the
     /// same peer app is recognised and the safety number stays the same.
     pub(crate) fn repair(&mut self) -> Vec<Effect> {
+        self.end_transfers();
         let lines = std::mem::take(&mut self.pairing.chat.lines);
         let transfers = std::mem::take(&mut self.pairing.transfers);
         let saving = self.pairing.saving;

@@ -288,7 +288,8 @@ pub fn dropped(text: &str, home: Option<&Path>) -> Option<Vec<PathBuf>> {
             } else {
                 expand(&t, home)
             };
-            if !p.is_absolute() {
+            // A bare `/` is text someone typed, not a dropped file.
+            if !p.is_absolute() || p.parent().is_none() {
                 return None;
             }
             paths.push(p);

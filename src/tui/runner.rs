@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -146,6 +146,14 @@ impl Runner {
             }
             Effect::SendFiles { id, paths } => self.send_files(id, paths),
             Effect::ReceiveFiles { id, channel } => self.receive_files(id, channel),
+            Effect::DeclineFiles { channel, why } => {
+                tokio::spawn(async move {
+                    let policy = Policy::Decline(why);
+                    let r = transfer::receive(&channel, Path::new(""), policy, Default::default());
+                    let _ = r.await;
+                    channel.close().await;
+                });
+            }
             Effect::AnswerOffer { id, accept } => {
                 if let Some(a) = self.transfers.get_mut(&id).and_then(|r| r.answer.take()) {
                     let _ = a.send(accept);
@@ -199,7 +207,7 @@ impl Runner {
                 let r = transfer::send(&ch, &paths, opts).await;
                 // The outcome is known; the goodbye need not hold it up.
                 tokio::spawn(async move { ch.close().await });
-                r.map_err(|e| e.to_string())
+                r.map_err(|e| words(&e))
             };
             let (r, ()) = tokio::join!(run, forward(id, prx, tx.clone()));
             let event = match r {
@@ -227,7 +235,7 @@ impl Runner {
             let run = async move {
                 let r = transfer::receive(&channel, &dir, Policy::Ask(ask_tx), opts).await;
                 tokio::spawn(async move { channel.close().await });
-                r.map_err(|e| e.to_string())
+                r.map_err(|e| words(&e))
             };
             let offer_tx = tx.clone();
             let ask = async move {
@@ -390,6 +398,17 @@ impl Runner {
         for t in self.closing.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
         }
+    }
+}
+
+/// How a transfer failed, in words. (A declining qrchat gives "the other side declined"
+/// as its reason: said once.)
+fn words(e: &transfer::TransferError) -> String {
+    match e {
+        transfer::TransferError::Declined(r) if r == "the other side declined" => {
+            "the other side declined".into()
+        }
+        e => e.to_string(),
     }
 }
 

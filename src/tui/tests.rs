@@ -1204,9 +1204,9 @@ fn snapshot_help_scrolls_on_a_small_terminal() {
     }
     let out = render(&app);
     assert!(out.contains(", 0 below"), "{out}");
-    // The chat section (the last) is in view down to its last line.
+    // The last section, the chat's commands, is in view down to its last line.
     assert!(
-        out.contains("scroll the chat") && out.contains("with nothing"),
+        out.contains("Chat commands") && out.contains("(also Ctrl-X)"),
         "the last section comes into view: {out}"
     );
     app.update(key(KeyCode::Esc));
@@ -2116,6 +2116,7 @@ fn a_pasted_path_is_offered_for_sending_and_esc_keeps_it_as_text() {
         format!("{}/nope.txt", d.display()),
         "b.txt".into(),
         "hello".into(),
+        "/".into(),
         String::new(),
     ] {
         assert_eq!(files::dropped(&text, None), None, "{text}");
@@ -2210,4 +2211,173 @@ async fn the_runner_refuses_files_for_a_browser_peer_and_reports_a_failed_channe
         }
         runner.shutdown().await;
     }
+}
+
+#[test]
+fn done_lines_say_what_was_resumed_and_name_what_arrived() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.bin"), b"a").unwrap();
+    let mut app = chatting_in(dir.path());
+    let inbox = dir.path().join("in");
+    let id = offered(
+        &mut app,
+        &["a.txt", "pics", "b.txt", "c.txt"],
+        5,
+        1,
+        3_000_000,
+    );
+    app.update(key(KeyCode::Char('y')));
+    app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Received(ReceiveReport {
+            declined: false,
+            files: ["a.txt", "pics/1.jpg", "pics/2.jpg", "b.txt", "c.txt"]
+                .iter()
+                .map(|f| inbox.join(f))
+                .collect(),
+            dirs: 1,
+            bytes: 3_000_000,
+            received: 1_000_000,
+            resumed: 2_000_000,
+        }),
+    });
+    let want = format!(
+        "received 4 items (3.0 MB, 5 files, 2.0 MB resumed), all verified: in {}: a.txt, pics, \
+         b.txt and 1 more",
+        inbox.display()
+    );
+    assert_eq!(app.pairing.chat.lines.back().unwrap().text, want);
+
+    enter(&mut app, "/send a.bin");
+    let id = app.next_transfer;
+    app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Sent(SendReport {
+            files: 1,
+            dirs: 0,
+            bytes: 1,
+            sent: 0,
+            resumed: 1,
+            saved_as: vec!["a.bin".into()],
+            skipped: vec![],
+        }),
+    });
+    assert_eq!(
+        app.pairing.chat.lines.back().unwrap().text,
+        "sent a.bin (1 B, 1 file, 1 B resumed): verified by the peer"
+    );
+
+    // A receive cancelled part way says the part is kept for a resume.
+    let id = offered(&mut app, &["big.iso"], 1, 0, 9_000_000);
+    app.update(key(KeyCode::Char('y')));
+    app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Progress(progress(
+            Direction::Receive,
+            "big.iso",
+            1_000,
+            9_000_000,
+            1e6,
+        )),
+    });
+    app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Failed(
+            crate::transfer::TransferError::PeerCancelled(String::new()).to_string(),
+        ),
+    });
+    assert_eq!(
+        app.pairing.chat.lines.back().unwrap().text,
+        "big.iso not received: the other side cancelled (what arrived is kept: the same files \
+         sent again resume from there)"
+    );
+}
+
+#[test]
+fn a_re_pairing_ends_the_transfers_still_going_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.bin"), b"a").unwrap();
+    let mut app = chatting_in(dir.path());
+    enter(&mut app, "/send a.bin");
+    offered(&mut app, &["b.bin"], 1, 0, 10);
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
+    assert!(footer(&app).contains("Ctrl-X"), "still running until told");
+    let fx = app.update(ctrl('r'));
+    assert!(fx.contains(&Effect::Close), "{fx:?}");
+    // The kept chat (shown once the new pairing opens) says it.
+    let out: Vec<&str> = app
+        .pairing
+        .chat
+        .lines
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect();
+    let out = out.join("\n");
+    assert!(out.contains("a.bin not sent: the link is gone"), "{out}");
+    assert!(
+        out.contains("b.bin not received: the link is gone"),
+        "{out}"
+    );
+    // The chat's lines and transfers stay with the new pairing, all over: nothing to
+    // cancel or accept once it opens.
+    assert_eq!(app.pairing.transfers.len(), 2);
+    assert!(app.pairing.transfers.iter().all(|t| t.stage == Stage::Over));
+    assert!(app.cancellable().next().is_none() && app.asking().next().is_none());
+}
+
+#[test]
+fn the_transcript_gets_how_a_transfer_went_not_each_progress_step() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.bin"), vec![0u8; 1000]).unwrap();
+    let mut app = chatting_in(dir.path());
+    app.pairing.saving = true;
+    let mut saved = Vec::new();
+    let mut keep = |fx: Vec<Effect>| {
+        for e in fx {
+            if let Effect::Save { who, text } = e {
+                saved.push(format!("{who}: {text}"));
+            }
+        }
+    };
+    keep(enter(&mut app, "/send a.bin"));
+    let id = app.next_transfer;
+    for done in [100, 500, 900] {
+        keep(app.update(AppEvent::Transfer {
+            id,
+            event: TransferEvent::Progress(progress(Direction::Send, "a.bin", done, 1000, 1e3)),
+        }));
+    }
+    keep(app.update(AppEvent::Transfer {
+        id,
+        event: TransferEvent::Sent(SendReport {
+            files: 1,
+            dirs: 0,
+            bytes: 1000,
+            sent: 1000,
+            resumed: 0,
+            saved_as: vec!["a.bin".into()],
+            skipped: vec![],
+        }),
+    }));
+    assert_eq!(
+        saved,
+        vec![
+            "--: offering a.bin (1.0 kB): waiting for the peer to accept (/cancel stops it)",
+            "--: sent a.bin (1.0 kB, 1 file): verified by the peer",
+        ]
+    );
+}
+
+#[test]
+fn a_peer_cannot_flood_the_chat_with_offers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = chatting_in(dir.path());
+    for i in 0..super::transfers::MAX_WAITING_OFFERS {
+        assert!(app.may_take_offer(), "offer {i}");
+        offered(&mut app, &["x"], 1, 0, 1);
+    }
+    assert!(!app.may_take_offer());
+    // Answering one makes room for the next.
+    app.update(key(KeyCode::Char('n')));
+    assert!(app.may_take_offer());
 }

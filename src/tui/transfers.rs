@@ -46,6 +46,10 @@ pub enum TransferEvent {
     Failed(String),
 }
 
+/// Most offers from the peer that may wait for an answer at once; a channel beyond them
+/// is dropped (closed), so a peer cannot flood the chat with offers.
+pub const MAX_WAITING_OFFERS: usize = 8;
+
 /// `0:07`, `12:30`, `1:02:03`.
 pub fn clock(d: Duration) -> String {
     let s = d.as_secs();
@@ -63,10 +67,10 @@ pub fn progress_text(t: &Transfer, paused: bool) -> String {
         Direction::Receive => "receiving",
     };
     let Some(p) = &t.progress else {
-        return match (t.direction, paused) {
-            (_, true) => format!("{verb} {}: paused, the link is interrupted", t.name),
-            (Direction::Send, _) => format!("{verb} {}: starting", t.name),
-            (Direction::Receive, _) => format!("{verb} {}: starting", t.name),
+        return if paused {
+            format!("{verb} {}: paused: the link is interrupted", t.name)
+        } else {
+            format!("{verb} {}: starting", t.name)
         };
     };
     let pct = p
@@ -160,12 +164,34 @@ pub fn saved_where(rep: &ReceiveReport, dir: &Path) -> PathBuf {
     }
 }
 
+/// `, 63 MB resumed` (inside the parentheses of a done line) when some was here before.
 fn resumed(n: u64) -> String {
     if n == 0 {
         String::new()
     } else {
-        format!(" ({} of it was here from before)", human_bytes(n))
+        format!(", {} resumed", human_bytes(n))
     }
+}
+
+/// The top-level names of what was received, relative to the receive folder (a few).
+fn top_names(rep: &ReceiveReport, dir: &Path) -> String {
+    let mut tops: Vec<String> = Vec::new();
+    for f in &rep.files {
+        let Some(top) = f.strip_prefix(dir).ok().and_then(|r| r.components().next()) else {
+            continue;
+        };
+        let top = crate::chat::sanitize_line(&top.as_os_str().to_string_lossy());
+        if !tops.contains(&top) {
+            tops.push(top);
+        }
+    }
+    let more = tops.len().saturating_sub(3);
+    tops.truncate(3);
+    let mut s = tops.join(", ");
+    if more > 0 {
+        s.push_str(&format!(" and {more} more"));
+    }
+    s
 }
 
 impl App {
@@ -183,6 +209,20 @@ impl App {
             Some(d) => crate::chat::sanitize_line(&d.display().to_string()),
             None => "nowhere".into(),
         }
+    }
+
+    /// Whether another offer from the peer is taken (see [`MAX_WAITING_OFFERS`]).
+    pub(crate) fn may_take_offer(&self) -> bool {
+        let waiting = self
+            .pairing
+            .transfers
+            .iter()
+            .filter(|t| {
+                t.direction == Direction::Receive
+                    && matches!(t.stage, Stage::Offered | Stage::Asking)
+            })
+            .count();
+        waiting < MAX_WAITING_OFFERS
     }
 
     /// Offers waiting for the user's answer, oldest first.
@@ -329,7 +369,7 @@ impl App {
         } else {
             format!("declined {name}")
         };
-        self.transfer_line(id, Who::Info, text.clone(), !accept);
+        self.transfer_line(id, Who::Info, text, !accept);
         if accept {
             self.save_line(Who::Info, &format!("accepted {name}"));
         }
@@ -421,7 +461,7 @@ impl App {
                         id,
                         Who::Info,
                         format!(
-                            "sent {name} ({what}){}: verified by the peer",
+                            "sent {name} ({what}{}): verified by the peer",
                             resumed(rep.resumed)
                         ),
                         true,
@@ -451,19 +491,26 @@ impl App {
                     return vec![];
                 }
                 let dir = self.opts.receive_dir.clone().unwrap_or_default();
-                let at = crate::chat::sanitize_line(&saved_where(&rep, &dir).display().to_string());
+                let place = saved_where(&rep, &dir);
+                let at = crate::chat::sanitize_line(&place.display().to_string());
+                // Several things side by side in the folder: name them.
+                let names = if place == dir && !rep.files.is_empty() {
+                    format!(": {}", top_names(&rep, &dir))
+                } else {
+                    String::new()
+                };
                 let text = match rep.files.len() {
                     0 => format!(
                         "received {name} ({}): in {at}",
                         count(rep.dirs, "empty folder", "empty folders")
                     ),
                     1 => format!(
-                        "received {name} ({}), verified{}: saved as {at}",
+                        "received {name} ({}{}), verified: saved as {at}",
                         human_bytes(rep.bytes),
                         resumed(rep.resumed)
                     ),
                     n => format!(
-                        "received {name} ({}, {n} files), all verified{}: in {at}",
+                        "received {name} ({}, {n} files{}), all verified: in {at}{names}",
                         human_bytes(rep.bytes),
                         resumed(rep.resumed)
                     ),
@@ -478,9 +525,50 @@ impl App {
                     Direction::Receive => "not received",
                 };
                 let why = crate::chat::sanitize_line(&e);
-                self.transfer_line(id, Who::Warn, format!("{name} {what}: {why}"), true);
+                // A cancelled receive keeps what arrived (the link's own error says so).
+                let arrived = self
+                    .transfer(id)
+                    .and_then(|t| t.progress.as_ref())
+                    .is_some_and(|p| p.done > 0);
+                let kept = if direction == Direction::Receive
+                    && arrived
+                    && (why.starts_with("cancelled") || why.starts_with("the other side cancelled"))
+                {
+                    " (what arrived is kept: the same files sent again resume from there)"
+                } else {
+                    ""
+                };
+                self.transfer_line(id, Who::Warn, format!("{name} {what}: {why}{kept}"), true);
                 vec![]
             }
+        }
+    }
+
+    /// The session is being closed under the transfers still going (a re-pairing keeps
+    /// the chat): each says it stopped; what arrived stays for a resume.
+    pub(crate) fn end_transfers(&mut self) {
+        let open: Vec<(u64, String, Direction)> = self
+            .pairing
+            .transfers
+            .iter()
+            .filter(|t| t.stage != Stage::Over)
+            .map(|t| (t.id, t.name.clone(), t.direction))
+            .collect();
+        for (id, name, direction) in open {
+            self.over(id);
+            let what = match direction {
+                Direction::Send => "not sent",
+                Direction::Receive => "not received",
+            };
+            self.transfer_line(
+                id,
+                Who::Warn,
+                format!(
+                    "{name} {what}: the link is gone (what arrived is kept: the same files \
+                     sent again in the next pairing resume from there)"
+                ),
+                true,
+            );
         }
     }
 
@@ -491,7 +579,8 @@ impl App {
     }
 }
 
-/// Whether `p` names a transfer channel (the others are ignored: they close).
+/// Whether a channel the peer opened is a transfer's (others, such as a headless peer's
+/// "done", are dropped, which closes them).
 pub fn is_transfer_label(label: &str) -> bool {
     label == transfer::proto::LABEL
 }

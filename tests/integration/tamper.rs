@@ -104,27 +104,28 @@ fn both_named(checker: Proc, other: Proc) {
     }
 }
 
+/// A compact pairing with `offer` applied to the offer on its way to Bob and `answer`
+/// to the answer on its way back; both processes, Alice first.
+fn compact_pairing(offer: fn(&str) -> String, answer: fn(&str) -> String) -> (Proc, Proc) {
+    let mut alice = spawn(&["offer"]);
+    let code = offer(&alice.line());
+    let mut bob = spawn(&["answer", &code]);
+    let reply = answer(&bob.line());
+    let stdin = alice.child.stdin.as_mut().unwrap();
+    writeln!(stdin, "{reply}").unwrap();
+    stdin.flush().unwrap();
+    (alice, bob)
+}
+
 #[test]
 fn a_changed_fingerprint_in_a_compact_offer_is_named_on_both_sides() {
-    let mut alice = spawn(&["offer"]);
-    let offer = changed_compact(&alice.line());
-    let mut bob = spawn(&["answer", &offer]);
-    let answer = bob.line();
-    let stdin = alice.child.stdin.as_mut().unwrap();
-    writeln!(stdin, "{answer}").unwrap();
-    stdin.flush().unwrap();
+    let (alice, bob) = compact_pairing(changed_compact, str::to_owned);
     both_named(bob, alice);
 }
 
 #[test]
 fn a_changed_fingerprint_in_a_compact_answer_is_named_on_both_sides() {
-    let mut alice = spawn(&["offer"]);
-    let offer = alice.line();
-    let mut bob = spawn(&["answer", &offer]);
-    let answer = changed_compact(&bob.line());
-    let stdin = alice.child.stdin.as_mut().unwrap();
-    writeln!(stdin, "{answer}").unwrap();
-    stdin.flush().unwrap();
+    let (alice, bob) = compact_pairing(str::to_owned, changed_compact);
     both_named(alice, bob);
 }
 

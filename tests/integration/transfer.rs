@@ -96,6 +96,17 @@ async fn transfer_between(
     (s.expect("send"), r.expect("receive"))
 }
 
+/// A chat message from `from` still reaches the side whose events are `to_rx`.
+async fn chat_still_works(from: &Session, to_rx: &mut mpsc::UnboundedReceiver<SessionEvent>) {
+    from.send("still here").await.unwrap();
+    let got = wait_for(to_rx, T, |e| match e {
+        SessionEvent::Message(m) => Some(m.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(got, "still here");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_and_a_folder_cross_each_way() {
     let (alice, mut arx, bob, mut brx) = pair().await;
@@ -141,13 +152,7 @@ async fn a_file_and_a_folder_cross_each_way() {
     assert_eq!(tx.saved_as.len(), 4);
 
     // the chat still works after both
-    alice.send("still here").await.unwrap();
-    let got = wait_for(&mut brx, T, |e| match e {
-        SessionEvent::Message(m) => Some(m.clone()),
-        _ => None,
-    })
-    .await;
-    assert_eq!(got, "still here");
+    chat_still_works(&alice, &mut brx).await;
     alice.close().await;
     bob.close().await;
 }
@@ -248,13 +253,7 @@ async fn cancel_over_the_link(by_sender: bool) {
         part.iter().any(|n| n.ends_with(".qrchat-part")),
         "the partial file is kept: {part:?}"
     );
-    alice.send("still here").await.unwrap();
-    let got = wait_for(&mut brx, T, |e| match e {
-        SessionEvent::Message(m) => Some(m.clone()),
-        _ => None,
-    })
-    .await;
-    assert_eq!(got, "still here");
+    chat_still_works(&alice, &mut brx).await;
     alice.close().await;
     bob.close().await;
 }

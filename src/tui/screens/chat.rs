@@ -293,6 +293,21 @@ fn send(app: &mut App) -> Vec<Effect> {
     vec![Effect::Send(text)]
 }
 
+/// The chat's commands for the help box: (what is typed, what it does).
+pub const COMMANDS: &[(&str, &str)] = &[
+    (
+        "/send PATH",
+        "offer files and folders to the peer, one or more, as a shell takes them (quotes, \\ \
+         escapes, ~); Tab completes the path",
+    ),
+    ("/accept", "accept the files offered (also y)"),
+    ("/decline", "decline them (also n)"),
+    (
+        "/cancel",
+        "stop the transfers under way, both ways (also Ctrl-X)",
+    ),
+];
+
 /// The chat's commands (anything else that starts with `/` is a message).
 enum Command {
     Send(String),
@@ -647,8 +662,11 @@ fn status_line(app: &App) -> Line<'static> {
 fn draw_input(f: &mut Frame, area: Rect, app: &App) {
     let text = app.composer.text();
     if text.is_empty() {
+        let long = "type a message (/send FILE sends a file)";
         let hint = if app.pairing.chat.peer_left.is_some() {
             "the peer has left"
+        } else if input::width(long) + 2 <= area.width as usize {
+            long
         } else {
             "type a message"
         };
