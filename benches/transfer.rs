@@ -393,12 +393,13 @@ fn median(v: &mut [f64]) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let mut rt = if std::env::var("QRCHAT_BENCH_RT").as_deref() == Ok("current") {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    let rt = rt.enable_all().build().unwrap();
+    // as the app runs: a multi-thread runtime (src/main.rs); here two workers, as on a
+    // two-core machine
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     if args.get(1).map(String::as_str) == Some("--child") {
         return rt.block_on(child(&args[2], &args[3], Path::new(&args[4])));
     }

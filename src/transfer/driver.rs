@@ -532,18 +532,48 @@ struct OpenPart {
     part: PathBuf,
     folder: PathBuf,
     hasher: sha2::Sha256,
+    /// Where the next byte goes, and up to where writeback has been started.
+    pos: u64,
+    flushed: u64,
 }
+
+/// Every this many bytes received, the receiver asks the OS to start writing them to disk
+/// (and to drop them from the page cache once written), so that the sync before the rename
+/// finds little left: a 1 GiB file otherwise waits about a second at the end for its
+/// dirty pages.
+const WRITEBACK_EVERY: u64 = 8 << 20;
 
 impl Incoming {
     fn write(&mut self, b: &Bytes) -> Result<(), TransferError> {
-        self.file
-            .file
+        let part = &mut self.file;
+        part.file
             .write_all(b)
             .map_err(|e| io_error(&self.path.as_string(), e))?;
-        self.file.hasher.update(b);
+        part.hasher.update(b);
+        part.pos += b.len() as u64;
+        if part.pos - part.flushed >= WRITEBACK_EVERY {
+            start_writeback(&part.file, part.flushed, part.pos - part.flushed);
+            part.flushed = part.pos;
+        }
         Ok(())
     }
 }
+
+/// Start writing `len` bytes at `from` to disk, without waiting (Linux: the DONTNEED
+/// advice starts writeback of the dirty range and returns). Elsewhere nothing changes: the
+/// sync before the rename makes the file durable either way.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn start_writeback(f: &File, from: u64, len: u64) {
+    let _ = rustix::fs::fadvise(
+        f,
+        from,
+        std::num::NonZeroU64::new(len),
+        rustix::fs::Advice::DontNeed,
+    );
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn start_writeback(_: &File, _: u64, _: u64) {}
 
 fn start_file(
     dir: &Path,
@@ -584,6 +614,8 @@ fn start_file(
         part,
         folder,
         hasher,
+        pos: from,
+        flushed: from,
     })
 }
 
@@ -595,6 +627,7 @@ async fn finish_file(c: Incoming, want: Sha256) -> Result<PathBuf, TransferError
         part,
         folder,
         hasher,
+        ..
     } = c.file;
     if sha(&hasher) != want {
         drop(file);

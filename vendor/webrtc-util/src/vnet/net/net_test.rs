@@ -901,3 +901,20 @@ async fn test_net_virtual_two_ips_on_a_nic() -> Result<()> {
     log::debug!("main recv done_ch_rx");
     Ok(())
 }
+
+// qrchat patch 1 of 1: a bound socket asks for a bigger receive buffer than the OS default.
+#[cfg(unix)]
+#[tokio::test]
+async fn test_net_native_bind_grows_the_receive_buffer() -> Result<()> {
+    use std::os::fd::AsRawFd;
+
+    use nix::sys::socket::{getsockopt, sockopt};
+    let nw = Net::new(None);
+    let conn = nw.bind("127.0.0.1:0".parse().unwrap()).await?;
+    let sock = conn.as_any().downcast_ref::<UdpSocket>().expect("a native socket");
+    let got = getsockopt(sock.as_raw_fd(), sockopt::RcvBuf).expect("SO_RCVBUF");
+    // Linux's default is 208 KiB and reads back as such; a granted request reads back
+    // doubled (416 KiB where rmem_max is that default, 8 MiB where it allows 4 MiB)
+    assert!(got > 212_992, "receive buffer {got}");
+    Ok(())
+}
