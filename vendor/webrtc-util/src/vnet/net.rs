@@ -26,7 +26,8 @@ use crate::{conn, ifaces, Conn};
 /// accounting, about 90 datagrams of 1.2 KB) overflows when SCTP sends a burst of its
 /// window (up to 1 MiB) while the receiving process is busy, and every drop costs a
 /// retransmission and a halved congestion window. The OS caps the request at its own
-/// limit (net.core.rmem_max / wmem_max); failing to set it changes nothing.
+/// limit (net.core.rmem_max / wmem_max) unless the process may pass it (CAP_NET_ADMIN:
+/// SO_RCVBUFFORCE); failing to set it changes nothing.
 pub const UDP_SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 
 fn grow_socket_buffers(sock: &UdpSocket) {
@@ -36,8 +37,22 @@ fn grow_socket_buffers(sock: &UdpSocket) {
 
         use nix::sys::socket::{setsockopt, sockopt};
         let fd = sock.as_raw_fd();
-        let _ = setsockopt(fd, sockopt::RcvBuf, &UDP_SOCKET_BUFFER);
-        let _ = setsockopt(fd, sockopt::SndBuf, &UDP_SOCKET_BUFFER);
+        // With CAP_NET_ADMIN (root) the FORCE options pass the OS limit, which is the
+        // 208 KiB default on most machines; without it they are refused (EPERM) and the
+        // plain ones ask within the limit.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let forced = (
+            setsockopt(fd, sockopt::RcvBufForce, &UDP_SOCKET_BUFFER).is_ok(),
+            setsockopt(fd, sockopt::SndBufForce, &UDP_SOCKET_BUFFER).is_ok(),
+        );
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let forced = (false, false);
+        if !forced.0 {
+            let _ = setsockopt(fd, sockopt::RcvBuf, &UDP_SOCKET_BUFFER);
+        }
+        if !forced.1 {
+            let _ = setsockopt(fd, sockopt::SndBuf, &UDP_SOCKET_BUFFER);
+        }
     }
     #[cfg(not(unix))]
     let _ = sock;
