@@ -1,121 +1,23 @@
 //! `qrchat offer` and `qrchat answer` as two real processes wired by pipes.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
+use crate::netns::Proc;
+
 const BIN: &str = env!("CARGO_BIN_EXE_qrchat");
-
-struct Peer {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: mpsc::Receiver<String>,
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Peer {
-    fn spawn(args: &[&str]) -> Peer {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .args(["--bind", "127.0.0.1"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run qrchat");
-        let stdout: ChildStdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let err_pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        thread::spawn(move || {
-            for line in BufReader::new(err_pipe).lines() {
-                let Ok(line) = line else { break };
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-        let stdin = child.stdin.take();
-        Peer {
-            child,
-            stdin,
-            lines,
-            stderr,
-        }
-    }
-
-    fn line(&self, limit: Duration) -> String {
-        self.lines.recv_timeout(limit).unwrap_or_else(|_| {
-            panic!(
-                "no stdout line within {limit:?}; stderr so far:\n{}",
-                self.stderr.lock().unwrap()
-            )
-        })
-    }
-
-    fn say(&mut self, text: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        writeln!(stdin, "{text}").unwrap();
-        stdin.flush().unwrap();
-    }
-
-    fn hang_up(&mut self) {
-        self.stdin = None;
-    }
-
-    fn wait_stderr(&self, needle: &str, limit: Duration) {
-        let t0 = std::time::Instant::now();
-        while t0.elapsed() < limit {
-            if self.stderr.lock().unwrap().contains(needle) {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "stderr never said {needle:?}:\n{}",
-            self.stderr.lock().unwrap()
-        );
-    }
-
-    fn exit(mut self, limit: Duration) -> (i32, String) {
-        let t0 = std::time::Instant::now();
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return (st.code().unwrap_or(-1), self.stderr.lock().unwrap().clone());
-            }
-            if t0.elapsed() > limit {
-                let _ = self.child.kill();
-                panic!(
-                    "qrchat did not exit within {limit:?}; stderr:\n{}",
-                    self.stderr.lock().unwrap()
-                );
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
 
 const T: Duration = Duration::from_secs(20);
 
 fn pair_after(delay: Duration) {
-    let mut alice = Peer::spawn(&["offer"]);
+    let mut alice = Proc::loopback(&["offer"]);
     let offer = alice.line(T);
     assert!(
         !offer.contains(' '),
         "the blob is one line without spaces: {offer}"
     );
-    let mut bob = Peer::spawn(&["answer", &offer]);
+    let mut bob = Proc::loopback(&["answer", &offer]);
     let answer = bob.line(T);
     // Bob types before the link exists: queued, not lost.
     bob.say("hello alice, this is bob");
@@ -135,8 +37,8 @@ fn pair_after(delay: Duration) {
     bob.wait_stderr("safety number", T);
     let sas = |s: &str| s.split("safety number ").nth(1).map(|r| r[..7].to_owned());
     assert_eq!(
-        sas(&alice.stderr.lock().unwrap()),
-        sas(&bob.stderr.lock().unwrap()),
+        sas(&alice.stderr()),
+        sas(&bob.stderr()),
         "both sides show the same safety number"
     );
     // Alice ends with stdin EOF; Bob sees the peer leave; both exit 0.
@@ -162,7 +64,7 @@ fn a_late_answer_still_connects() {
 
 #[test]
 fn garbage_answer_gives_a_one_line_reason_and_non_zero_exit() {
-    let mut alice = Peer::spawn(&["offer"]);
+    let mut alice = Proc::loopback(&["offer"]);
     let _offer = alice.line(T);
     alice.say("https://example.com/not-a-qrchat-code");
     let (code, err) = alice.exit(T);
@@ -176,7 +78,7 @@ fn garbage_answer_gives_a_one_line_reason_and_non_zero_exit() {
 
 #[test]
 fn own_offer_fed_back_is_named_as_such() {
-    let mut alice = Peer::spawn(&["offer"]);
+    let mut alice = Proc::loopback(&["offer"]);
     let offer = alice.line(T);
     alice.say(&offer);
     let (code, err) = alice.exit(T);
@@ -186,7 +88,7 @@ fn own_offer_fed_back_is_named_as_such() {
 
 #[test]
 fn answer_without_offer_says_what_to_do() {
-    let mut bob = Peer::spawn(&["answer"]);
+    let mut bob = Proc::loopback(&["answer"]);
     bob.hang_up();
     let (code, err) = bob.exit(T);
     assert_ne!(code, 0);
@@ -198,9 +100,9 @@ fn answer_without_offer_says_what_to_do() {
 /// here), reported in one line, and the survivor exits non-zero instead of hanging.
 #[test]
 fn a_killed_peer_is_detected_and_reported() {
-    let mut alice = Peer::spawn(&["offer", "--peer-timeout", "4"]);
+    let mut alice = Proc::loopback(&["offer", "--peer-timeout", "4"]);
     let offer = alice.line(T);
-    let mut bob = Peer::spawn(&["answer", &offer]);
+    let mut bob = Proc::loopback(&["answer", &offer]);
     let answer = bob.line(T);
     alice.say(&answer);
     alice.say("are you there?");
@@ -215,7 +117,7 @@ fn a_killed_peer_is_detected_and_reported() {
     let _ = bob.exit(T);
 }
 
-fn interrupt(p: &Peer) {
+fn interrupt(p: &Proc) {
     let st = Command::new("kill")
         .args(["-INT", &p.child.id().to_string()])
         .status()
@@ -227,16 +129,16 @@ fn interrupt(p: &Peer) {
 /// peer is told (it sees the chat end normally, not a lost peer).
 #[test]
 fn ctrl_c_leaves_cleanly_at_every_step() {
-    let waiting = Peer::spawn(&["offer"]);
+    let waiting = Proc::loopback(&["offer"]);
     let _ = waiting.line(T);
     interrupt(&waiting);
     let (code, err) = waiting.exit(T);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("interrupted"), "{err}");
 
-    let mut alice = Peer::spawn(&["offer"]);
+    let mut alice = Proc::loopback(&["offer"]);
     let offer = alice.line(T);
-    let bob = Peer::spawn(&["answer", &offer]);
+    let bob = Proc::loopback(&["answer", &offer]);
     let answer = bob.line(T);
     alice.say(&answer);
     alice.wait_stderr("safety number", T);
@@ -253,7 +155,7 @@ fn ctrl_c_leaves_cleanly_at_every_step() {
 fn qr_png_scans_back_to_the_printed_blob() {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("offer.png");
-    let mut alice = Peer::spawn(&["offer", "--qr-png", png.to_str().unwrap()]);
+    let mut alice = Proc::loopback(&["offer", "--qr-png", png.to_str().unwrap()]);
     let offer = alice.line(T);
     alice.hang_up();
     let _ = alice.exit(T);
@@ -284,10 +186,10 @@ fn files_and_folders_cross_both_ways_and_both_exit_0() {
     std::fs::write(p("folder/zero"), b"").unwrap();
 
     let (send_a, recv_a) = (p("big.bin"), p("got_a"));
-    let mut alice = Peer::spawn(&["offer", "--send", &send_a, "--receive", &recv_a]);
+    let mut alice = Proc::loopback(&["offer", "--send", &send_a, "--receive", &recv_a]);
     let offer = alice.line(T);
     let (send_b, recv_b) = (p("folder"), p("got_b"));
-    let mut bob = Peer::spawn(&["answer", "--send", &send_b, "--receive", &recv_b, &offer]);
+    let mut bob = Proc::loopback(&["answer", "--send", &send_b, "--receive", &recv_b, &offer]);
     bob.hang_up();
     let answer = bob.line(T);
     alice.say(&answer);
@@ -314,9 +216,9 @@ fn without_receive_files_are_declined_and_the_sender_told() {
     let file = dir.path().join("note.txt");
     std::fs::write(&file, b"secret plans").unwrap();
     let file = file.display().to_string();
-    let mut alice = Peer::spawn(&["offer", "--send", &file]);
+    let mut alice = Proc::loopback(&["offer", "--send", &file]);
     let offer = alice.line(T);
-    let mut bob = Peer::spawn(&["answer", &offer]);
+    let mut bob = Proc::loopback(&["answer", &offer]);
     let answer = bob.line(T);
     alice.say(&answer);
     alice.hang_up();
@@ -334,11 +236,11 @@ fn without_receive_files_are_declined_and_the_sender_told() {
 /// the moment it is pasted, not after a 30 s wait with Wi-Fi advice.
 #[test]
 fn an_answer_for_an_earlier_code_is_named_at_once() {
-    let mut earlier = Peer::spawn(&["offer"]);
+    let mut earlier = Proc::loopback(&["offer"]);
     let old_offer = earlier.line(T);
-    let mut bob = Peer::spawn(&["answer", &old_offer]);
+    let mut bob = Proc::loopback(&["answer", &old_offer]);
     let old_answer = bob.line(T);
-    let mut alice = Peer::spawn(&["offer"]);
+    let mut alice = Proc::loopback(&["offer"]);
     let _ = alice.line(T);
     alice.say(&old_answer);
     let (code, err) = alice.exit(T);

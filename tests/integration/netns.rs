@@ -587,6 +587,13 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// `qrchat ARGS --bind 127.0.0.1` on this machine's loopback (no namespace).
+    pub fn loopback(args: &[&str]) -> Proc {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).args(["--bind", "127.0.0.1"]);
+        Proc::spawn(cmd)
+    }
+
     pub fn spawn(mut cmd: Command) -> Proc {
         let mut child = cmd
             .stdin(Stdio::piped())

@@ -5,63 +5,13 @@
 //! Nothing connects, and both sides name what happened, within seconds, instead of
 //! waiting or blaming the network.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use qrchat::signal::{self, Format};
 
-const BIN: &str = env!("CARGO_BIN_EXE_qrchat");
+use crate::netns::Proc;
 
-struct Proc {
-    child: std::process::Child,
-    out: BufReader<std::process::ChildStdout>,
-    err: Arc<Mutex<String>>,
-}
-
-fn spawn(args: &[&str]) -> Proc {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .args(["--bind", "127.0.0.1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let err = Arc::new(Mutex::new(String::new()));
-    let sink = err.clone();
-    let pipe = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for l in BufReader::new(pipe).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push_str(&(l + "\n"));
-        }
-    });
-    Proc { child, out, err }
-}
-
-impl Proc {
-    fn line(&mut self) -> String {
-        let mut l = String::new();
-        self.out.read_line(&mut l).unwrap();
-        l.trim().to_owned()
-    }
-
-    fn exit(mut self, limit: Duration) -> (i32, String) {
-        let t0 = Instant::now();
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return (st.code().unwrap_or(-1), self.err.lock().unwrap().clone());
-            }
-            if t0.elapsed() > limit {
-                let _ = self.child.kill();
-                panic!("no exit within {limit:?}: {}", self.err.lock().unwrap());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
+const T: Duration = Duration::from_secs(20);
 
 /// The fingerprint in `sdp` with its first byte changed.
 fn changed(sdp: &str) -> String {
@@ -107,13 +57,11 @@ fn both_named(checker: Proc, other: Proc) {
 /// A compact pairing with `offer` applied to the offer on its way to Bob and `answer`
 /// to the answer on its way back; both processes, Alice first.
 fn compact_pairing(offer: fn(&str) -> String, answer: fn(&str) -> String) -> (Proc, Proc) {
-    let mut alice = spawn(&["offer"]);
-    let code = offer(&alice.line());
-    let mut bob = spawn(&["answer", &code]);
-    let reply = answer(&bob.line());
-    let stdin = alice.child.stdin.as_mut().unwrap();
-    writeln!(stdin, "{reply}").unwrap();
-    stdin.flush().unwrap();
+    let mut alice = Proc::loopback(&["offer"]);
+    let code = offer(&alice.line(T));
+    let bob = Proc::loopback(&["answer", &code]);
+    let reply = answer(&bob.line(T));
+    alice.say(&reply);
     (alice, bob)
 }
 
@@ -131,13 +79,11 @@ fn a_changed_fingerprint_in_a_compact_answer_is_named_on_both_sides() {
 
 #[test]
 fn a_changed_fingerprint_is_named_on_both_sides() {
-    let mut alice = spawn(&["offer", "--json"]);
-    let mut offer: serde_json::Value = serde_json::from_str(&alice.line()).unwrap();
+    let mut alice = Proc::loopback(&["offer", "--json"]);
+    let mut offer: serde_json::Value = serde_json::from_str(&alice.line(T)).unwrap();
     offer["sdp"] = changed(offer["sdp"].as_str().unwrap()).into();
-    let mut bob = spawn(&["answer", &offer.to_string()]);
-    let answer = bob.line();
-    let stdin = alice.child.stdin.as_mut().unwrap();
-    writeln!(stdin, "{answer}").unwrap();
-    stdin.flush().unwrap();
+    let bob = Proc::loopback(&["answer", &offer.to_string()]);
+    let answer = bob.line(T);
+    alice.say(&answer);
     both_named(bob, alice);
 }

@@ -12,6 +12,7 @@ use qrchat::transfer::{self, proto, Options, Policy, TransferError};
 use tokio::sync::mpsc;
 
 use crate::common::{loopback, wait_for};
+use crate::netns::Proc;
 
 const T: Duration = Duration::from_secs(20);
 
@@ -596,74 +597,6 @@ async fn a_pairing_that_breaks_mid_file_resumes_in_the_next() {
     bob.close().await;
 }
 
-/// A `qrchat` process with its stdout lines and stderr collected.
-struct Proc {
-    child: std::process::Child,
-    lines: std::sync::mpsc::Receiver<String>,
-    stderr: Arc<std::sync::Mutex<String>>,
-}
-
-impl Proc {
-    fn spawn(args: &[&str]) -> Proc {
-        use std::io::BufRead;
-        use std::process::{Command, Stdio};
-        let mut child = Command::new(env!("CARGO_BIN_EXE_qrchat"))
-            .args(args)
-            .args(["--bind", "127.0.0.1"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run qrchat");
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(l);
-            }
-        });
-        let stderr = Arc::new(std::sync::Mutex::new(String::new()));
-        let (err, sink) = (child.stderr.take().unwrap(), stderr.clone());
-        std::thread::spawn(move || {
-            for l in std::io::BufReader::new(err).lines().map_while(Result::ok) {
-                let mut s = sink.lock().unwrap();
-                s.push_str(&l);
-                s.push('\n');
-            }
-        });
-        Proc {
-            child,
-            lines,
-            stderr,
-        }
-    }
-    fn line(&self) -> String {
-        self.lines.recv_timeout(T).expect("a code on stdout")
-    }
-    fn say(&mut self, text: &str) {
-        use std::io::Write;
-        let stdin = self.child.stdin.as_mut().unwrap();
-        writeln!(stdin, "{text}").unwrap();
-    }
-    fn hang_up(&mut self) {
-        self.child.stdin.take();
-    }
-    fn exit(mut self) -> (Option<i32>, String) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(120);
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(100));
-                return (st.code(), self.stderr.lock().unwrap().clone());
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("qrchat did not exit: {}", self.stderr.lock().unwrap());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
 /// Two processes: the sender is killed (SIGKILL, no goodbye) in the middle of a file;
 /// a new pairing sends the same file, and only the rest crosses.
 #[test]
@@ -676,17 +609,17 @@ fn a_sender_killed_mid_file_resumes_in_a_new_pairing() {
     let (file_s, into_s) = (file.display().to_string(), into.display().to_string());
     let part = transfer::paths::part_path(&into, "disk.img");
 
-    let mut sender = Proc::spawn(&["offer", "--send", &file_s]);
-    let offer = sender.line();
-    let mut receiver = Proc::spawn(&["answer", "--receive", &into_s, &offer]);
-    let answer = receiver.line();
+    let mut sender = Proc::loopback(&["offer", "--send", &file_s]);
+    let offer = sender.line(T);
+    let mut receiver = Proc::loopback(&["answer", "--receive", &into_s, &offer]);
+    let answer = receiver.line(T);
     sender.say(&answer);
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < 8 << 20 {
         assert!(
             std::time::Instant::now() < deadline,
             "the transfer never got going: {}",
-            receiver.stderr.lock().unwrap()
+            receiver.stderr()
         );
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -700,17 +633,17 @@ fn a_sender_killed_mid_file_resumes_in_a_new_pairing() {
         "{arrived}"
     );
 
-    let mut sender = Proc::spawn(&["offer", "--send", &file_s]);
-    let offer = sender.line();
-    let mut receiver = Proc::spawn(&["answer", "--receive", &into_s, &offer]);
+    let mut sender = Proc::loopback(&["offer", "--send", &file_s]);
+    let offer = sender.line(T);
+    let mut receiver = Proc::loopback(&["answer", "--receive", &into_s, &offer]);
     receiver.hang_up();
-    let answer = receiver.line();
+    let answer = receiver.line(T);
     sender.say(&answer);
     sender.hang_up();
-    let (code_s, err_s) = sender.exit();
-    let (code_r, err_r) = receiver.exit();
-    assert_eq!(code_s, Some(0), "sender: {err_s}");
-    assert_eq!(code_r, Some(0), "receiver: {err_r}");
+    let (code_s, err_s) = sender.exit(Duration::from_secs(120));
+    let (code_r, err_r) = receiver.exit(Duration::from_secs(120));
+    assert_eq!(code_s, 0, "sender: {err_s}");
+    assert_eq!(code_r, 0, "receiver: {err_r}");
     assert_eq!(std::fs::read(into.join("disk.img")).unwrap(), data);
     assert!(!part.exists());
     // all of what had arrived was kept: the receiver reports it resumed exactly that
