@@ -411,7 +411,13 @@ impl Session {
         let (ufrag, pwd) = if v1_credentials {
             signal::ice_credentials(&local_fp)
         } else {
-            signal::fresh_ice_credentials()
+            let mut pwd = [0u8; signal::ICE_PWD_BYTES];
+            getrandom::fill(&mut pwd).map_err(|e| {
+                RtcError::Webrtc(webrtc::Error::new(format!(
+                    "no system randomness for the ICE password: {e}"
+                )))
+            })?;
+            signal::ice_credentials_v2(&pwd)
         };
 
         let mut se = SettingEngine::default();

@@ -381,7 +381,7 @@ pub fn ice_credentials(fingerprint: &[u8; 32]) -> (String, String) {
 /// Bytes of randomness in a v2 ICE password: 128 bits, RFC 8445's minimum, as 22 ICE
 /// characters (its shortest password). 16 rather than 18 keeps a LAN offer with three
 /// candidates in QR version 5 at ECC M (121 characters of its 122).
-pub(crate) const ICE_PWD_BYTES: usize = 16;
+pub const ICE_PWD_BYTES: usize = 16;
 
 /// The ufrag that goes with a v2 password: derived from it, so a code carries only the
 /// password, and anyone can tell a qrchat description by the pair.
@@ -407,20 +407,12 @@ pub(crate) fn ice_pwd_bytes(text: &str) -> Option<[u8; ICE_PWD_BYTES]> {
     v.try_into().ok()
 }
 
-/// Fresh ICE credentials for a new session (compact v2): a random 128-bit password (the
-/// code carries it) and the ufrag derived from it. Independent of the certificate, so a
-/// code whose fingerprint was changed on the way still reaches the peer, and DTLS names
-/// the mismatch on both sides.
-pub fn fresh_ice_credentials() -> (String, String) {
-    let mut pwd = [0u8; ICE_PWD_BYTES];
-    if getrandom::fill(&mut pwd).is_err() {
-        // No system randomness (never seen): SHA-256 of the time and address space is
-        // still unpredictable enough for ICE, whose checks the DTLS handshake backs.
-        let seed = format!("{:?} {:p}", std::time::SystemTime::now(), &pwd);
-        let h = Sha256::digest(seed.as_bytes());
-        pwd.copy_from_slice(&h[..ICE_PWD_BYTES]);
-    }
-    (ice_ufrag_v2(&pwd), ice_pwd_text(&pwd))
+/// A new session's ICE credentials (compact v2) from 128 random bits (`rtc` draws them):
+/// the password (the code carries it) and the ufrag derived from it. Independent of the
+/// certificate, so a code whose fingerprint was changed on the way still reaches the peer,
+/// and DTLS names the mismatch on both sides.
+pub fn ice_credentials_v2(pwd: &[u8; ICE_PWD_BYTES]) -> (String, String) {
+    (ice_ufrag_v2(pwd), ice_pwd_text(pwd))
 }
 
 /// The first `a=ice-ufrag:` and `a=ice-pwd:` of a description.

@@ -49,7 +49,9 @@ async fn peer(creds: Creds) -> (Arc<RTCPeerConnection>, Option<[u8; 32]>) {
         let (u, p) = if creds == Creds::V1 {
             ice_credentials(&f)
         } else {
-            fresh_ice_credentials()
+            let mut pwd = [0u8; ICE_PWD_BYTES];
+            getrandom::fill(&mut pwd).unwrap();
+            ice_credentials_v2(&pwd)
         };
         se.set_ice_credentials(u, p);
         config.certificates = vec![cert];
