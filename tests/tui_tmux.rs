@@ -480,22 +480,7 @@ fn pasting_forgives_and_unfocused_messages_ring() {
 #[test]
 fn quiet_counts_in_the_title_without_a_bell() {
     let t = Tmux::new("quiet");
-    let nocam = t.dir.join("no-camera.png");
-    launch(&t, "a", "--start --bind 127.0.0.1");
-    launch(
-        &t,
-        "b",
-        &format!(
-            "--join --quiet --bind 127.0.0.1 --camera-file {}",
-            nocam.display()
-        ),
-    );
-    let offer = read_code(&t, "a");
-    paste_code(&t, "b", &offer);
-    let answer = read_code(&t, "b");
-    t.keys("a", &["p"]);
-    paste_code(&t, "a", &answer);
-    t.wait("b", "the chat", |s| sas(s).is_some());
+    pair_two(&t, "", "--quiet");
     focus(&t, "b", false);
     t.type_text("a", "psst");
     t.keys("a", &["Enter"]);

@@ -89,15 +89,7 @@ fn a_transfer_pauses_through_a_blip_and_finishes() {
     let mut net = Net::new();
     let (a, b) = net.lan_pair();
     let src = net.dir().join("video.bin");
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let data: Vec<u8> = (0..96 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect();
+    let data = crate::transfer::noise(96 << 20, 5);
     std::fs::write(&src, &data).unwrap();
     let inbox = net.dir().join("inbox");
     std::fs::create_dir(&inbox).unwrap();

@@ -34,7 +34,8 @@ async fn incoming(rx: &mut mpsc::UnboundedReceiver<SessionEvent>) -> Channel {
     .await
 }
 
-fn noise(len: usize, seed: u64) -> Vec<u8> {
+/// Bytes that do not repeat in any short period (a misplaced chunk shows), from `seed`.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..len)
         .map(|_| {
