@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use super::{ice_credentials, ice_pwd_bytes, ice_pwd_text, ice_ufrag_v2, SdpKind, ICE_PWD_BYTES};
+use super::{
+    ice_credentials, ice_credentials_v2, ice_pwd_bytes, ice_ufrag_v2, SdpKind, ICE_PWD_BYTES,
+};
 
 /// DTLS setup role (RFC 5763 `a=setup:`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -107,7 +109,7 @@ impl Ice {
     pub(crate) fn credentials(&self, fingerprint: &[u8; 32]) -> (String, String) {
         match self {
             Ice::FromFingerprint => ice_credentials(fingerprint),
-            Ice::Password(p) => (ice_ufrag_v2(p), ice_pwd_text(p)),
+            Ice::Password(p) => ice_credentials_v2(p),
         }
     }
 }
