@@ -5,6 +5,7 @@ mod common;
 mod headless;
 mod hostile;
 mod layout;
+mod loss;
 mod lossy;
 mod netns;
 mod reach;
