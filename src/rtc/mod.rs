@@ -31,6 +31,7 @@ use webrtc::peer_connection::sdp::sdp_type::RTCSdpType;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
 
+use crate::chat::delivery::{self, MessageId};
 use crate::signal::{self, SdpKind, SessionDescription};
 use driver::{Driver, Input};
 use machine::{Fact, Machine, PcState, Role, Rules};
@@ -118,6 +119,10 @@ pub struct RtcConfig {
     pub peer_timeout: Duration,
     /// The certificate to use; None: a fresh one per session.
     pub identity: Option<Identity>,
+    /// The chat's delivery state (message ids, acks, what to send again after a
+    /// re-pairing with the same app): an app hands the same one to every pairing of a chat.
+    /// None: a fresh one for this session.
+    pub delivery: Option<delivery::Shared>,
 }
 
 impl RtcConfig {
@@ -140,6 +145,7 @@ impl Default for RtcConfig {
             gather_timeout: Duration::from_secs(3),
             peer_timeout: PEER_TIMEOUT,
             identity: None,
+            delivery: None,
         }
     }
 }
@@ -219,6 +225,9 @@ pub enum SessionEvent {
     Binary(usize),
     /// Round-trip time to the peer, measured every [`RTT_EVERY`] (qrchat peers only).
     Rtt(Duration),
+    /// The peer app showed these messages of ours (qrchat peers only; ids from
+    /// [`Session::send_marked`]), oldest first.
+    Delivered(Vec<MessageId>),
     /// The peer opened a further channel (qrchat peers only: a file transfer). Open.
     Channel(Channel),
     /// Something the user should know that does not end the session.
@@ -317,6 +326,8 @@ pub struct Session {
     qrchat: OnceLock<bool>,
     role: Role,
     peer_timeout: Duration,
+    delivery: delivery::Shared,
+    send_order: tokio::sync::Mutex<()>,
 }
 
 impl Session {
@@ -461,7 +472,9 @@ impl Session {
             Instant::now(),
         );
         forward_callbacks(&pc, &inputs);
+        let delivery = cfg.delivery.clone().unwrap_or_else(delivery::shared);
         let driver = Driver {
+            delivery: Arc::clone(&delivery),
             machine,
             pc: Arc::clone(&pc),
             events,
@@ -488,6 +501,8 @@ impl Session {
             qrchat: OnceLock::new(),
             role,
             peer_timeout: cfg.peer_timeout,
+            delivery,
+            send_order: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -536,6 +551,13 @@ impl Session {
     /// Send one chat message. Before the chat first opened: [`RtcError::NotOpen`]. While
     /// the link is interrupted the message waits and goes out, in order, once it is back.
     pub async fn send(&self, text: &str) -> Result<(), RtcError> {
+        self.send_marked(text).await.map(|_| ())
+    }
+
+    /// [`Session::send`], and the message's id when the peer is qrchat: it is delivered
+    /// once [`SessionEvent::Delivered`] names it (the peer app acknowledged it). Ids and
+    /// what is still pending live in the chat's [`delivery::Shared`] (RtcConfig::delivery).
+    pub async fn send_marked(&self, text: &str) -> Result<Option<MessageId>, RtcError> {
         if text.len() > crate::chat::MAX_MESSAGE_BYTES {
             return Err(RtcError::TooLong {
                 len: text.len(),
@@ -543,13 +565,30 @@ impl Session {
             });
         }
         match self.state() {
-            Some(LinkState::Open { .. } | LinkState::Interrupted { .. }) => self
-                .outgoing
-                .send(Some(text.to_owned()))
-                .await
-                .map_err(|_| RtcError::Closed),
+            Some(LinkState::Open { .. } | LinkState::Interrupted { .. }) => {
+                // Ids are given in the order the messages are queued (the peer drops a
+                // number at or below one it has shown).
+                let _order = self.send_order.lock().await;
+                let (id, wire) =
+                    delivery::lock(&self.delivery)
+                        .send(text)
+                        .map_err(|_| RtcError::TooLong {
+                            len: text.len(),
+                            max: crate::chat::MAX_MESSAGE_BYTES,
+                        })?;
+                self.outgoing
+                    .send(Some(wire))
+                    .await
+                    .map_err(|_| RtcError::Closed)?;
+                Ok(id)
+            }
             _ => Err(RtcError::NotOpen),
         }
+    }
+
+    /// The chat's delivery state (what is pending, delivered, not delivered).
+    pub fn delivery(&self) -> delivery::Shared {
+        Arc::clone(&self.delivery)
     }
 
     /// Open a further data channel (qrchat peers only); resolves once it is open. The

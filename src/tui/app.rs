@@ -751,6 +751,9 @@ impl App {
                 return self.arrived();
             }
             SessionEvent::Rtt(rtt) => self.pairing.chat.rtt = Some(rtt),
+            // Delivery marks on the sender's lines come with the Chat (issue 17); the
+            // session already sends, dedupes and acknowledges by id.
+            SessionEvent::Delivered(_) => {}
             SessionEvent::Notice(text) => {
                 self.push_line(Who::Warn, crate::chat::sanitize(&text));
             }
