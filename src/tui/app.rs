@@ -79,11 +79,6 @@ pub enum AppEvent {
     Camera(CameraEvent),
     /// The transcript (`--history`) for this chat was opened here, or could not be.
     Saving(Result<std::path::PathBuf, Arc<crate::chat::HistoryError>>),
-    /// The peer's code was applied: whether the peer is qrchat (only then can it take files).
-    PeerKind {
-        pairing: u64,
-        qrchat: bool,
-    },
     /// News of transfer `id` (see `transfers.rs`).
     Transfer {
         id: u64,
@@ -561,12 +556,6 @@ impl App {
                 self.push_line(Who::Warn, format!("this chat is not saved: {e}"));
                 vec![]
             }
-            AppEvent::PeerKind { pairing, qrchat } => {
-                if pairing == self.pairing.id {
-                    self.pairing.peer_qrchat = Some(qrchat);
-                }
-                vec![]
-            }
             AppEvent::Transfer { id, event } => self.on_transfer(id, event),
         }
     }
@@ -652,6 +641,8 @@ impl App {
     fn on_session(&mut self, ev: SessionEvent) -> Vec<Effect> {
         let now = self.now;
         match ev {
+            // The peer's code was applied: whether it is qrchat (only then can it take files).
+            SessionEvent::Peer { qrchat } => self.pairing.peer_qrchat = Some(qrchat),
             SessionEvent::Gathering { candidates } => {
                 if let Some(g) = &mut self.pairing.gathering {
                     g.1 = candidates;
