@@ -13,9 +13,8 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::app::{AppEvent, Effect, Notifier};
+use super::event::{AppEvent, Effect, Notifier, TransferEvent};
 use super::session::{Channel, Connector, Link, RtcError, SessionDescription};
-use super::transfers::TransferEvent;
 use super::CameraSpec;
 use crate::transfer::{self, CancelHandle, Policy, Progress};
 
