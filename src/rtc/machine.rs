@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{CloseReason, LinkState, Route, SessionEvent};
+use super::{CloseReason, LinkState, Route, RtcError, SessionEvent, CHANNEL_LABEL, RTT_LABEL};
 
 /// With STUN servers configured, gathering ends once no new candidate has come for this
 /// long (a live STUN server answers within a round trip), or at the deadline.
@@ -184,6 +184,19 @@ impl Machine {
         self.closed
     }
 
+    /// Whether we may open a further channel with this label: to a qrchat peer only (the
+    /// one place that knows; the owner was told by [`SessionEvent::Peer`]), and not under
+    /// a label the session uses itself.
+    pub fn may_open(&self, label: &str) -> Result<(), RtcError> {
+        if !self.qrchat {
+            Err(RtcError::NotQrchat)
+        } else if label == CHANNEL_LABEL || label == RTT_LABEL {
+            Err(RtcError::LabelTaken(label.to_owned()))
+        } else {
+            Ok(())
+        }
+    }
+
     /// When the driver must wake the machine with [`Fact::Tick`].
     pub fn deadline(&self) -> Option<Instant> {
         if self.closed {
@@ -251,6 +264,7 @@ impl Machine {
             }
             Fact::RemoteApplied { qrchat } => {
                 self.qrchat = qrchat;
+                out.push(Action::Emit(SessionEvent::Peer { qrchat }));
                 if self.role == Role::Offerer {
                     self.applied = Some(now);
                     if qrchat {
@@ -269,7 +283,7 @@ impl Machine {
             }
             Fact::DtlsConnected => self.dtls_up = true,
             Fact::Incoming { label } => {
-                let use_ = if label == super::RTT_LABEL && self.qrchat && !self.rtt_taken {
+                let use_ = if label == RTT_LABEL && self.qrchat && !self.rtt_taken {
                     self.rtt_taken = true;
                     ChannelUse::Rtt
                 } else if self.role == Role::Answerer && !self.chat_taken {
@@ -291,10 +305,7 @@ impl Machine {
                 out.extend(self.early.drain(..).map(Action::Emit));
             }
             Fact::ChatEnded => self.close(CloseReason::PeerLeft, &mut out),
-            Fact::ChatBroke(why) => self.close(
-                CloseReason::Failed(format!("the chat channel broke: {why}")),
-                &mut out,
-            ),
+            Fact::ChatBroke(why) => self.close(CloseReason::ChatBroke(why), &mut out),
             Fact::Pass(ev) if !self.opened && !matches!(ev, SessionEvent::Notice(_)) => {
                 self.early.push(ev)
             }
@@ -345,7 +356,7 @@ impl Machine {
                 let reason = if self.opened {
                     CloseReason::PeerLeft
                 } else {
-                    CloseReason::Failed("the connection was closed".into())
+                    CloseReason::ClosedEarly
                 };
                 self.close(reason, out);
             }
@@ -583,7 +594,13 @@ mod tests {
         assert_eq!(m.deadline(), None);
         let a = m.on(Fact::RemoteApplied { qrchat: true }, t0 + secs(100));
         assert!(a.contains(&Action::OpenRtt));
-        assert_eq!(events(&a), vec![SessionEvent::State(LinkState::Connecting)]);
+        assert_eq!(
+            events(&a),
+            vec![
+                SessionEvent::Peer { qrchat: true },
+                SessionEvent::State(LinkState::Connecting)
+            ]
+        );
         let a = m.on(
             Fact::ChatOpen {
                 sas: "1".into(),
@@ -604,6 +621,34 @@ mod tests {
             ]
         );
         assert_eq!(m.deadline(), None);
+    }
+
+    #[test]
+    fn further_channels_only_to_a_qrchat_peer_and_under_a_free_label() {
+        let (mut m, t0) = machine(Role::Offerer, false);
+        // Not known yet: refused.
+        assert!(matches!(
+            m.may_open("qrchat-file"),
+            Err(RtcError::NotQrchat)
+        ));
+        let a = m.on(Fact::RemoteApplied { qrchat: false }, t0);
+        assert_eq!(events(&a)[0], SessionEvent::Peer { qrchat: false });
+        assert!(matches!(
+            m.may_open("qrchat-file"),
+            Err(RtcError::NotQrchat)
+        ));
+
+        let (mut m, t0) = machine(Role::Answerer, false);
+        m.on(Fact::RemoteApplied { qrchat: true }, t0);
+        assert!(m.may_open("qrchat-file").is_ok());
+        assert!(matches!(
+            m.may_open(RTT_LABEL),
+            Err(RtcError::LabelTaken(_))
+        ));
+        assert!(matches!(
+            m.may_open(CHANNEL_LABEL),
+            Err(RtcError::LabelTaken(_))
+        ));
     }
 
     #[test]
