@@ -197,7 +197,7 @@ async fn relay(
     loop {
         if open && !stdin_open {
             files.stdin_closed(session);
-            if files.may_leave(session) {
+            if files.may_leave() {
                 status("stdin closed; leaving the chat");
                 break;
             }
@@ -250,6 +250,7 @@ async fn relay(
                 }
                 Some(SessionEvent::Notice(text)) => status(chat::sanitize_line(&text)),
                 Some(SessionEvent::Channel(ch)) => files.on_channel(ch),
+                Some(SessionEvent::Peer { qrchat }) => files.on_peer(qrchat),
                 Some(SessionEvent::Rtt(rtt)) => tracing::debug!("round trip {rtt:?}"),
                 Some(SessionEvent::Gathering { .. }) | Some(SessionEvent::Gathered { .. }) => {}
                 Some(SessionEvent::Closed(CloseReason::PeerLeft)) => {

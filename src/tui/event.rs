@@ -41,11 +41,6 @@ pub enum AppEvent {
     Camera(CameraEvent),
     /// The transcript (`--history`) for this chat was opened here, or could not be.
     Saving(Result<std::path::PathBuf, Arc<crate::chat::HistoryError>>),
-    /// The peer's code was applied: whether the peer is qrchat (only then can it take files).
-    PeerKind {
-        pairing: u64,
-        qrchat: bool,
-    },
     /// News of transfer `id` (see `transfers.rs`).
     Transfer {
         id: u64,

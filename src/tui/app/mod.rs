@@ -317,12 +317,6 @@ impl App {
                 self.push_line(Who::Warn, format!("this chat is not saved: {e}"));
                 vec![]
             }
-            AppEvent::PeerKind { pairing, qrchat } => {
-                if pairing == self.pairing.id {
-                    self.pairing.peer_qrchat = Some(qrchat);
-                }
-                vec![]
-            }
             AppEvent::Transfer { id, event } => self.on_transfer(id, event),
         }
     }

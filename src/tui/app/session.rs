@@ -13,6 +13,8 @@ impl App {
     pub(super) fn on_session(&mut self, ev: SessionEvent) -> Vec<Effect> {
         let now = self.now;
         match ev {
+            // The peer's code was applied: whether it is qrchat (only then can it take files).
+            SessionEvent::Peer { qrchat } => self.pairing.peer_qrchat = Some(qrchat),
             SessionEvent::Gathering { candidates } => {
                 if let Some(g) = &mut self.pairing.gathering {
                     g.1 = candidates;

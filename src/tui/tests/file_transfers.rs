@@ -10,9 +10,9 @@ fn chatting_in(dir: &std::path::Path) -> App {
     app.opts.home = Some(dir.join("home"));
     app.opts.receive_dir = Some(dir.join("in"));
     let pairing = app.pairing.id;
-    app.update(AppEvent::PeerKind {
+    app.update(AppEvent::Session {
         pairing,
-        qrchat: true,
+        event: SessionEvent::Peer { qrchat: true },
     });
     app
 }
@@ -137,9 +137,9 @@ fn a_browser_peer_is_told_to_need_qrchat_for_files() {
     std::fs::write(dir.path().join("a.txt"), b"x").unwrap();
     let mut app = chatting_in(dir.path());
     let pairing = app.pairing.id;
-    app.update(AppEvent::PeerKind {
+    app.update(AppEvent::Session {
         pairing,
-        qrchat: false,
+        event: SessionEvent::Peer { qrchat: false },
     });
     let fx = enter(&mut app, "/send a.txt");
     assert!(fx.is_empty());
