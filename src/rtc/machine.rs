@@ -420,17 +420,44 @@ impl Machine {
 /// How the selected candidate pair goes, from the two candidate types (`host`, `srflx`,
 /// `prflx`, `relay`). A peer-reflexive remote whose address is one of the peer's own host
 /// candidates is a LAN peer whose checks arrived before its candidates did, not a NAT.
+///
+/// The packets of a pair always leave from the local candidate's base (a server-reflexive
+/// or peer-reflexive local candidate shares the host socket), so what decides is where they
+/// go: to one of the peer's own *private* host addresses, they cross no NAT whatever our
+/// local candidate is called. Two hosts behind one router with STUN configured showed it:
+/// the controlled side's selected pair named its srflx candidate (same socket as its host
+/// one) with the peer's host address, and it said "through a NAT" while the other side,
+/// with the very same packets, said "on your network".
 pub fn route_of(local: &str, remote: &str, remote_addr: &str, remote_hosts: &[String]) -> Route {
+    let to_peer_host =
+        remote == "host" || (remote == "prflx" && remote_hosts.iter().any(|a| a == remote_addr));
     if local == "relay" || remote == "relay" {
         Route::Relay
-    } else if local == "srflx"
-        || remote == "srflx"
-        || (local == "prflx")
-        || (remote == "prflx" && !remote_hosts.iter().any(|a| a == remote_addr))
-    {
+    } else if to_peer_host && is_local_address(remote_addr) {
+        Route::Lan
+    } else if local == "srflx" || local == "prflx" || !to_peer_host {
         Route::Nat
     } else {
         Route::Lan
+    }
+}
+
+/// An address that is only reachable inside a site (RFC 1918, shared/CGNAT space, loopback,
+/// link-local, IPv6 unique-local): a peer reached there is on our network.
+fn is_local_address(addr: &str) -> bool {
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+        }
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments()[0];
+            v6.is_loopback() || (s & 0xfe00) == 0xfc00 || (s & 0xffc0) == 0xfe80
+        }
+        Err(_) => false,
     }
 }
 
@@ -442,7 +469,15 @@ mod tests {
         assert_eq!(route_of("host", "host", "192.168.1.5", &hosts), Route::Lan);
         assert_eq!(route_of("host", "prflx", "192.168.1.5", &hosts), Route::Lan);
         assert_eq!(route_of("host", "prflx", "203.0.113.9", &hosts), Route::Nat);
-        assert_eq!(route_of("srflx", "host", "192.168.1.5", &hosts), Route::Nat);
+        // Our srflx candidate shares the host socket: to the peer's private host address the
+        // packets cross no NAT (two hosts behind one router); to a public one they do.
+        assert_eq!(route_of("srflx", "host", "192.168.1.5", &hosts), Route::Lan);
+        assert_eq!(route_of("prflx", "host", "10.99.11.2", &[]), Route::Lan);
+        assert_eq!(route_of("srflx", "host", "203.0.113.7", &[]), Route::Nat);
+        assert_eq!(route_of("prflx", "host", "203.0.113.7", &[]), Route::Nat);
+        assert_eq!(route_of("host", "host", "203.0.113.7", &[]), Route::Lan);
+        assert_eq!(route_of("srflx", "srflx", "203.0.113.7", &[]), Route::Nat);
+        assert_eq!(route_of("host", "srflx", "192.168.1.9", &hosts), Route::Nat);
         assert_eq!(
             route_of("host", "relay", "198.51.100.1", &hosts),
             Route::Relay
