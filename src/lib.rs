@@ -9,6 +9,7 @@ pub mod chat;
 pub mod cli;
 pub mod headless;
 pub mod logging;
+pub mod man;
 pub mod qr;
 pub mod rtc;
 pub mod scan_cmd;
