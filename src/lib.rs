@@ -7,6 +7,7 @@
 pub mod camera;
 pub mod chat;
 pub mod cli;
+pub mod direct;
 pub mod headless;
 pub mod logging;
 pub mod man;

@@ -2,6 +2,7 @@
 mod blip;
 mod cli;
 mod common;
+mod direct;
 mod headless;
 mod hostile;
 mod layout;
