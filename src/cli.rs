@@ -125,6 +125,11 @@ pub struct Common {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Strict two-scan pairing: the starter does not listen for the joiner's answer, the
+    /// joiner does not hand it over directly (offer, answer and the TUI)
+    #[arg(long, global = true)]
+    pub no_direct: bool,
+
     /// Scan with this camera only (see `qrchat cameras`); without it the first camera that
     /// delivers frames is used.
     #[arg(long, value_name = "N", global = true, conflicts_with = "camera_file")]
@@ -210,6 +215,7 @@ impl Common {
             qr_png: args.qr_png.clone(),
             send: args.send.clone(),
             receive: args.receive.clone(),
+            no_direct: self.no_direct,
         }
     }
 
