@@ -169,7 +169,8 @@ fn qr_png_scans_back_to_the_printed_blob() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), offer);
+    // The very line `offer` printed: the code, then a newline.
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("{offer}\n"));
 }
 
 /// `--send` and `--receive` on both sides, stdin closed on both: a file one way, a folder

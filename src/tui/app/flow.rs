@@ -75,6 +75,25 @@ impl App {
         self.goto_scan()
     }
 
+    /// `qrchat join CODE`: join with their offer at once. It came as text, as a paste does
+    /// (so the safety number is to be compared); a code that does not do is shown on the
+    /// paste screen with why.
+    pub(crate) fn join_with(&mut self, code: &str) -> Vec<Effect> {
+        self.fresh(Some(Role::Joiner));
+        match self.check(code) {
+            Ok(c) => {
+                self.pairing.pasted = true;
+                self.accept_code(c)
+            }
+            Err(_) => {
+                let fx = self.goto_paste(None);
+                self.pairing.paste.input.insert(code);
+                self.validate_paste();
+                fx
+            }
+        }
+    }
+
     /// Close whatever was under way and begin again from the first screen, with a new chat.
     pub(crate) fn new_pairing(&mut self) -> Vec<Effect> {
         let mut fx = vec![Effect::StopCamera, Effect::Close];

@@ -71,6 +71,8 @@ pub enum Screen {
 pub struct Options {
     pub start: bool,
     pub join: bool,
+    /// `qrchat join CODE`: their offer, to join with at once (no scan, no paste).
+    pub code: Option<String>,
     /// `--json`: codes in browser JSON.
     pub json: bool,
     pub size: (u16, u16),
@@ -171,6 +173,8 @@ impl App {
         };
         let fx = if app.opts.start {
             app.begin_start()
+        } else if let Some(code) = app.opts.code.clone() {
+            app.join_with(&code)
         } else if app.opts.join {
             app.begin_join()
         } else {
