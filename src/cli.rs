@@ -209,6 +209,11 @@ pub struct Common {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Strict two-scan pairing: the starter does not listen for the joiner's answer, the
+    /// joiner does not hand it over directly (offer, answer and the TUI)
+    #[arg(long, global = true)]
+    pub no_direct: bool,
+
     /// Seconds to wait for ICE candidate gathering before using what was found.
     #[arg(long, value_name = "SECS", global = true, default_value_t = 3.0)]
     pub gather_timeout: f64,
@@ -278,6 +283,7 @@ impl Common {
             qr_png: args.qr_png.clone(),
             send: args.send.clone(),
             receive: args.receive.clone(),
+            no_direct: self.no_direct,
         }
     }
 
