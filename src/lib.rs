@@ -10,6 +10,7 @@ pub mod cli;
 pub mod direct;
 pub mod headless;
 pub mod logging;
+pub mod man;
 pub mod qr;
 pub mod rtc;
 pub mod scan_cmd;

@@ -740,6 +740,17 @@ fn reconnecting_secs(screen: &str) -> Option<u64> {
     rest.split(" s)").next()?.trim().parse().ok()
 }
 
+/// The seconds left before the chat gives up, once the link is not responding.
+fn ends_in_secs(screen: &str) -> Option<u64> {
+    let bar = status_bar(screen);
+    let rest = bar.split("not responding: the chat ends in ").nth(1)?;
+    rest.split(" s unless the link returns")
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// The chat has not ended on this screen.
 fn assert_not_ended(screen: &str, who: &str) {
     assert!(
@@ -771,6 +782,7 @@ fn a_blip_in_the_chat_loses_nothing() {
     lan.set_link(0, false);
     let down = Instant::now();
     let mut counts: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
+    let mut left: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
     let mut typed = false;
     while down.elapsed() < Duration::from_secs(15) {
         for (i, name) in ["a", "b"].into_iter().enumerate() {
@@ -779,6 +791,11 @@ fn a_blip_in_the_chat_loses_nothing() {
             if let Some(n) = reconnecting_secs(&s) {
                 if counts[i].last() != Some(&n) {
                     counts[i].push(n);
+                }
+            }
+            if let Some(n) = ends_in_secs(&s) {
+                if left[i].last() != Some(&n) {
+                    left[i].push(n);
                 }
             }
         }
@@ -799,6 +816,16 @@ fn a_blip_in_the_chat_loses_nothing() {
             counts[i].len() >= 3 && counts[i].windows(2).all(|w| w[0] < w[1]),
             "{name} shows the link interrupted, reconnecting, with seconds counting: {:?}\n{}",
             counts[i],
+            trim_screen(&s)
+        );
+        // Past a few seconds: when the chat will give up (60 s of peer timeout), counting
+        // down.
+        assert!(
+            left[i].len() >= 3
+                && left[i].windows(2).all(|w| w[0] > w[1])
+                && left[i].iter().all(|&n| (40..=56).contains(&n)),
+            "{name} says when the chat ends, counting down: {:?}\n{}",
+            left[i],
             trim_screen(&s)
         );
         // Nothing sent meanwhile arrived.

@@ -8,6 +8,7 @@ mod hostile;
 mod layout;
 mod lossy;
 mod netns;
+mod onescan;
 mod reach;
 mod session;
 mod tamper;

@@ -71,6 +71,8 @@ pub enum Screen {
 pub struct Options {
     pub start: bool,
     pub join: bool,
+    /// `qrchat join CODE`: their offer, to join with at once (no scan, no paste).
+    pub code: Option<String>,
     /// `--json`: codes in browser JSON.
     pub json: bool,
     pub size: (u16, u16),
@@ -85,6 +87,9 @@ pub struct Options {
     pub stun: bool,
     /// `--turn` servers configured (shown in hints).
     pub turn: bool,
+    /// `--peer-timeout`: how long an interrupted link is given before the chat ends (the
+    /// status bar counts it down). Zero: not known (tests), no countdown.
+    pub peer_timeout: Duration,
     /// `--quiet`: no bell or notification for messages that arrive unseen.
     pub quiet: bool,
     /// How to notify (see [`Notifier::detect`]).
@@ -171,6 +176,8 @@ impl App {
         };
         let fx = if app.opts.start {
             app.begin_start()
+        } else if let Some(code) = app.opts.code.clone() {
+            app.join_with(&code)
         } else if app.opts.join {
             app.begin_join()
         } else {
