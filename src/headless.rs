@@ -17,6 +17,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use tokio::sync::mpsc;
 
 mod files;
+pub mod known;
 
 use crate::chat;
 use crate::qr;
@@ -38,6 +39,8 @@ pub struct Config {
     pub send: Vec<std::path::PathBuf>,
     /// Accept files into this folder (declined without it).
     pub receive: Option<std::path::PathBuf>,
+    /// `--remember NAME`: keep the peer as a known peer once the link is open.
+    pub remember: Option<String>,
 }
 
 pub(crate) fn status(msg: impl std::fmt::Display) {
@@ -57,6 +60,7 @@ fn interrupted() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Sen
 
 /// `qrchat offer`
 pub async fn run_offer(cfg: &Config) -> Result<()> {
+    let cfg = &known::prepare(cfg)?;
     let mut stop = interrupted();
     let mut stdin = spawn_stdin_reader();
     let (tx, mut events) = mpsc::unbounded_channel();
@@ -93,7 +97,8 @@ pub async fn run_offer(cfg: &Config) -> Result<()> {
             .await
             .context("the answer was refused")?;
         status("answer applied; connecting…");
-        relay(&session, &mut events, &mut stdin, cfg).await
+        let mut known = known::Known::new(cfg.remember.clone(), None);
+        relay(&session, &mut events, &mut stdin, cfg, &mut known).await
     };
     let res = tokio::select! {
         r = body => r,
@@ -105,6 +110,7 @@ pub async fn run_offer(cfg: &Config) -> Result<()> {
 
 /// `qrchat answer [BLOB]`
 pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
+    let cfg = &known::prepare(cfg)?;
     let mut stop = interrupted();
     let mut stdin = spawn_stdin_reader();
     if blob.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
@@ -132,7 +138,8 @@ pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
     let body = async {
         publish(&session, format, cfg)?;
         status("give this answer code to the other side; waiting for the link…");
-        relay(&session, &mut events, &mut stdin, cfg).await
+        let mut known = known::Known::new(cfg.remember.clone(), None);
+        relay(&session, &mut events, &mut stdin, cfg, &mut known).await
     };
     let res = tokio::select! {
         r = body => r,
@@ -185,6 +192,7 @@ async fn relay(
     events: &mut mpsc::UnboundedReceiver<SessionEvent>,
     stdin: &mut mpsc::Receiver<String>,
     args: &Config,
+    known: &mut known::Known,
 ) -> Result<()> {
     if let Some(dir) = &args.receive {
         std::fs::create_dir_all(dir)
@@ -197,11 +205,13 @@ async fn relay(
     loop {
         if open && !stdin_open {
             files.stdin_closed(session);
-            if files.may_leave(session) {
+            // A pairing secret being agreed is waited for (bounded by its timeout).
+            if files.may_leave(session) && !known.busy() {
                 status("stdin closed; leaving the chat");
                 break;
             }
         }
+        let remember_by = known.deadline();
         tokio::select! {
             line = stdin.recv(), if stdin_open => match line {
                 Some(line) => {
@@ -218,15 +228,18 @@ async fn relay(
                 }
             },
             Some(p) = progress.recv() => files.on_progress(p),
+            r = known.next() => known.on_secret(session, r)?,
+            _ = sleep_until_or_never(remember_by) => {}
             Some(()) = files.next_done() => {}
             ev = events.recv() => match ev {
                 None => bail!("the session ended unexpectedly"),
                 Some(SessionEvent::Open { sas, remote, route }) => {
                     open = true;
-                    let via = remote.map(|r| format!(" to {r}")).unwrap_or_default();
-                    status(format!("connected{via}, {route}; safety number {sas} (the other side must show the same)"));
+                    let via = remote.as_ref().map(|r| format!(" to {r}")).unwrap_or_default();
+                    status(known.open_line(&sas, &via, &route.to_string()));
                     flush(session, &mut queue).await;
                     files.on_open(session);
+                    known.on_open(session, remote.as_deref());
                 }
                 Some(SessionEvent::Message(text)) => {
                     let mut out = std::io::stdout().lock();
@@ -249,6 +262,9 @@ async fn relay(
                     }
                 }
                 Some(SessionEvent::Notice(text)) => status(chat::sanitize_line(&text)),
+                Some(SessionEvent::Channel(ch)) if ch.label() == crate::known::pair::LABEL => {
+                    known.on_channel(session, ch)
+                }
                 Some(SessionEvent::Channel(ch)) => files.on_channel(ch),
                 Some(SessionEvent::Rtt(rtt)) => tracing::debug!("round trip {rtt:?}"),
                 Some(SessionEvent::Gathering { .. }) | Some(SessionEvent::Gathered { .. }) => {}
@@ -266,9 +282,16 @@ async fn relay(
             },
         }
     }
-    match files.verdict() {
+    match files.verdict().or_else(|| known.verdict()) {
         Some(why) => Err(anyhow!("{why}")),
         None => Ok(()),
+    }
+}
+
+async fn sleep_until_or_never(t: Option<std::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod camera;
 pub mod chat;
 pub mod cli;
 pub mod headless;
+pub mod known;
 pub mod logging;
 pub mod qr;
 pub mod rtc;

@@ -37,7 +37,7 @@ use machine::{Fact, Machine, PcState, Role, Rules};
 
 pub use channel::{Channel, ChannelMessage, MAX_CHANNEL_MESSAGE, SEND_HIGH_WATER};
 pub use machine::{CONNECT_TIMEOUT, STUN_QUIET, WAIT_FOR_PEER};
-pub use net::BindError;
+pub use net::{broadcast_addresses, BindError};
 pub use rtt::{RTT_EVERY, RTT_LABEL};
 pub use servers::{
     check_cli as check_servers, check_resolves, turn_servers, ServerError, TurnServer,
@@ -90,6 +90,23 @@ impl Identity {
     /// SHA-256 of the certificate, as the codes carry it.
     pub fn fingerprint(&self) -> [u8; 32] {
         self.fingerprint
+    }
+
+    /// The certificate and its private key as PEM text (to keep on disk, owner-only).
+    pub fn to_pem(&self) -> String {
+        self.cert.serialize_pem()
+    }
+
+    /// An identity kept by [`Identity::to_pem`].
+    pub fn from_pem(pem: &str) -> Result<Identity, RtcError> {
+        let cert = RTCCertificate::from_pem(pem)?;
+        let fingerprint = cert
+            .get_fingerprints()
+            .iter()
+            .find(|f| f.algorithm == "sha-256")
+            .and_then(|f| signal::parse_fingerprint_hex(&f.value))
+            .ok_or_else(|| RtcError::Webrtc(webrtc::Error::new("no sha-256 fingerprint".into())))?;
+        Ok(Identity { cert, fingerprint })
     }
 }
 
@@ -315,6 +332,7 @@ pub struct Session {
     state: watch::Receiver<Option<LinkState>>,
     outgoing: mpsc::Sender<Option<String>>,
     qrchat: OnceLock<bool>,
+    remote_fp: OnceLock<[u8; 32]>,
     role: Role,
     peer_timeout: Duration,
 }
@@ -486,6 +504,7 @@ impl Session {
             state,
             outgoing,
             qrchat: OnceLock::new(),
+            remote_fp: OnceLock::new(),
             role,
             peer_timeout: cfg.peer_timeout,
         })
@@ -499,6 +518,17 @@ impl Session {
     /// SHA-256 fingerprint of this session's DTLS certificate.
     pub fn local_fingerprint(&self) -> [u8; 32] {
         self.local_fp
+    }
+
+    /// The peer's certificate fingerprint, as its description named it (DTLS holds the
+    /// peer to it). None before the peer's description was applied.
+    pub fn remote_fingerprint(&self) -> Option<[u8; 32]> {
+        self.remote_fp.get().copied()
+    }
+
+    /// Whether this side made the offer.
+    pub fn is_offerer(&self) -> bool {
+        self.role == Role::Offerer
     }
 
     /// Whether the peer is qrchat (its code was made by qrchat): only then are further
@@ -605,6 +635,9 @@ impl Session {
         .map_err(|e| RtcError::Remote(e.to_string()))?;
         let qrchat = signal::made_by_qrchat(&desc.sdp);
         let _ = self.qrchat.set(qrchat);
+        if let Some(fp) = signal::fingerprint_of(&desc.sdp) {
+            let _ = self.remote_fp.set(fp);
+        }
         self.pc
             .set_remote_description(remote)
             .await

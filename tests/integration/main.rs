@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod headless;
 mod hostile;
+mod known;
 mod layout;
 mod lossy;
 mod netns;
