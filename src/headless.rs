@@ -206,7 +206,7 @@ async fn relay(
         if open && !stdin_open {
             files.stdin_closed(session);
             // A pairing secret being agreed is waited for (bounded by its timeout).
-            if files.may_leave(session) && !known.busy() {
+            if files.may_leave() && !known.busy() {
                 status("stdin closed; leaving the chat");
                 break;
             }
@@ -266,6 +266,10 @@ async fn relay(
                     known.on_channel(session, ch)
                 }
                 Some(SessionEvent::Channel(ch)) => files.on_channel(ch),
+                Some(SessionEvent::Peer { qrchat }) => {
+                    files.on_peer(qrchat);
+                    known.on_peer(qrchat);
+                }
                 Some(SessionEvent::Rtt(rtt)) => tracing::debug!("round trip {rtt:?}"),
                 Some(SessionEvent::Gathering { .. }) | Some(SessionEvent::Gathered { .. }) => {}
                 Some(SessionEvent::Closed(CloseReason::PeerLeft)) => {

@@ -26,6 +26,8 @@ pub(super) struct Known {
     /// The exchange under way.
     pending: Option<oneshot::Receiver<Result<[u8; 32], pair::PairError>>>,
     remote: Option<IpAddr>,
+    /// Whether the peer is qrchat (SessionEvent::Peer): a browser page takes no pairing.
+    qrchat: bool,
     /// When the chat opened (a --remember waits for the secret at most pair::TIMEOUT).
     opened: Option<std::time::Instant>,
     saved: bool,
@@ -65,8 +67,8 @@ impl Known {
             .and_then(|r| r.parse::<std::net::SocketAddr>().ok())
             .map(|a| a.ip());
         self.opened = Some(std::time::Instant::now());
-        if self.peer.is_some() || !session.is_offerer() || !session.peer_is_qrchat() {
-            if self.remember.is_some() && !session.peer_is_qrchat() {
+        if self.peer.is_some() || !session.is_offerer() || !self.qrchat {
+            if self.remember.is_some() && !self.qrchat {
                 status("cannot remember this peer: it is not qrchat (a browser page)");
                 self.remember = None;
             }
@@ -76,11 +78,16 @@ impl Known {
         let (fps, tx) = self.start(session);
         tokio::spawn(async move {
             let r = match open.await {
-                Ok(ch) => run(ch, fps, true).await,
+                Ok(ch) => run(ch, fps).await,
                 Err(e) => Err(pair::PairError::Channel(e.to_string())),
             };
             let _ = tx.send(r);
         });
+    }
+
+    /// Whether the peer is qrchat (told once its code is applied).
+    pub fn on_peer(&mut self, qrchat: bool) {
+        self.qrchat = qrchat;
     }
 
     /// The peer opened the pairing channel (we answered its offer).
@@ -91,7 +98,7 @@ impl Known {
         }
         let (fps, tx) = self.start(session);
         tokio::spawn(async move {
-            let _ = tx.send(run(ch, fps, false).await);
+            let _ = tx.send(run(ch, fps).await);
         });
     }
 
@@ -186,21 +193,16 @@ impl Known {
     }
 }
 
-/// One side of the exchange. The side that answered the channel closes it once it has
-/// read; the side that opened it leaves it to that close (a close that crossed the other
-/// side's read would lose the message it was about to read).
+/// One side of the exchange. The channel is left open (it ends with the session): a close
+/// right after the exchange overtook the other side's read of the last message now and
+/// then (webrtc-sctp ends the stream on the reset even with data unread).
 async fn run(
     ch: Channel,
     (mine, theirs): ([u8; 32], [u8; 32]),
-    opener: bool,
 ) -> Result<[u8; 32], pair::PairError> {
     let r = pair::exchange(&ch, &mine, &theirs).await;
-    if !opener || r.is_err() {
+    if r.is_err() {
         tokio::spawn(async move { ch.close().await });
-    } else {
-        tokio::spawn(async move {
-            let _ = tokio::time::timeout(pair::TIMEOUT, ch.recv()).await;
-        });
     }
     r
 }

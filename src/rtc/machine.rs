@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{CloseReason, LinkState, Route, SessionEvent};
+use super::{CloseReason, LinkState, Route, RtcError, SessionEvent, CHANNEL_LABEL, RTT_LABEL};
 
 /// With STUN servers configured, gathering ends once no new candidate has come for this
 /// long (a live STUN server answers within a round trip), or at the deadline.
@@ -184,6 +184,19 @@ impl Machine {
         self.closed
     }
 
+    /// Whether we may open a further channel with this label: to a qrchat peer only (the
+    /// one place that knows; the owner was told by [`SessionEvent::Peer`]), and not under
+    /// a label the session uses itself.
+    pub fn may_open(&self, label: &str) -> Result<(), RtcError> {
+        if !self.qrchat {
+            Err(RtcError::NotQrchat)
+        } else if label == CHANNEL_LABEL || label == RTT_LABEL {
+            Err(RtcError::LabelTaken(label.to_owned()))
+        } else {
+            Ok(())
+        }
+    }
+
     /// When the driver must wake the machine with [`Fact::Tick`].
     pub fn deadline(&self) -> Option<Instant> {
         if self.closed {
@@ -251,6 +264,7 @@ impl Machine {
             }
             Fact::RemoteApplied { qrchat } => {
                 self.qrchat = qrchat;
+                out.push(Action::Emit(SessionEvent::Peer { qrchat }));
                 if self.role == Role::Offerer {
                     self.applied = Some(now);
                     if qrchat {
@@ -269,7 +283,7 @@ impl Machine {
             }
             Fact::DtlsConnected => self.dtls_up = true,
             Fact::Incoming { label } => {
-                let use_ = if label == super::RTT_LABEL && self.qrchat && !self.rtt_taken {
+                let use_ = if label == RTT_LABEL && self.qrchat && !self.rtt_taken {
                     self.rtt_taken = true;
                     ChannelUse::Rtt
                 } else if self.role == Role::Answerer
@@ -296,10 +310,7 @@ impl Machine {
                 out.extend(self.early.drain(..).map(Action::Emit));
             }
             Fact::ChatEnded => self.close(CloseReason::PeerLeft, &mut out),
-            Fact::ChatBroke(why) => self.close(
-                CloseReason::Failed(format!("the chat channel broke: {why}")),
-                &mut out,
-            ),
+            Fact::ChatBroke(why) => self.close(CloseReason::ChatBroke(why), &mut out),
             Fact::Pass(ev) if !self.opened && !matches!(ev, SessionEvent::Notice(_)) => {
                 self.early.push(ev)
             }
@@ -350,7 +361,7 @@ impl Machine {
                 let reason = if self.opened {
                     CloseReason::PeerLeft
                 } else {
-                    CloseReason::Failed("the connection was closed".into())
+                    CloseReason::ClosedEarly
                 };
                 self.close(reason, out);
             }
@@ -414,17 +425,44 @@ impl Machine {
 /// How the selected candidate pair goes, from the two candidate types (`host`, `srflx`,
 /// `prflx`, `relay`). A peer-reflexive remote whose address is one of the peer's own host
 /// candidates is a LAN peer whose checks arrived before its candidates did, not a NAT.
+///
+/// The packets of a pair always leave from the local candidate's base (a server-reflexive
+/// or peer-reflexive local candidate shares the host socket), so what decides is where they
+/// go: to one of the peer's own *private* host addresses, they cross no NAT whatever our
+/// local candidate is called. Two hosts behind one router with STUN configured showed it:
+/// the controlled side's selected pair named its srflx candidate (same socket as its host
+/// one) with the peer's host address, and it said "through a NAT" while the other side,
+/// with the very same packets, said "on your network".
 pub fn route_of(local: &str, remote: &str, remote_addr: &str, remote_hosts: &[String]) -> Route {
+    let to_peer_host =
+        remote == "host" || (remote == "prflx" && remote_hosts.iter().any(|a| a == remote_addr));
     if local == "relay" || remote == "relay" {
         Route::Relay
-    } else if local == "srflx"
-        || remote == "srflx"
-        || (local == "prflx")
-        || (remote == "prflx" && !remote_hosts.iter().any(|a| a == remote_addr))
-    {
+    } else if to_peer_host && is_local_address(remote_addr) {
+        Route::Lan
+    } else if local == "srflx" || local == "prflx" || !to_peer_host {
         Route::Nat
     } else {
         Route::Lan
+    }
+}
+
+/// An address that is only reachable inside a site (RFC 1918, shared/CGNAT space, loopback,
+/// link-local, IPv6 unique-local): a peer reached there is on our network.
+fn is_local_address(addr: &str) -> bool {
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+        }
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments()[0];
+            v6.is_loopback() || (s & 0xfe00) == 0xfc00 || (s & 0xffc0) == 0xfe80
+        }
+        Err(_) => false,
     }
 }
 
@@ -436,7 +474,15 @@ mod tests {
         assert_eq!(route_of("host", "host", "192.168.1.5", &hosts), Route::Lan);
         assert_eq!(route_of("host", "prflx", "192.168.1.5", &hosts), Route::Lan);
         assert_eq!(route_of("host", "prflx", "203.0.113.9", &hosts), Route::Nat);
-        assert_eq!(route_of("srflx", "host", "192.168.1.5", &hosts), Route::Nat);
+        // Our srflx candidate shares the host socket: to the peer's private host address the
+        // packets cross no NAT (two hosts behind one router); to a public one they do.
+        assert_eq!(route_of("srflx", "host", "192.168.1.5", &hosts), Route::Lan);
+        assert_eq!(route_of("prflx", "host", "10.99.11.2", &[]), Route::Lan);
+        assert_eq!(route_of("srflx", "host", "203.0.113.7", &[]), Route::Nat);
+        assert_eq!(route_of("prflx", "host", "203.0.113.7", &[]), Route::Nat);
+        assert_eq!(route_of("host", "host", "203.0.113.7", &[]), Route::Lan);
+        assert_eq!(route_of("srflx", "srflx", "203.0.113.7", &[]), Route::Nat);
+        assert_eq!(route_of("host", "srflx", "192.168.1.9", &hosts), Route::Nat);
         assert_eq!(
             route_of("host", "relay", "198.51.100.1", &hosts),
             Route::Relay
@@ -553,7 +599,13 @@ mod tests {
         assert_eq!(m.deadline(), None);
         let a = m.on(Fact::RemoteApplied { qrchat: true }, t0 + secs(100));
         assert!(a.contains(&Action::OpenRtt));
-        assert_eq!(events(&a), vec![SessionEvent::State(LinkState::Connecting)]);
+        assert_eq!(
+            events(&a),
+            vec![
+                SessionEvent::Peer { qrchat: true },
+                SessionEvent::State(LinkState::Connecting)
+            ]
+        );
         let a = m.on(
             Fact::ChatOpen {
                 sas: "1".into(),
@@ -574,6 +626,34 @@ mod tests {
             ]
         );
         assert_eq!(m.deadline(), None);
+    }
+
+    #[test]
+    fn further_channels_only_to_a_qrchat_peer_and_under_a_free_label() {
+        let (mut m, t0) = machine(Role::Offerer, false);
+        // Not known yet: refused.
+        assert!(matches!(
+            m.may_open("qrchat-file"),
+            Err(RtcError::NotQrchat)
+        ));
+        let a = m.on(Fact::RemoteApplied { qrchat: false }, t0);
+        assert_eq!(events(&a)[0], SessionEvent::Peer { qrchat: false });
+        assert!(matches!(
+            m.may_open("qrchat-file"),
+            Err(RtcError::NotQrchat)
+        ));
+
+        let (mut m, t0) = machine(Role::Answerer, false);
+        m.on(Fact::RemoteApplied { qrchat: true }, t0);
+        assert!(m.may_open("qrchat-file").is_ok());
+        assert!(matches!(
+            m.may_open(RTT_LABEL),
+            Err(RtcError::LabelTaken(_))
+        ));
+        assert!(matches!(
+            m.may_open(CHANNEL_LABEL),
+            Err(RtcError::LabelTaken(_))
+        ));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{App, Effect};
+use super::app::App;
+use super::event::Effect;
 
 /// One key with its modifiers. A character matches with or without Shift (terminals
 /// differ on reporting Shift for `?`); other keys match their modifiers exactly, so

@@ -11,14 +11,17 @@
 //! Each screen's keys are one table (`keys.rs`, `screens/*::KEYS`) that decides what a
 //! key does, what the footer offers and what the help box lists. Esc goes back one step
 //! and quits only on the first screen; Ctrl-C quits from anywhere (exit 0, terminal
-//! restored). The per-pairing state is one `app::Pairing`, replaced whole by the next.
+//! restored). The per-pairing state is one `app::Pairing`, replaced whole by the next;
+//! the `app::Chat` outlives it (re-pairing keeps the chat).
 //!
-//! Files: `app.rs` state and update, `runner.rs` effects to tasks, `session/` the seam
+//! Files: `event.rs` what comes in and goes out (a leaf), `app/` state and update,
+//! `runner.rs` effects to tasks, `session/` the seam
 //! over the network (trait, rtc adapter, scripted double), `input.rs` the composer,
 //! `terminal.rs` the guard, `ui.rs` and `screens/` drawing.
 
 pub mod app;
 pub mod camera;
+pub mod event;
 pub mod files;
 pub mod input;
 pub mod keys;
@@ -42,8 +45,9 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 
-use app::{App, AppEvent, Notifier, Options};
+use app::{App, Options};
 pub use camera::CameraSpec;
+use event::{AppEvent, Notifier};
 pub use runner::Runner;
 use session::Connector;
 

@@ -6,11 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::app::{App, Effect, Who};
+use super::app::{App, Who};
+use super::event::{Effect, TransferEvent};
 use super::files;
-use crate::transfer::{
-    self, human_bytes, Direction, OfferSummary, Progress, ReceiveReport, SendReport,
-};
+use crate::transfer::{self, human_bytes, Direction, OfferSummary, Progress, ReceiveReport};
 
 /// Where a transfer stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,18 +31,6 @@ pub struct Transfer {
     pub name: String,
     pub stage: Stage,
     pub progress: Option<Progress>,
-}
-
-/// What the runner reports about transfer `id`.
-#[derive(Debug, Clone)]
-pub enum TransferEvent {
-    /// Receiver: the peer offers this (answer with [`Effect::AnswerOffer`]).
-    Offer(OfferSummary),
-    Progress(Progress),
-    Sent(SendReport),
-    Received(ReceiveReport),
-    /// It ended without completing: why, in words.
-    Failed(String),
 }
 
 /// Most offers from the peer that may wait for an answer at once; a channel beyond them
@@ -196,11 +183,11 @@ fn top_names(rep: &ReceiveReport, dir: &Path) -> String {
 
 impl App {
     fn transfer(&self, id: u64) -> Option<&Transfer> {
-        self.pairing.transfers.iter().find(|t| t.id == id)
+        self.chat.transfers.iter().find(|t| t.id == id)
     }
 
     fn transfer_mut(&mut self, id: u64) -> Option<&mut Transfer> {
-        self.pairing.transfers.iter_mut().find(|t| t.id == id)
+        self.chat.transfers.iter_mut().find(|t| t.id == id)
     }
 
     /// The receive folder for display.
@@ -214,7 +201,7 @@ impl App {
     /// Whether another offer from the peer is taken (see [`MAX_WAITING_OFFERS`]).
     pub(crate) fn may_take_offer(&self) -> bool {
         let waiting = self
-            .pairing
+            .chat
             .transfers
             .iter()
             .filter(|t| {
@@ -227,7 +214,7 @@ impl App {
 
     /// Offers waiting for the user's answer, oldest first.
     pub fn asking(&self) -> impl Iterator<Item = &Transfer> {
-        self.pairing
+        self.chat
             .transfers
             .iter()
             .filter(|t| t.stage == Stage::Asking)
@@ -235,7 +222,7 @@ impl App {
 
     /// Transfers that `/cancel` stops: offered by us, or accepted and running.
     pub fn cancellable(&self) -> impl Iterator<Item = &Transfer> {
-        self.pairing.transfers.iter().filter(|t| {
+        self.chat.transfers.iter().filter(|t| {
             t.stage == Stage::Running
                 || (t.stage == Stage::Offered && t.direction == Direction::Send)
         })
@@ -244,7 +231,7 @@ impl App {
     /// Set the text of transfer `id`'s line (in place). A final word (`last`) that would
     /// sit above newer lines is also said again at the bottom, where it is seen.
     fn transfer_line(&mut self, id: u64, who: Who, text: String, last: bool) {
-        let lines = &mut self.pairing.chat.lines;
+        let lines = &mut self.chat.lines;
         let at = lines.iter().rposition(|l| l.transfer == Some(id));
         match at {
             Some(i) => {
@@ -264,9 +251,9 @@ impl App {
 
     /// The progress lines again (the link went or came back).
     pub(crate) fn refresh_transfer_lines(&mut self) {
-        let paused = self.pairing.chat.interrupted_at.is_some();
+        let paused = self.pairing.peer.interrupted_at.is_some();
         let running: Vec<(u64, String)> = self
-            .pairing
+            .chat
             .transfers
             .iter()
             .filter(|t| t.stage == Stage::Running)
@@ -279,7 +266,7 @@ impl App {
 
     /// `/send ARGS`: check the paths, then offer them to the peer as one transfer.
     pub(crate) fn send_command(&mut self, args: &str) -> Vec<Effect> {
-        if self.pairing.chat.peer_left.is_some() {
+        if self.pairing.peer.left.is_some() {
             self.push_line(Who::Warn, "the peer has left: nothing was sent".into());
             return vec![];
         }
@@ -325,7 +312,7 @@ impl App {
             many => format!("{} items", many.len()),
         };
         let words = files::describe(&paths);
-        self.pairing.transfers.push(Transfer {
+        self.chat.transfers.push(Transfer {
             id,
             direction: Direction::Send,
             name,
@@ -344,7 +331,7 @@ impl App {
     pub(crate) fn incoming_transfer(&mut self) -> u64 {
         self.next_transfer += 1;
         let id = self.next_transfer;
-        self.pairing.transfers.push(Transfer {
+        self.chat.transfers.push(Transfer {
             id,
             direction: Direction::Receive,
             name: "files".into(),
@@ -437,7 +424,7 @@ impl App {
                 if stage != Stage::Running && stage != Stage::Offered {
                     return vec![];
                 }
-                let paused = self.pairing.chat.interrupted_at.is_some();
+                let paused = self.pairing.peer.interrupted_at.is_some();
                 let text = match self.transfer_mut(id) {
                     Some(t) => {
                         t.stage = Stage::Running;
@@ -548,7 +535,7 @@ impl App {
     /// the chat): each says it stopped; what arrived stays for a resume.
     pub(crate) fn end_transfers(&mut self) {
         let open: Vec<(u64, String, Direction)> = self
-            .pairing
+            .chat
             .transfers
             .iter()
             .filter(|t| t.stage != Stage::Over)

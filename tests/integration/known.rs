@@ -37,7 +37,7 @@ fn sas_in(line: &str) -> String {
 
 /// Alice (in `a`) and Bob (in `b`) pair by code, each remembering the other. Returns the
 /// safety number they saw.
-fn pair_and_remember(net: &Net, a: &Ns, da: &Path, b: &Ns, db: &Path) -> String {
+pub fn pair_and_remember(net: &Net, a: &Ns, da: &Path, b: &Ns, db: &Path) -> String {
     let mut alice = qrchat(net, a, da, &["offer", "--remember", "bob"]);
     let code = alice.line(T);
     let mut bob = qrchat(net, b, db, &["answer", "--remember", "alice", &code]);
@@ -55,7 +55,7 @@ fn pair_and_remember(net: &Net, a: &Ns, da: &Path, b: &Ns, db: &Path) -> String 
     sas_in(&saw)
 }
 
-fn two_hosts() -> Option<(Net, Ns, Ns, PathBuf, PathBuf)> {
+pub fn two_hosts() -> Option<(Net, Ns, Ns, PathBuf, PathBuf)> {
     let mut net = Net::new();
     let (a, b) = net.lan_pair();
     let da = net.dir().join("alice");
@@ -74,17 +74,18 @@ fn peers(dir: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Bob listens; Alice connects by name, with a line typed before the link is up.
-fn connect_and_talk(net: &Net, a: &Ns, da: &Path, b: &Ns, db: &Path, sas: &str) -> Duration {
+/// Bob listens; Alice connects by name, with a line typed before the link is up. Returns
+/// the time from starting `connect` to Bob's reply arriving (a message each way).
+pub fn connect_and_talk(net: &Net, a: &Ns, da: &Path, b: &Ns, db: &Path, sas: &str) -> Duration {
     let mut bob = qrchat(net, b, db, &["listen"]);
     bob.wait_stderr("listening for known peers (alice)", T);
     let t0 = Instant::now();
     let mut alice = qrchat(net, a, da, &["connect", "bob"]);
     alice.say("typed before the link opened");
     assert_eq!(bob.line(T), "typed before the link opened");
-    let took = t0.elapsed();
     bob.say("hello alice");
     assert_eq!(alice.line(T), "hello alice");
+    let took = t0.elapsed();
     let (_, la) = alice.wait_stderr("connected to bob (paired by sight on", T);
     let (_, lb) = bob.wait_stderr("connected to alice (paired by sight on", T);
     assert_eq!(sas_in(&la), sas, "{la}");

@@ -17,7 +17,8 @@ use unicode_width::UnicodeWidthStr;
 use std::time::Duration;
 
 use crate::rtc::LinkState;
-use crate::tui::app::{App, ChatLine, Effect, Who, NOT_RESPONDING};
+use crate::tui::app::{App, ChatLine, Who, NOT_RESPONDING};
+use crate::tui::event::Effect;
 use crate::tui::files::{self, Completion};
 use crate::tui::input;
 use crate::tui::keys::{alt, always, ch, ctrl, plain, Binding, Chord};
@@ -31,7 +32,7 @@ pub const INPUT_ROWS: u16 = 5;
 const COMPOSER_MARGIN: u16 = 3;
 
 fn scrolled(app: &App) -> bool {
-    app.pairing.chat.scroll.is_some()
+    app.chat.scroll.is_some()
 }
 
 /// An offer waits for y / n, and y and n are not being typed into a message.
@@ -99,21 +100,21 @@ pub const KEYS: &[Binding] = &[
         chords: &[ctrl('r')],
         hint: |_| "new code, keep chat",
         help: "once the link is gone: pair again with a new code, keeping this chat",
-        when: |app| app.pairing.chat.peer_left.is_some(),
+        when: |app| app.pairing.peer.left.is_some(),
         run: |app, _| app.repair(),
     },
     Binding {
         label: "Esc",
         chords: &[plain(KeyCode::Esc)],
         hint: |app| {
-            if app.pairing.chat.peer_left.is_some() {
+            if app.pairing.peer.left.is_some() {
                 "new pairing"
             } else {
                 "newest"
             }
         },
         help: "back to the newest message; once the peer left: a new pairing",
-        when: |app| app.pairing.chat.peer_left.is_some() || scrolled(app),
+        when: |app| app.pairing.peer.left.is_some() || scrolled(app),
         run: |app, _| app.back(),
     },
     Binding {
@@ -219,7 +220,7 @@ fn complete(app: &mut App) {
 /// into an empty composer with a qrchat peer: the composer becomes `/send 'PATH'...`,
 /// ready for Enter; Esc keeps the paste as text. Anything else is text.
 pub fn paste(app: &mut App, text: String) {
-    let can_send = app.pairing.chat.peer_left.is_none() && app.pairing.peer_qrchat != Some(false);
+    let can_send = app.pairing.peer.left.is_none() && app.pairing.peer_qrchat != Some(false);
     if app.composer.is_empty() && can_send {
         if let Some(paths) = files::dropped(&text, app.opts.home.as_deref()) {
             let quoted: Vec<String> = paths
@@ -259,7 +260,7 @@ fn send(app: &mut App) -> Vec<Effect> {
     if text.trim().is_empty() {
         return vec![];
     }
-    if app.pairing.chat.peer_left.is_some() {
+    if app.pairing.peer.left.is_some() {
         app.push_line(Who::Warn, "the peer has left: nothing was sent".into());
         return vec![];
     }
@@ -421,17 +422,17 @@ fn rows_of(line: &ChatLine, width: usize) -> usize {
 
 /// Follow the newest message again.
 pub fn follow(app: &mut App) {
-    app.pairing.chat.scroll = None;
-    app.pairing.chat.unseen = 0;
+    app.chat.scroll = None;
+    app.chat.unseen = 0;
 }
 
 /// Scroll up by `n` rows.
 pub fn scroll_up(app: &mut App, n: usize, width: usize) {
-    let lines = &app.pairing.chat.lines;
+    let lines = &app.chat.lines;
     if lines.is_empty() {
         return;
     }
-    let (mut i, mut hidden) = app.pairing.chat.scroll.unwrap_or((lines.len() - 1, 0));
+    let (mut i, mut hidden) = app.chat.scroll.unwrap_or((lines.len() - 1, 0));
     hidden += n;
     loop {
         let r = rows_of(&lines[i], width);
@@ -471,16 +472,16 @@ pub fn scroll_up(app: &mut App, n: usize, width: usize) {
     if i + 1 == lines.len() && hidden == 0 {
         follow(app);
     } else {
-        app.pairing.chat.scroll = Some((i, hidden));
+        app.chat.scroll = Some((i, hidden));
     }
 }
 
 /// Scroll down by `n` rows.
 pub fn scroll_down(app: &mut App, n: usize, width: usize) {
-    let Some((mut i, hidden)) = app.pairing.chat.scroll else {
+    let Some((mut i, hidden)) = app.chat.scroll else {
         return;
     };
-    let lines = &app.pairing.chat.lines;
+    let lines = &app.chat.lines;
     let mut hidden = hidden as isize - n as isize;
     while hidden < 0 {
         i += 1;
@@ -493,7 +494,7 @@ pub fn scroll_down(app: &mut App, n: usize, width: usize) {
     if i + 1 == lines.len() && hidden == 0 {
         follow(app);
     } else {
-        app.pairing.chat.scroll = Some((i, hidden as usize));
+        app.chat.scroll = Some((i, hidden as usize));
     }
 }
 
@@ -521,9 +522,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
 }
 
 fn status_style(app: &App) -> Style {
-    if app.pairing.chat.peer_left.is_some() {
+    if app.pairing.peer.left.is_some() {
         Style::new().fg(Color::White).bg(Color::Red)
-    } else if app.pairing.chat.interrupted_at.is_some() {
+    } else if app.pairing.peer.interrupted_at.is_some() {
         Style::new().fg(Color::Black).bg(Color::Yellow)
     } else {
         Style::new().fg(Color::Black).bg(Color::Gray)
@@ -534,8 +535,8 @@ fn status_style(app: &App) -> Style {
 /// network / through a NAT / relayed), interrupted (reconnecting, N s), not responding,
 /// gone.
 pub fn link_words(app: &App) -> (String, String) {
-    let chat = &app.pairing.chat;
-    if let Some(r) = &chat.peer_left {
+    let chat = &app.pairing.peer;
+    if let Some(r) = &chat.left {
         return (format!("✗ {r}"), "✗ gone".into());
     }
     match &chat.link {
@@ -564,7 +565,7 @@ pub fn link_words(app: &App) -> (String, String) {
 
 /// Messages below the view, and how many of them arrived since scrolling back.
 pub fn below(app: &App) -> Option<(usize, usize)> {
-    let chat = &app.pairing.chat;
+    let chat = &app.chat;
     let (i, _) = chat.scroll?;
     let below = chat.lines.len().saturating_sub(i + 1);
     Some((below, chat.unseen.min(below)))
@@ -575,7 +576,7 @@ pub fn below(app: &App) -> Option<(usize, usize)> {
 /// the least important parts go first, then the words shorten; the state and the safety
 /// number stay.
 fn status_line(app: &App) -> Line<'static> {
-    let chat = &app.pairing.chat;
+    let chat = &app.pairing.peer;
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let (state, short_state) = link_words(app);
     let below_text = below(app).map(|(n, new)| {
@@ -587,11 +588,11 @@ fn status_line(app: &App) -> Line<'static> {
     });
     let short_below = below(app).map(|(n, _)| format!("↓ {n}"));
     // Once the peer is gone, why matters more than where it was.
-    let peer = match &chat.peer_left {
-        None => chat.peer.as_ref().map(|p| format!("peer {p}")),
+    let peer = match &chat.left {
+        None => chat.name.as_ref().map(|p| format!("peer {p}")),
         Some(_) => None,
     };
-    let rtt = match (chat.rtt, &chat.peer_left) {
+    let rtt = match (chat.rtt, &chat.left) {
         (Some(rtt), None) => Some(format!("rtt {:.1} ms", rtt.as_secs_f64() * 1e3)),
         _ => None,
     };
@@ -663,7 +664,7 @@ fn draw_input(f: &mut Frame, area: Rect, app: &App) {
     let text = app.composer.text();
     if text.is_empty() {
         let long = "type a message (/send FILE sends a file)";
-        let hint = if app.pairing.chat.peer_left.is_some() {
+        let hint = if app.pairing.peer.left.is_some() {
             "the peer has left"
         } else if input::width(long) + 2 <= area.width as usize {
             long
@@ -720,13 +721,13 @@ struct Messages<'a>(&'a App);
 impl Widget for Messages<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
-        let lines = &app.pairing.chat.lines;
+        let lines = &app.chat.lines;
         if lines.is_empty() || area.height == 0 {
             return;
         }
         let width = area.width.saturating_sub(PREFIX).max(1) as usize;
         let height = area.height as usize;
-        let (mut i, hidden) = app.pairing.chat.scroll.unwrap_or((lines.len() - 1, 0));
+        let (mut i, hidden) = app.chat.scroll.unwrap_or((lines.len() - 1, 0));
         i = i.min(lines.len() - 1);
         // Collect rows bottom-up: (line index, row index within it, text).
         let mut rows: Vec<(usize, usize, String)> = Vec::with_capacity(height);

@@ -7,7 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::tui::app::{App, Effect, LocalCode, Role};
+use crate::tui::app::{App, LocalCode, Role};
+use crate::tui::event::Effect;
 use crate::tui::keys::{always, ch, plain, Binding, ESC_BACK};
 use crate::tui::ui;
 

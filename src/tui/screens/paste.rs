@@ -7,7 +7,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::tui::app::{App, Effect, Role};
+use crate::tui::app::{App, Role};
+use crate::tui::event::Effect;
 use crate::tui::input::Edit;
 use crate::tui::keys::{ctrl, plain, Binding, ESC_BACK};
 use crate::tui::ui;
