@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use anyhow::{anyhow, bail, Context, Result};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{interrupted, relay, spawn_stdin_reader, status, Config};
+use super::{interrupted, relay, spawn_stdin_reader, status, Config, Early};
 use crate::known::discovery::{self, Answer, Connector, Heard, Listener};
 use crate::known::store::{self, KnownPeer, Store};
 use crate::known::{data_dir, load_or_create_identity, pair};
@@ -272,8 +272,11 @@ pub async fn run_connect(cfg: &Config, name: &str) -> Result<()> {
             .context("the answer was refused")?;
         let _ = store::seen(&dir, &peer.fingerprint, conn.peer_addr().map(|a| a.ip()));
         drop(conn);
-        let mut known = Known::new(None, Some(peer.clone()));
-        relay(&session, &mut events, &mut stdin, cfg, &mut known).await
+        let early = Early {
+            known: Known::new(None, Some(peer.clone())),
+            ..Early::default()
+        };
+        relay(&session, &mut events, &mut stdin, cfg, early).await
     };
     let res = tokio::select! {
         r = body => r,
@@ -360,8 +363,11 @@ pub async fn run_listen(cfg: &Config) -> Result<()> {
                 r.answer(Answer::Busy);
             }
         });
-        let mut known = Known::new(None, Some(peer));
-        let body = relay(&session, &mut events, &mut stdin, cfg, &mut known);
+        let early = Early {
+            known: Known::new(None, Some(peer)),
+            ..Early::default()
+        };
+        let body = relay(&session, &mut events, &mut stdin, cfg, early);
         let res = tokio::select! {
             r = body => r,
             _ = &mut stop => Ok(()),

@@ -76,7 +76,15 @@ pub fn always(_: &App) -> bool {
 pub const ESC_BACK: Binding = Binding {
     label: "Esc",
     chords: &[plain(KeyCode::Esc)],
-    hint: |app| if app.first_screen() { "quit" } else { "back" },
+    hint: |app| {
+        if app.first_screen() {
+            "quit"
+        } else if app.esc_to_chat() {
+            "back to the chat"
+        } else {
+            "back"
+        }
+    },
     help: "",
     when: always,
     run: |app, _| app.back(),
@@ -89,7 +97,7 @@ pub const Q_QUIT: Binding = Binding {
     hint: |_| "",
     help: "",
     when: always,
-    run: |app, _| app.quit(),
+    run: |app, _| app.leave(),
 };
 
 /// The first binding of `table` that takes `key` now.

@@ -59,6 +59,8 @@ pub struct Config {
     /// Skip the start screen: show my code / join.
     pub start: bool,
     pub join: bool,
+    /// `qrchat join CODE`: join with this offer at once (checked by the caller).
+    pub code: Option<String>,
     /// Codes in browser JSON.
     pub json: bool,
     /// Save each chat's transcript here.
@@ -90,6 +92,7 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
     let opts = Options {
         start: cfg.start,
         join: cfg.join,
+        code: cfg.code.clone(),
         json: cfg.json,
         size: (size.width, size.height),
         clock_origin: 0,

@@ -1,5 +1,5 @@
-//! Files in the chat: `/send`, the offer the receiver answers with y / n, one progress
-//! line per transfer (updated in place), `/cancel`, and the line that says how it ended.
+//! Files in the chat: `/send`, the offer the receiver answers with Ctrl-Y / Ctrl-N, one
+//! progress line per transfer (updated in place), `/cancel`, and the line that says how it ended.
 //! State and words only: the runner runs the transfers (`transfer::send` / `receive`) and
 //! reports back as [`TransferEvent`]s.
 
@@ -16,7 +16,7 @@ use crate::transfer::{self, human_bytes, Direction, OfferSummary, Progress, Rece
 pub enum Stage {
     /// Sender: offered, the peer has not answered. Receiver: the offer is on its way.
     Offered,
-    /// Receiver: the offer is shown; waiting for y / n.
+    /// Receiver: the offer is shown; waiting for Ctrl-Y / Ctrl-N.
     Asking,
     /// Accepted: bytes are moving (or paused by a blip).
     Running,
@@ -341,7 +341,8 @@ impl App {
         id
     }
 
-    /// y / `/accept` (true) or n / `/decline` (false): answer the oldest offer waiting.
+    /// Ctrl-Y / `/accept` (true) or Ctrl-N / `/decline` (false): answer the oldest offer
+    /// waiting.
     pub(crate) fn answer_offer(&mut self, accept: bool) -> Vec<Effect> {
         let Some(t) = self.asking().next() else {
             self.push_line(Who::Warn, "no files are offered right now".into());
@@ -414,8 +415,8 @@ impl App {
                     id,
                     Who::Peer,
                     format!(
-                        "offers {words}. y: accept (into {dir}), n: decline (or /accept, \
-                         /decline)"
+                        "offers {words}. Ctrl-Y: accept (into {dir}), Ctrl-N: decline (or \
+                         /accept, /decline)"
                     ),
                 );
                 self.arrived()

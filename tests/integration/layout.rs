@@ -39,6 +39,13 @@ fn lower_modules_do_not_import_upper_ones() {
             &["rtc", "signal", "qr", "camera", "tui", "headless", "cli"],
         ),
         ("rtc", &["qr", "camera", "tui", "headless", "cli"]),
+        // One scan's listener and deliverer: signal only; the owner applies the answer.
+        (
+            "direct",
+            &[
+                "rtc", "qr", "camera", "chat", "transfer", "tui", "headless", "cli",
+            ],
+        ),
         (
             "transfer",
             &["qr", "camera", "signal", "tui", "headless", "cli"],

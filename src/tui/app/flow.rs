@@ -1,7 +1,7 @@
 //! Moving between screens and pairings: scanning, pasting, starting, joining, going back,
 //! re-pairing, quitting.
 
-use super::{App, Chat, Pairing, PasteState, Role, ScanState, Screen, Who};
+use super::{App, Chat, Leaving, Pairing, PasteState, Role, ScanState, Screen, Who, ASK_AGAIN};
 use crate::signal::{self, DecodeError, Decoded};
 use crate::tui::event::{CameraEvent, Effect};
 use crate::tui::screens;
@@ -75,10 +75,30 @@ impl App {
         self.goto_scan()
     }
 
+    /// `qrchat join CODE`: join with their offer at once. It came as text, as a paste does
+    /// (so the safety number is to be compared); a code that does not do is shown on the
+    /// paste screen with why.
+    pub(crate) fn join_with(&mut self, code: &str) -> Vec<Effect> {
+        self.fresh(Some(Role::Joiner));
+        match self.check(code) {
+            Ok(c) => {
+                self.pairing.pasted = true;
+                self.accept_code(c)
+            }
+            Err(_) => {
+                let fx = self.goto_paste(None);
+                self.pairing.paste.input.insert(code);
+                self.validate_paste();
+                fx
+            }
+        }
+    }
+
     /// Close whatever was under way and begin again from the first screen, with a new chat.
     pub(crate) fn new_pairing(&mut self) -> Vec<Effect> {
         let mut fx = vec![Effect::StopCamera, Effect::Close];
         self.chat = Chat::default();
+        self.kept = None;
         if self.opts.start {
             fx.extend(self.begin_start());
         } else if self.opts.join {
@@ -95,7 +115,9 @@ impl App {
     pub(crate) fn repair(&mut self) -> Vec<Effect> {
         self.end_transfers();
         let draft = self.composer.clone();
+        let kept = self.pairing.clone();
         let fx = self.retry();
+        self.kept = Some(kept);
         self.composer = draft;
         self.chat.scroll = None;
         self.chat.unseen = 0;
@@ -141,11 +163,11 @@ impl App {
     /// Esc: one step back; from the first screen, quit.
     pub(crate) fn back(&mut self) -> Vec<Effect> {
         if self.first_screen() {
-            return self.quit();
+            return self.leave();
         }
         match self.screen {
-            Screen::Start => self.quit(),
-            Screen::MyCode if self.starter() => self.new_pairing(),
+            Screen::Start => self.leave(),
+            Screen::MyCode if self.starter() => self.leave_pairing(),
             // The joiner's answer: drop it and read their code again.
             Screen::MyCode => {
                 let mut fx = vec![Effect::Close];
@@ -163,17 +185,85 @@ impl App {
                 } else if self.starter() {
                     self.screen = Screen::MyCode;
                 } else {
-                    fx.extend(self.new_pairing());
+                    fx.extend(self.leave_pairing());
                 }
                 fx
             }
-            Screen::Connecting => self.new_pairing(),
-            Screen::Chat if self.pairing.peer.left.is_some() => self.new_pairing(),
+            Screen::Connecting => self.leave_pairing(),
+            Screen::Chat if self.pairing.peer.left.is_some() => {
+                if self.ask(Leaving::Chat) {
+                    return vec![];
+                }
+                self.new_pairing()
+            }
             Screen::Chat => {
                 screens::chat::follow(self);
                 vec![]
             }
         }
+    }
+
+    /// Does Esc here leave a re-pairing for the chat Ctrl-R kept?
+    pub fn esc_to_chat(&self) -> bool {
+        self.kept.is_some()
+            && match self.screen {
+                Screen::MyCode => self.starter(),
+                Screen::Scan => !self.starter(),
+                Screen::Paste => !self.pairing.paste.from_scan && !self.starter(),
+                Screen::Connecting => true,
+                Screen::Start | Screen::Chat => false,
+            }
+    }
+
+    /// Esc out of a pairing's screens: back to the chat Ctrl-R kept, else a new pairing.
+    fn leave_pairing(&mut self) -> Vec<Effect> {
+        let Some(mut kept) = self.kept.take() else {
+            return self.new_pairing();
+        };
+        // The abandoned re-pairing's late events are ignored (another id).
+        kept.id = self.pairing.id + 1;
+        self.pairing = kept;
+        self.screen = Screen::Chat;
+        vec![Effect::StopCamera, Effect::Close]
+    }
+
+    /// Would leaving lose a chat nobody saved (no `--history`, or saving failed)?
+    pub fn unsaved(&self) -> bool {
+        !self.chat.saving
+            && self
+                .chat
+                .lines
+                .iter()
+                .any(|l| matches!(l.who, Who::Me | Who::Peer))
+    }
+
+    /// Before leaving a chat that is not saved: ask once (a notice); the same again while
+    /// the question shows leaves. True: asked, stay.
+    fn ask(&mut self, how: Leaving) -> bool {
+        if !self.unsaved() {
+            return false;
+        }
+        if let Some((was, at)) = self.asked {
+            if was == how && self.now < at + ASK_AGAIN {
+                self.asked = None;
+                return false;
+            }
+        }
+        self.asked = Some((how, self.now));
+        let text = match how {
+            Leaving::Quit => "this chat is not saved (no --history): Ctrl-C again to quit",
+            Leaving::Chat => "this chat is not saved (no --history): Esc again for a new chat",
+        };
+        self.set_notice(text, ASK_AGAIN.as_secs());
+        true
+    }
+
+    /// Ctrl-C, Ctrl-D, q, /quit: quit; a chat that is not saved asks once first.
+    pub(crate) fn leave(&mut self) -> Vec<Effect> {
+        if self.ask(Leaving::Quit) {
+            return vec![];
+        }
+        self.quit()
     }
 
     pub(crate) fn validate_paste(&mut self) {

@@ -33,6 +33,8 @@ pub const NOT_RESPONDING: Duration = Duration::from_secs(5);
 pub const SCROLLBACK: usize = 10_000;
 /// How long the scan frame stays green before moving on.
 pub const FOUND_PAUSE: Duration = Duration::from_millis(600);
+/// How long a question about leaving an unsaved chat waits for the same key again.
+pub const ASK_AGAIN: Duration = Duration::from_secs(10);
 /// The window title; with unread messages, "(N) qrchat".
 pub const TITLE: &str = "qrchat";
 
@@ -43,6 +45,15 @@ pub enum Role {
     Starter,
     /// Reads the offer, then shows the answer.
     Joiner,
+}
+
+/// What leaving a chat that is not saved would do (asked once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leaving {
+    /// Quit the app.
+    Quit,
+    /// Esc from a chat that is over: a new pairing, a new chat.
+    Chat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +71,8 @@ pub enum Screen {
 pub struct Options {
     pub start: bool,
     pub join: bool,
+    /// `qrchat join CODE`: their offer, to join with at once (no scan, no paste).
+    pub code: Option<String>,
     /// `--json`: codes in browser JSON.
     pub json: bool,
     pub size: (u16, u16),
@@ -122,6 +135,12 @@ pub struct App {
     /// A line shown above the status bar about the composer (Tab's candidates, a
     /// dropped file); goes as soon as the composer changes.
     pub composer_note: Option<String>,
+    /// The pairing whose chat Ctrl-R kept, while its re-pairing is under way: Esc goes back
+    /// to it.
+    pub kept: Option<Pairing>,
+    /// Leaving a chat that is not saved was asked at this time; the same again within
+    /// [`ASK_AGAIN`] leaves.
+    pub asked: Option<(Leaving, Duration)>,
     /// The composer holds `/send` made from this paste (dropped files): Esc puts the
     /// pasted text back instead.
     pub dropped: Option<String>,
@@ -149,9 +168,13 @@ impl App {
             next_transfer: 0,
             composer_note: None,
             dropped: None,
+            kept: None,
+            asked: None,
         };
         let fx = if app.opts.start {
             app.begin_start()
+        } else if let Some(code) = app.opts.code.clone() {
+            app.join_with(&code)
         } else if app.opts.join {
             app.begin_join()
         } else {
@@ -208,12 +231,24 @@ impl App {
 
     /// Is this the first screen the app showed (where Esc quits)?
     pub fn first_screen(&self) -> bool {
+        if self.kept.is_some() {
+            return false;
+        }
         match self.screen {
             Screen::Start => true,
             Screen::MyCode => self.opts.start && self.starter(),
             Screen::Scan => self.opts.join,
             Screen::Paste => self.opts.join && !self.pairing.paste.from_scan && !self.starter(),
             Screen::Connecting | Screen::Chat => false,
+        }
+    }
+
+    /// Is something typed (the chat's composer, the paste box)?
+    pub fn drafting(&self) -> bool {
+        match self.screen {
+            Screen::Chat => !self.composer.is_empty(),
+            Screen::Paste => !self.pairing.paste.input.text().is_empty(),
+            _ => false,
         }
     }
 

@@ -63,6 +63,8 @@ impl App {
                 }
             }
             SessionEvent::Open { sas, remote, route } => {
+                // The re-pairing made it: there is no other chat to go back to.
+                self.kept = None;
                 if self.opts.history && !self.chat.saving {
                     self.chat.saving = true;
                     self.outbox.push(Effect::SaveStart);

@@ -21,7 +21,7 @@ use crate::tui::app::{App, ChatLine, Who, NOT_RESPONDING};
 use crate::tui::event::Effect;
 use crate::tui::files::{self, Completion};
 use crate::tui::input;
-use crate::tui::keys::{alt, always, ch, ctrl, plain, Binding, Chord};
+use crate::tui::keys::{alt, always, ctrl, plain, Binding, Chord};
 use crate::tui::ui;
 
 /// "HH:MM name  " before each message.
@@ -35,26 +35,30 @@ fn scrolled(app: &App) -> bool {
     app.chat.scroll.is_some()
 }
 
-/// An offer waits for y / n, and y and n are not being typed into a message.
+/// An offer waits for an answer.
 fn answerable(app: &App) -> bool {
-    app.composer.is_empty() && app.asking().next().is_some()
+    app.asking().next().is_some()
 }
 
 /// The chat's keys (everything else goes to the composer).
+///
+/// An offer is answered with Ctrl-Y / Ctrl-N (or `/accept`, `/decline`), never with a
+/// plain letter: a reply that starts with "y" or "n" is a message, whatever is offered.
 pub const KEYS: &[Binding] = &[
     Binding {
-        label: "y",
-        chords: &[ch('y')],
+        label: "Ctrl-Y",
+        chords: &[ctrl('y')],
         hint: |_| "accept files",
-        help: "while files are offered (and nothing is typed): accept them (also /accept)",
+        help: "while files are offered: accept them (also /accept). A control key, so no \
+               typed word can accept or decline",
         when: answerable,
         run: |app, _| app.answer_offer(true),
     },
     Binding {
-        label: "n",
-        chords: &[ch('n')],
+        label: "Ctrl-N",
+        chords: &[ctrl('n')],
         hint: |_| "decline",
-        help: "while files are offered (and nothing is typed): decline them (also /decline)",
+        help: "while files are offered: decline them (also /decline)",
         when: answerable,
         run: |app, _| app.answer_offer(false),
     },
@@ -276,18 +280,36 @@ fn send(app: &mut App) -> Vec<Effect> {
         return vec![];
     }
     let before = text.to_string();
-    if let Some(cmd) = command(&before) {
-        app.composer.take();
-        composer_changed(app, &before);
-        follow(app);
-        return match cmd {
-            Command::Send(args) => app.send_command(&args),
-            Command::Cancel => app.cancel_transfers(),
-            Command::Accept => app.answer_offer(true),
-            Command::Decline => app.answer_offer(false),
-        };
-    }
-    let text = app.composer.take();
+    let text = match command(&before) {
+        Parsed::Text(text) => text,
+        Parsed::Unknown(word) => {
+            // Not sent: the draft stays for fixing the typo.
+            let word = crate::chat::sanitize_line(&word);
+            app.push_line(
+                Who::Warn,
+                format!("unknown command {word}; /help lists the commands (//text sends /text)"),
+            );
+            follow(app);
+            return vec![];
+        }
+        Parsed::Command(cmd) => {
+            app.composer.take();
+            composer_changed(app, &before);
+            follow(app);
+            return match cmd {
+                Command::Send(args) => app.send_command(&args),
+                Command::Cancel => app.cancel_transfers(),
+                Command::Accept => app.answer_offer(true),
+                Command::Decline => app.answer_offer(false),
+                Command::Help => {
+                    app.help = Some(0);
+                    vec![]
+                }
+                Command::Quit => app.leave(),
+            };
+        }
+    };
+    app.composer.take();
     composer_changed(app, &before);
     follow(app);
     app.push_line(Who::Me, crate::chat::sanitize(&text));
@@ -301,32 +323,68 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "offer files and folders to the peer, one or more, as a shell takes them (quotes, \\ \
          escapes, ~); Tab completes the path",
     ),
-    ("/accept", "accept the files offered (also y)"),
-    ("/decline", "decline them (also n)"),
+    ("/accept", "accept the files offered (also Ctrl-Y)"),
+    ("/decline", "decline them (also Ctrl-N)"),
     (
         "/cancel",
         "stop the transfers under way, both ways (also Ctrl-X)",
     ),
+    ("/help", "this help (also F1)"),
+    ("/quit", "leave qrchat (also Ctrl-C)"),
+    (
+        "//text",
+        "send /text as a message; any other /word is a command, and an unknown one is not sent",
+    ),
 ];
 
-/// The chat's commands (anything else that starts with `/` is a message).
+/// The chat's commands.
 enum Command {
     Send(String),
     Cancel,
     Accept,
     Decline,
+    Help,
+    Quit,
 }
 
-fn command(text: &str) -> Option<Command> {
+/// What Enter does with the composer's text.
+enum Parsed {
+    Command(Command),
+    /// `/word` that is no command: said, not sent.
+    Unknown(String),
+    /// A message (`//text` becomes `/text`).
+    Text(String),
+}
+
+/// Like irssi and weechat: a first word of `/` and letters is a command, and an unknown one
+/// is not sent; `//` sends the rest with one `/`. A word with another `/` in it (a path
+/// such as `/etc/hosts`) or a bare `/` is text.
+fn command(text: &str) -> Parsed {
     let t = text.trim();
-    let (word, rest) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
-    match (word, rest.trim().is_empty()) {
-        ("/send", _) => Some(Command::Send(rest.to_string())),
-        ("/cancel", true) => Some(Command::Cancel),
-        ("/accept", true) => Some(Command::Accept),
-        ("/decline", true) => Some(Command::Decline),
-        _ => None,
+    if let Some(rest) = text.trim_start().strip_prefix("//") {
+        return Parsed::Text(format!("/{rest}"));
     }
+    let (word, rest) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
+    let Some(name) = word.strip_prefix('/') else {
+        return Parsed::Text(text.to_string());
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+    {
+        return Parsed::Text(text.to_string());
+    }
+    let bare = rest.trim().is_empty();
+    Parsed::Command(match (name, bare) {
+        ("send", _) => Command::Send(rest.to_string()),
+        ("cancel", true) => Command::Cancel,
+        ("accept", true) => Command::Accept,
+        ("decline", true) => Command::Decline,
+        ("help", _) => Command::Help,
+        ("quit" | "exit", _) => Command::Quit,
+        _ => return Parsed::Unknown(word.to_string()),
+    })
 }
 
 /// The composer's text width.

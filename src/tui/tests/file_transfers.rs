@@ -127,10 +127,8 @@ fn send_offers_existing_paths_and_names_missing_ones() {
         }]
     );
     assert!(render(&app).contains("offering my file.txt (2.1 MB): waiting for the peer to accept"));
-    // Commands are not chat messages; a message that merely starts with / is.
+    // Commands are not chat messages.
     assert!(!app.chat.lines.iter().any(|l| l.who == Who::Me));
-    let fx = enter(&mut app, "/shrug ok");
-    assert_eq!(fx, vec![Effect::Send("/shrug ok".into())]);
 }
 
 #[test]
@@ -241,7 +239,7 @@ fn offered(app: &mut App, names: &[&str], files: usize, dirs: usize, bytes: u64)
 }
 
 #[test]
-fn an_offer_is_shown_and_answered_with_y_or_n() {
+fn an_offer_is_shown_and_answered_with_ctrl_y_or_ctrl_n_never_by_typing() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = chatting_in(dir.path());
     assert!(!footer(&app).contains("accept"));
@@ -250,30 +248,40 @@ fn an_offer_is_shown_and_answered_with_y_or_n() {
     let recv = dir.path().join("in").display().to_string();
     assert!(
         out.contains(&format!(
-            "peer  offers photos/ (40 MB, 12 files, 3 folders). y: accept (into {recv}), n:"
+            "peer  offers photos/ (40 MB, 12 files, 3 folders). Ctrl-Y: accept (into {recv}),"
         )),
         "{out}"
     );
     let f = footer(&app);
     assert!(
-        f.contains("y accept files") && f.contains("n decline"),
+        f.contains("Ctrl-Y accept files") && f.contains("Ctrl-N decline"),
         "{f}"
     );
     insta::assert_snapshot!("chat_offer", out.replace(&recv, "[DIR]"));
 
-    // While a message is being typed, y and n are letters.
-    typed(&mut app, "ok, yes n");
-    assert_eq!(app.composer.text(), "ok, yes n");
-    assert!(!footer(&app).contains("y accept"));
-    app.update(ctrl('u'));
-
-    // y accepts.
+    // Typing never answers: a reply that starts with n or y is a message, sent whole.
+    typed(&mut app, "nope, I already have it");
+    assert_eq!(app.composer.text(), "nope, I already have it");
+    assert!(footer(&app).contains("Ctrl-Y accept"));
     assert_eq!(
-        app.update(key(KeyCode::Char('y'))),
+        app.update(key(KeyCode::Enter)),
+        vec![Effect::Send("nope, I already have it".into())]
+    );
+    typed(&mut app, "yes");
+    assert_eq!(app.composer.text(), "yes");
+    app.update(ctrl('u'));
+    assert_eq!(app.asking().count(), 1, "still offered");
+
+    // Ctrl-Y accepts, with or without a draft.
+    typed(&mut app, "thanks");
+    assert_eq!(
+        app.update(ctrl('y')),
         vec![Effect::AnswerOffer { id, accept: true }]
     );
+    assert_eq!(app.composer.text(), "thanks");
+    app.update(ctrl('u'));
     assert!(render(&app).contains(&format!("receiving photos/ into {recv}: starting")));
-    assert!(!footer(&app).contains("y accept"));
+    assert!(!footer(&app).contains("Ctrl-Y accept"));
     assert!(
         footer(&app).contains("Ctrl-X cancel transfer"),
         "{}",
@@ -311,11 +319,11 @@ fn an_offer_is_shown_and_answered_with_y_or_n() {
         "{out}"
     );
 
-    // A second offer: n declines; /accept with nothing offered says so.
+    // A second offer: Ctrl-N declines; /accept with nothing offered says so.
     let id2 = offered(&mut app, &["a.pdf", "b.pdf"], 2, 0, 2_000);
     assert!(render(&app).contains("offers 2 items (2.0 kB, 2 files): a.pdf, b.pdf."));
     assert_eq!(
-        app.update(key(KeyCode::Char('n'))),
+        app.update(ctrl('n')),
         vec![Effect::AnswerOffer {
             id: id2,
             accept: false
@@ -324,7 +332,7 @@ fn an_offer_is_shown_and_answered_with_y_or_n() {
     assert!(render(&app).contains("declined 2 items"));
     assert!(enter(&mut app, "/accept").is_empty());
     assert_eq!(last_line(&app), "no files are offered right now");
-    // /accept answers as y does; a single file's line says where it is.
+    // /accept answers as Ctrl-Y does; a single file's line says where it is.
     let id3 = offered(&mut app, &["notes.txt"], 1, 0, 17);
     assert_eq!(
         enter(&mut app, "/accept"),
@@ -389,7 +397,7 @@ fn cancel_stops_transfers_both_ways_and_failures_are_said() {
     assert_eq!(last_line(&app), "no transfer is under way");
     enter(&mut app, "/send big.bin");
     let incoming = offered(&mut app, &["in.bin"], 1, 0, 10);
-    app.update(key(KeyCode::Char('y')));
+    app.update(ctrl('y'));
     let waiting = offered(&mut app, &["later.bin"], 1, 0, 10);
     assert!(footer(&app).contains("Ctrl-X cancel transfer"));
     let fx = app.update(ctrl('x'));
@@ -670,7 +678,7 @@ fn done_lines_say_what_was_resumed_and_name_what_arrived() {
         1,
         3_000_000,
     );
-    app.update(key(KeyCode::Char('y')));
+    app.update(ctrl('y'));
     app.update(AppEvent::Transfer {
         id,
         event: TransferEvent::Received(ReceiveReport {
@@ -713,7 +721,7 @@ fn done_lines_say_what_was_resumed_and_name_what_arrived() {
 
     // A receive cancelled part way says the part is kept for a resume.
     let id = offered(&mut app, &["big.iso"], 1, 0, 9_000_000);
-    app.update(key(KeyCode::Char('y')));
+    app.update(ctrl('y'));
     app.update(AppEvent::Transfer {
         id,
         event: TransferEvent::Progress(progress(
@@ -816,6 +824,6 @@ fn a_peer_cannot_flood_the_chat_with_offers() {
     }
     assert!(!app.may_take_offer());
     // Answering one makes room for the next.
-    app.update(key(KeyCode::Char('n')));
+    app.update(ctrl('n'));
     assert!(app.may_take_offer());
 }

@@ -27,6 +27,7 @@ mod file_transfers;
 mod hints;
 mod history;
 mod keys;
+mod leaving;
 mod link_states;
 mod notify;
 mod paste;

@@ -390,6 +390,11 @@ fn snapshot_chat_peer_left() {
     typed(&mut app, "still there?");
     assert_eq!(app.update(key(KeyCode::Enter)), vec![]);
     assert!(render(&app).contains("nothing was sent"));
+    // A chat that is not saved: Esc asks once, the second Esc starts anew.
+    app.update(ctrl('u'));
+    let fx = app.update(key(KeyCode::Esc));
+    assert!(!fx.contains(&Effect::Close), "{fx:?}");
+    assert!(render(&app).contains("this chat is not saved (no --history): Esc again"));
     let fx = app.update(key(KeyCode::Esc));
     assert!(fx.contains(&Effect::Close));
 }

@@ -46,6 +46,9 @@ async fn a_whole_pairing_through_the_runner_with_a_scripted_session() {
     pump(&mut app, &mut runner, &mut rx).await;
     assert_eq!(log.lock().unwrap().sent, vec!["one", "two", "three"]);
 
+    // Not saved: the first Ctrl-C asks, the second quits.
+    let fx = app.update(ctrl('c'));
+    assert!(!runner.execute_all(fx));
     let fx = app.update(ctrl('c'));
     assert!(runner.execute_all(fx));
     runner.shutdown().await;
