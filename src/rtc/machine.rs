@@ -438,31 +438,12 @@ pub fn route_of(local: &str, remote: &str, remote_addr: &str, remote_hosts: &[St
         remote == "host" || (remote == "prflx" && remote_hosts.iter().any(|a| a == remote_addr));
     if local == "relay" || remote == "relay" {
         Route::Relay
-    } else if to_peer_host && is_local_address(remote_addr) {
+    } else if to_peer_host && crate::signal::is_site_local(remote_addr) {
         Route::Lan
     } else if local == "srflx" || local == "prflx" || !to_peer_host {
         Route::Nat
     } else {
         Route::Lan
-    }
-}
-
-/// An address that is only reachable inside a site (RFC 1918, shared/CGNAT space, loopback,
-/// link-local, IPv6 unique-local): a peer reached there is on our network.
-fn is_local_address(addr: &str) -> bool {
-    match addr.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(v4)) => {
-            let o = v4.octets();
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-        }
-        Ok(std::net::IpAddr::V6(v6)) => {
-            let s = v6.segments()[0];
-            v6.is_loopback() || (s & 0xfe00) == 0xfc00 || (s & 0xffc0) == 0xfe80
-        }
-        Err(_) => false,
     }
 }
 

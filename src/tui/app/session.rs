@@ -65,6 +65,8 @@ impl App {
             SessionEvent::Open { sas, remote, route } => {
                 // The re-pairing made it: there is no other chat to go back to.
                 self.kept = None;
+                // A notice of the code screens (a copy) does not follow into the chat.
+                self.notice = None;
                 if self.opts.history && !self.chat.saving {
                     self.chat.saving = true;
                     self.outbox.push(Effect::SaveStart);

@@ -124,7 +124,8 @@ pub const KEYS: &[Binding] = &[
     Binding {
         label: "Enter",
         chords: &[plain(KeyCode::Enter)],
-        hint: |_| "send",
+        // Once the link is gone Enter sends nothing (it says so): not offered.
+        hint: |app| if app.pairing.peer.left.is_some() { "" } else { "send" },
         help: "send the message",
         when: always,
         run: |app, _| send(app),
@@ -609,10 +610,17 @@ pub fn link_words(app: &App) -> (String, String) {
                     format!("◌ interrupted (reconnecting, {n} s)"),
                     format!("◌ interrupted {n} s"),
                 )
-            } else {
+            } else if app.opts.peer_timeout.is_zero() {
                 (
                     format!("◌ not responding (reconnecting, {n} s)"),
                     format!("◌ not responding {n} s"),
+                )
+            } else {
+                // When the chat will give up, not how long it has waited.
+                let left = app.opts.peer_timeout.as_secs().saturating_sub(n);
+                (
+                    format!("◌ not responding: the chat ends in {left} s unless the link returns"),
+                    format!("◌ not responding, ends in {left} s"),
                 )
             }
         }
