@@ -192,6 +192,9 @@ pub struct Delivery {
     forgotten: std::collections::HashSet<MessageId>,
     /// The certificate fingerprint of the app of the last pairing (who a resend is for).
     peer: Option<[u8; 32]>,
+    /// The owner vouched that the next pairing is with the same app (a known peer that
+    /// reconnects with a fresh certificate): resend whatever its certificate.
+    vouched: bool,
 }
 
 impl Delivery {
@@ -205,6 +208,7 @@ impl Delivery {
             chats: VecDeque::new(),
             forgotten: Default::default(),
             peer: None,
+            vouched: false,
         }
     }
 
@@ -219,7 +223,7 @@ impl Delivery {
     /// app: nothing, and what was not delivered is given up (not sent to someone else).
     pub fn new_pairing(&mut self, qrchat: bool, peer: Option<[u8; 32]>) -> Vec<String> {
         self.marked = qrchat;
-        let same = peer.is_some() && peer == self.peer;
+        let same = (peer.is_some() && peer == self.peer) || std::mem::take(&mut self.vouched);
         self.peer = peer;
         if qrchat && same {
             self.resend().into_iter().map(|(_, w)| w).collect()
@@ -232,6 +236,13 @@ impl Delivery {
     /// Whether messages carry ids and acks (the peer is qrchat).
     pub fn marked(&self) -> bool {
         self.marked
+    }
+
+    /// The next pairing is with the app of the previous one, whatever certificate it shows
+    /// (the known-peers reconnect, whose pairwise secret vouches for the peer and whose
+    /// certificate is fresh each time): its unacknowledged messages are sent again.
+    pub fn vouch_same_app(&mut self) {
+        self.vouched = true;
     }
 
     /// A message to send: its id (None for a browser peer) and the wire text.
@@ -527,6 +538,13 @@ mod tests {
         assert!(a.new_pairing(true, Some([2; 32])).is_empty());
         assert_eq!(a.mark(id), Mark::NotDelivered);
         assert!(a.pending().is_empty());
+        // A known peer's reconnect, vouched for by the app: resent despite a new certificate.
+        let (id, _) = a.send("again?").unwrap();
+        a.link_ended();
+        a.vouch_same_app();
+        assert_eq!(a.new_pairing(true, Some([3; 32])).len(), 1);
+        assert_eq!(a.mark(id), Mark::Pending);
+        a.link_ended();
         // A browser page: plain text from now on.
         assert!(a.new_pairing(false, None).is_empty());
         assert_eq!(a.send("hi").unwrap(), (None, "hi".to_owned()));

@@ -842,9 +842,14 @@ mod tests {
             m.on(label("another"), t0),
             vec![Action::Route(ChannelUse::Refuse)]
         );
-        // A qrchat offerer: rtt once, chat, and further channels go to the owner.
+        // A qrchat offerer: rtt once, chat, and further channels go to the owner, also
+        // one of its own that overtook the chat (streams are not ordered among each other).
         let (mut m, t0) = machine(Role::Answerer, false);
         m.on(Fact::RemoteApplied { qrchat: true }, t0);
+        assert_eq!(
+            m.on(label("qrchat-pair"), t0),
+            vec![Action::Route(ChannelUse::Owner)]
+        );
         assert_eq!(
             m.on(label("qrchat-rtt"), t0),
             vec![Action::Route(ChannelUse::Rtt)]

@@ -6,6 +6,7 @@ mod delivery;
 mod direct;
 mod headless;
 mod hostile;
+mod known;
 mod layout;
 mod loss;
 mod lossy;
