@@ -63,6 +63,11 @@ impl Tmux {
 
     /// A session running a plain shell, sized like a roomy terminal.
     fn session(&self, name: &str) {
+        // Each app its own data folder (its own lasting identity), inside the test's.
+        let data = format!(
+            "XDG_DATA_HOME={}",
+            self.dir.join(format!("data-{name}")).display()
+        );
         self.run(&[
             "new-session",
             "-d",
@@ -74,6 +79,7 @@ impl Tmux {
             "60",
             "env",
             "PS1=$ ",
+            &data,
             "TERM=xterm-256color",
             "bash",
             "--norc",

@@ -286,7 +286,12 @@ impl Machine {
                 let use_ = if label == RTT_LABEL && self.qrchat && !self.rtt_taken {
                     self.rtt_taken = true;
                     ChannelUse::Rtt
-                } else if self.role == Role::Answerer && !self.chat_taken {
+                } else if self.role == Role::Answerer
+                    && !self.chat_taken
+                    // a qrchat offerer's own channels (a pairing, a transfer) opened right
+                    // after the chat may overtake the chat's open on another stream
+                    && !(self.qrchat && label.starts_with("qrchat-"))
+                {
                     self.chat_taken = true;
                     ChannelUse::Chat
                 } else if self.qrchat {
@@ -800,9 +805,14 @@ mod tests {
             m.on(label("another"), t0),
             vec![Action::Route(ChannelUse::Refuse)]
         );
-        // A qrchat offerer: rtt once, chat, and further channels go to the owner.
+        // A qrchat offerer: rtt once, chat, and further channels go to the owner, also
+        // one of its own that overtook the chat (streams are not ordered among each other).
         let (mut m, t0) = machine(Role::Answerer, false);
         m.on(Fact::RemoteApplied { qrchat: true }, t0);
+        assert_eq!(
+            m.on(label("qrchat-pair"), t0),
+            vec![Action::Route(ChannelUse::Owner)]
+        );
         assert_eq!(
             m.on(label("qrchat-rtt"), t0),
             vec![Action::Route(ChannelUse::Rtt)]
