@@ -937,9 +937,11 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
         s.contains("the peer stopped responding") && s.contains("Ctrl-R: new code")
     });
     signal("-CONT");
-    t.wait("b", "B's link gone for good, with Ctrl-R offered", |s| {
+    let s = t.wait("b", "B's link gone for good, with Ctrl-R offered", |s| {
         s.contains("Ctrl-R: new code")
     });
+    // No candidate type on the screen: the route says it in words.
+    assert!(!s.contains("(host)"), "{}", trim_screen(&s));
 
     // Ctrl-R, then Esc: back to the kept chat (not quit, not a new chat), on both sides
     // (my code and the scan screen are their first screens with --start / --join).
