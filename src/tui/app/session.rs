@@ -126,6 +126,9 @@ impl App {
                 return self.arrived();
             }
             SessionEvent::Rtt(rtt) => self.pairing.peer.rtt = Some(rtt),
+            // The session already sends with ids, drops what was shown and acknowledges;
+            // the marks on my lines follow in the TUI's delivery work.
+            SessionEvent::Delivered(_) => {}
             SessionEvent::Notice(text) => {
                 self.push_line(Who::Warn, crate::chat::sanitize(&text));
             }
