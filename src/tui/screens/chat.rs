@@ -103,7 +103,8 @@ pub const KEYS: &[Binding] = &[
         label: "Ctrl-R",
         chords: &[ctrl('r')],
         hint: |_| "new code, keep chat",
-        help: "once the link is gone: pair again with a new code, keeping this chat",
+        help: "once the link is gone: pair again with a new code, keeping this chat (Esc on \
+               its screens comes back to it)",
         when: |app| app.pairing.peer.left.is_some(),
         run: |app, _| app.repair(),
     },

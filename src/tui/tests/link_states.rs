@@ -84,6 +84,7 @@ fn not_responding_says_when_the_chat_gives_up_and_a_gone_link_offers_no_send() {
         out.contains("◌ not responding: the chat ends in 45 s unless the link returns"),
         "{out}"
     );
+    insta::assert_snapshot!("chat_not_responding", out);
     // Narrow: the short form still says when.
     app.update(AppEvent::Resize(60, 20));
     assert!(render(&app).contains("ends in 45 s"), "{}", render(&app));
