@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use qrchat::rtc::SessionEvent;
-use qrchat::tui::app::{App, AppEvent, Options, Screen};
+use qrchat::tui::app::{App, Options, Screen};
+use qrchat::tui::event::AppEvent;
 use qrchat::tui::ui;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -137,7 +138,7 @@ fn main() {
     let fill: Duration = t.elapsed();
     println!(
         "chat screen {W}x{H}, {} messages in the scrollback (filled in {:.0} ms), {frames} frames each",
-        base.pairing.chat.lines.len(),
+        base.chat.lines.len(),
         fill.as_secs_f64() * 1e3
     );
     println!("{:<44} {:>10} {:>10}", "scenario", "median ms", "p95 ms");

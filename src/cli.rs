@@ -25,20 +25,82 @@ pub struct Cli {
     #[arg(long)]
     pub join: bool,
 
-    /// TUI: files I accept go into this directory (default: the download folder's
-    /// qrchat/ subfolder, e.g. ~/Downloads/qrchat).
-    #[arg(long, value_name = "DIR")]
-    pub receive: Option<PathBuf>,
+    #[command(flatten)]
+    pub tui: TuiArgs,
 
     #[command(flatten)]
     pub common: Common,
+
+    /// `qrchat join CODE`: their offer, checked.
+    #[arg(skip)]
+    pub code: Option<String>,
+}
+
+/// The terminal app's own options: `qrchat`, `qrchat start` and `qrchat join` take them all.
+#[derive(Debug, Clone, Args, Default)]
+pub struct TuiArgs {
+    /// Files I accept go into this directory (default: the download folder's qrchat/
+    /// subfolder, e.g. ~/Downloads/qrchat).
+    #[arg(long, value_name = "DIR")]
+    pub receive: Option<PathBuf>,
+
+    /// Save a plain-text transcript of each chat in this directory (local time stamps).
+    /// Nothing is saved without it.
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
+
+    /// No bell and no desktop notification when a message arrives.
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Scan with this camera only (see `qrchat cameras`); without it the first camera that
+    /// delivers frames is used.
+    #[arg(long, value_name = "N", conflicts_with = "camera_file")]
+    pub camera: Option<u32>,
+
+    /// Read camera frames from an image file, a directory of images, instead of a webcam.
+    #[arg(long, value_name = "PATH")]
+    pub camera_file: Option<PathBuf>,
+}
+
+impl TuiArgs {
+    /// These, with what `other` (given before the subcommand) says where these are silent.
+    fn or(self, other: TuiArgs) -> TuiArgs {
+        TuiArgs {
+            receive: self.receive.or(other.receive),
+            history: self.history.or(other.history),
+            quiet: self.quiet || other.quiet,
+            camera: self.camera.or(other.camera),
+            camera_file: self.camera_file.or(other.camera_file),
+        }
+    }
+}
+
+/// The terminal app's options where they do nothing (headless, scan, ...): still accepted,
+/// as they were when they were global (the command line only grows), but not listed.
+#[derive(Debug, Clone, Args, Default)]
+#[allow(dead_code)] // parsed to be accepted, never read
+pub struct Unused {
+    #[arg(long, value_name = "DIR", hide = true)]
+    history: Option<PathBuf>,
+    #[arg(long, hide = true)]
+    quiet: bool,
+    #[arg(long, value_name = "N", hide = true)]
+    camera: Option<u32>,
+    #[arg(long, value_name = "PATH", hide = true)]
+    camera_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Headless: print my offer code as one line, read the answer code as the first line of
     /// stdin, then relay stdin lines as messages and print received messages as lines.
-    Offer(HeadlessArgs),
+    Offer {
+        #[command(flatten)]
+        args: HeadlessArgs,
+        #[command(flatten)]
+        unused: Unused,
+    },
     /// Headless: read the offer code (argument or first stdin line), print the answer code
     /// as one line, then relay like `offer`.
     Answer {
@@ -47,29 +109,95 @@ pub enum Command {
         blob: Option<String>,
         #[command(flatten)]
         args: HeadlessArgs,
+        #[command(flatten)]
+        unused: Unused,
     },
     /// Decode QR codes in image files.
     Scan {
-        /// Print the QR's bytes exactly (binary-safe), one code per image, in order.
+        /// Print each code's bytes exactly, then a newline (one code per line, in order).
         #[arg(long)]
         raw: bool,
         /// Image files (PNG, JPEG).
         #[arg(required = true)]
         images: Vec<PathBuf>,
+        #[command(flatten)]
+        unused: Unused,
     },
     /// List cameras and the formats each offers.
-    Cameras,
+    Cameras {
+        #[command(flatten)]
+        unused: Unused,
+    },
     /// The terminal app, showing my code at once (the same as `qrchat --start`).
-    Start,
-    /// The terminal app, scanning or pasting their code at once (the same as `qrchat --join`).
-    Join,
+    Start {
+        #[command(flatten)]
+        tui: TuiArgs,
+    },
+    /// The terminal app, joining: with CODE (their offer, as `qrchat answer CODE` takes it)
+    /// at once, else scanning or pasting it (the same as `qrchat --join`).
+    Join {
+        /// Their offer code; checked before the app starts.
+        #[arg(value_name = "CODE")]
+        code: Option<String>,
+        #[command(flatten)]
+        tui: TuiArgs,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+        #[command(flatten)]
+        unused: Unused,
     },
     /// Print the man page (roff) to stdout: `qrchat man > qrchat.1`.
-    Man,
+    Man {
+        #[command(flatten)]
+        unused: Unused,
+    },
+    /// Headless: wait for a known peer to connect (by name, on this network), accept it,
+    /// then relay like `offer`.
+    Listen {
+        #[command(flatten)]
+        args: KnownArgs,
+        #[command(flatten)]
+        unused: Unused,
+    },
+    /// Headless: connect to a known peer on this network (it must be listening: `qrchat
+    /// listen`), then relay like `offer`. Lines typed before the link opens go out once it
+    /// does.
+    Connect {
+        /// The name it was saved under (`--remember NAME`).
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[command(flatten)]
+        args: KnownArgs,
+        #[command(flatten)]
+        unused: Unused,
+    },
+    /// List the known peers (saved with `--remember NAME`).
+    Peers {
+        #[command(flatten)]
+        unused: Unused,
+    },
+    /// Forget a known peer: it can no longer reach this app by name.
+    Forget {
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[command(flatten)]
+        unused: Unused,
+    },
+}
+
+/// Options of `listen` and `connect`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct KnownArgs {
+    /// Once the link is open, send this file or directory (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub send: Vec<PathBuf>,
+
+    /// Accept what the other side sends, into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub receive: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -87,6 +215,11 @@ pub struct HeadlessArgs {
     /// are declined and the sender is told so.
     #[arg(long, value_name = "DIR")]
     pub receive: Option<PathBuf>,
+
+    /// Once the link is open, keep the other side as a known peer called NAME (uses the
+    /// lasting identity): later `qrchat connect NAME` reaches it on this network.
+    #[arg(long, value_name = "NAME", conflicts_with = "ephemeral")]
+    pub remember: Option<String>,
 }
 
 /// Options every mode takes.
@@ -125,14 +258,10 @@ pub struct Common {
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Scan with this camera only (see `qrchat cameras`); without it the first camera that
-    /// delivers frames is used.
-    #[arg(long, value_name = "N", global = true, conflicts_with = "camera_file")]
-    pub camera: Option<u32>,
-
-    /// Read camera frames from an image file, a directory of images, instead of a webcam.
-    #[arg(long, value_name = "PATH", global = true)]
-    pub camera_file: Option<PathBuf>,
+    /// Strict two-scan pairing: the starter does not listen for the joiner's answer, the
+    /// joiner does not hand it over directly (offer, answer and the TUI)
+    #[arg(long, global = true)]
+    pub no_direct: bool,
 
     /// Seconds to wait for ICE candidate gathering before using what was found.
     #[arg(long, value_name = "SECS", global = true, default_value_t = 3.0)]
@@ -147,32 +276,30 @@ pub struct Common {
     #[arg(long, value_name = "FILE", global = true)]
     pub log: Option<PathBuf>,
 
-    /// TUI: save a plain-text transcript of each chat in this directory (local time
-    /// stamps). Nothing is saved without it.
-    #[arg(long, value_name = "DIR", global = true)]
-    pub history: Option<PathBuf>,
-
-    /// TUI: no bell and no desktop notification when a message arrives.
+    /// A fresh certificate for this run, not the lasting identity (nothing is read from or
+    /// written to the data folder). Headless offer/answer do this unless --remember.
     #[arg(long, global = true)]
-    pub quiet: bool,
+    pub ephemeral: bool,
 }
 
 impl Cli {
     /// What the terminal app needs (the one place options turn into it).
     pub fn tui_config(&self) -> crate::tui::Config {
         let c = &self.common;
+        let t = &self.tui;
         crate::tui::Config {
             rtc: c.rtc_config(),
             camera: crate::tui::CameraSpec {
-                index: c.camera,
-                file: c.camera_file.clone(),
+                index: t.camera,
+                file: t.camera_file.clone(),
             },
             start: self.start,
             join: self.join,
+            code: self.code.clone(),
             json: c.json,
-            history: c.history.clone(),
-            quiet: c.quiet,
-            receive: self.receive.clone(),
+            history: t.history.clone(),
+            quiet: t.quiet,
+            receive: t.receive.clone(),
         }
     }
 }
@@ -210,6 +337,21 @@ impl Common {
             qr_png: args.qr_png.clone(),
             send: args.send.clone(),
             receive: args.receive.clone(),
+            no_direct: self.no_direct,
+            remember: args.remember.clone(),
+        }
+    }
+
+    /// What `listen` and `connect` need.
+    pub fn known_config(&self, args: &KnownArgs) -> crate::headless::Config {
+        crate::headless::Config {
+            rtc: self.rtc_config(),
+            json: false,
+            qr_png: None,
+            send: args.send.clone(),
+            receive: args.receive.clone(),
+            no_direct: true,
+            remember: None,
         }
     }
 
@@ -228,49 +370,91 @@ impl Common {
 
 /// Run what the command line asked for.
 pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Some(Command::Start) => {
+    match cli.command.take() {
+        Some(Command::Start { tui }) => {
             cli.start = true;
-            cli.command = None;
+            cli.tui = tui.or(std::mem::take(&mut cli.tui));
         }
-        Some(Command::Join) => {
+        Some(Command::Join { code, tui }) => {
             cli.join = true;
-            cli.command = None;
+            cli.tui = tui.or(std::mem::take(&mut cli.tui));
+            if let Some(code) = code {
+                // As `answer CODE` takes it: found in the text, checked, before the app starts.
+                crate::signal::decode_expecting(
+                    &crate::signal::find_code(&code),
+                    crate::signal::SdpKind::Offer,
+                    None,
+                )
+                .map_err(|e| anyhow::anyhow!("qrchat join CODE: {e}"))?;
+                cli.code = Some(code);
+            }
         }
-        _ => {}
+        other => cli.command = other,
     }
     if cli.start && cli.join {
         anyhow::bail!("--start and --join: pick one");
     }
-    if let (None, Some(dir)) = (&cli.command, &cli.common.history) {
+    if let (None, Some(dir)) = (&cli.command, &cli.tui.history) {
         crate::chat::history::check_dir(dir)?;
     }
-    if let (None, Some(dir)) = (&cli.command, &cli.receive) {
+    if let (None, Some(dir)) = (&cli.command, &cli.tui.receive) {
         // Created when the first files are accepted; a file in its place is refused now.
         if dir.exists() && !dir.is_dir() {
             anyhow::bail!("--receive {}: not a directory", dir.display());
         }
     }
     match &cli.command {
-        Some(Command::Offer(args)) => {
+        Some(Command::Offer { args, .. }) => {
             crate::headless::run_offer(&cli.common.headless_config(args)).await
         }
-        Some(Command::Answer { blob, args }) => {
+        Some(Command::Answer { blob, args, .. }) => {
             crate::headless::run_answer(&cli.common.headless_config(args), blob.as_deref()).await
         }
-        Some(Command::Scan { raw, images }) => crate::scan_cmd::run_scan(*raw, images),
-        Some(Command::Cameras) => crate::scan_cmd::run_cameras(),
-        Some(Command::Completions { shell }) => {
+        Some(Command::Scan { raw, images, .. }) => crate::scan_cmd::run_scan(*raw, images),
+        Some(Command::Cameras { .. }) => crate::scan_cmd::run_cameras(),
+        Some(Command::Completions { shell, .. }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut cmd, "qrchat", &mut std::io::stdout());
-            Ok(())
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "qrchat", &mut out);
+            write_stdout(&out)
         }
-        Some(Command::Man) => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd)
-                .render(&mut std::io::stdout())
-                .map_err(|e| anyhow::anyhow!("writing the man page: {e}"))
+        Some(Command::Man { .. }) => write_stdout(crate::man::page().as_bytes()),
+        Some(Command::Listen { args, .. }) => {
+            if cli.common.ephemeral {
+                anyhow::bail!("listen uses the lasting identity: --ephemeral does not go with it");
+            }
+            crate::headless::known::run_listen(&cli.common.known_config(args)).await
         }
-        Some(Command::Start | Command::Join) | None => crate::tui::run(cli.tui_config()).await,
+        Some(Command::Connect { name, args, .. }) => {
+            if cli.common.ephemeral {
+                anyhow::bail!("connect uses the lasting identity: --ephemeral does not go with it");
+            }
+            crate::headless::known::run_connect(&cli.common.known_config(args), name).await
+        }
+        Some(Command::Peers { .. }) => crate::headless::known::run_peers(),
+        Some(Command::Forget { name, .. }) => crate::headless::known::run_forget(name),
+        Some(Command::Start { .. } | Command::Join { .. }) | None => {
+            let mut cfg = cli.tui_config();
+            if !cli.common.ephemeral {
+                // The lasting identity: a peer that paired with this app by sight sees the
+                // same certificate after a restart.
+                let dir = crate::known::data_dir()?;
+                cfg.rtc.identity =
+                    Some(crate::known::load_or_create_identity(&dir).map_err(|e| {
+                        anyhow::anyhow!("{e} (--ephemeral runs without the lasting identity)")
+                    })?);
+            }
+            crate::tui::run(cfg).await
+        }
+    }
+}
+
+/// Write to stdout; a reader that stopped early (`qrchat man | head`) ends it quietly.
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(|e| anyhow::anyhow!("writing to stdout: {e}")),
     }
 }

@@ -1,9 +1,20 @@
 //! Line mode for scripts and tests (DESIGN.md's command line):
 //!
-//! - `qrchat offer`: print my offer blob as one line on stdout, read the answer blob as the
-//!   first stdin line, then relay.
+//! - `qrchat offer`: print my offer blob as one line on stdout, then connect on whichever
+//!   comes first: the joiner's answer delivered directly over the LAN (one scan,
+//!   `crate::direct`) or the answer blob as a line of stdin; then relay.
 //! - `qrchat answer [BLOB]`: read the offer (argument or first stdin line), print the
-//!   answer blob as one line, then relay.
+//!   answer blob as one line, hand it to the offerer directly where it can, then relay.
+//! - `--no-direct` on either side: strict two-scan pairing (nothing listens, nothing is
+//!   delivered).
+//!
+//! While the offerer waits, the first stdin line is the answer code, as before: a line
+//! that is not a usable answer ends it with an error naming what is wrong (a script that
+//! lets the link come up by direct delivery writes nothing before it is connected), and
+//! the end of stdin before the link is up ends it with an error, as before (a script
+//! that waits for a direct answer keeps stdin open). Once paired, a line holding an answer
+//! to my code (the one applied, or another joiner's) is recognised and never sent as a
+//! message.
 //!
 //! Relay: each further stdin line is sent as one message (lines read before the channel
 //! opens are queued and sent once it opens, none lost); each received message is printed
@@ -12,16 +23,19 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use tokio::sync::mpsc;
 
 mod files;
+pub mod known;
 
 use crate::chat;
+use crate::direct::{self, Delivery};
 use crate::qr;
 use crate::rtc::{CloseReason, LinkState, RtcConfig, Session, SessionEvent};
-use crate::signal::{self, Format, SdpKind};
+use crate::signal::{self, Format, SdpKind, SessionDescription};
 
 /// Longest stdin line we read; anything longer is cut (and then refused as a message).
 const MAX_LINE_BYTES: usize = 1 << 20;
@@ -38,7 +52,15 @@ pub struct Config {
     pub send: Vec<std::path::PathBuf>,
     /// Accept files into this folder (declined without it).
     pub receive: Option<std::path::PathBuf>,
+    /// `--no-direct`: strict two-scan pairing (no listener, no delivery).
+    pub no_direct: bool,
+    /// `--remember NAME`: keep the peer as a known peer once the link is open.
+    pub remember: Option<String>,
 }
+
+/// How long `qrchat answer` keeps trying to hand its answer over directly. A LAN delivery
+/// takes milliseconds; past this the printed code is the way.
+pub const DELIVERY_TIME: Duration = Duration::from_secs(5);
 
 pub(crate) fn status(msg: impl std::fmt::Display) {
     let mut err = std::io::stderr().lock();
@@ -57,6 +79,7 @@ fn interrupted() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Sen
 
 /// `qrchat offer`
 pub async fn run_offer(cfg: &Config) -> Result<()> {
+    let cfg = &known::prepare(cfg)?;
     let mut stop = interrupted();
     let mut stdin = spawn_stdin_reader();
     let (tx, mut events) = mpsc::unbounded_channel();
@@ -66,14 +89,60 @@ pub async fn run_offer(cfg: &Config) -> Result<()> {
         _ = &mut stop => return Ok(()),
     };
     let format = if cfg.json { Format::Json } else { Format::Auto };
+    // One scan: listen for the joiner's answer at my host candidates (a browser page, which
+    // reads --json codes, cannot deliver, so JSON keeps the two-way paste).
+    let mut listener = if cfg.no_direct || cfg.json {
+        None
+    } else {
+        match direct::listen_for_answer(session.local_description()).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                status(format!(
+                    "not listening for a direct answer ({e}); the answer code on stdin pairs as before"
+                ));
+                None
+            }
+        }
+    };
     let body = async {
-        publish(&session, format, cfg)?;
-        status("waiting for the answer code on stdin");
+        let code = match &listener {
+            Some(_) => SessionDescription {
+                kind: SdpKind::Offer,
+                sdp: signal::mark_direct(&session.local_description().sdp),
+            },
+            None => session.local_description().clone(),
+        };
+        publish(&code, format, cfg)?;
+        if listener.is_some() {
+            status("waiting for the other side: it hands its answer over directly once it reads my code (or give me its answer code on stdin)");
+        } else {
+            status("waiting for the answer code on stdin");
+        }
         // Say what the session says meanwhile (a STUN server that does not resolve).
-        let line = loop {
+        let answer = loop {
+            let delivered = async {
+                match &mut listener {
+                    Some(l) => l.won().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 line = stdin.recv() => {
-                    break line.ok_or_else(|| anyhow!("stdin closed before the answer code arrived"))?
+                    let Some(line) = line else {
+                        bail!("stdin closed before the answer code arrived");
+                    };
+                    match signal::decode_expecting(
+                        &signal::find_code(&line),
+                        SdpKind::Answer,
+                        Some(session.local_description()),
+                    ) {
+                        Ok(a) => break a.desc,
+                        Err(e) => bail!("the answer code cannot be used: {e}"),
+                    }
+                }
+                answer = delivered => {
+                    status("the other side handed its answer over directly");
+                    break answer;
                 }
                 Some(ev) = events.recv() => match ev {
                     SessionEvent::Notice(text) => status(chat::sanitize_line(&text)),
@@ -82,18 +151,21 @@ pub async fn run_offer(cfg: &Config) -> Result<()> {
                 },
             }
         };
-        let answer = signal::decode_expecting(
-            &signal::find_code(&line),
-            SdpKind::Answer,
-            Some(session.local_description()),
-        )
-        .map_err(|e| anyhow!("the answer code cannot be used: {e}"))?;
+        // Paired: the code is used up, nothing listens any more.
+        if let Some(l) = listener.take() {
+            l.close();
+        }
         session
-            .accept_answer(&answer.desc)
+            .accept_answer(&answer)
             .await
             .context("the answer was refused")?;
         status("answer applied; connecting…");
-        relay(&session, &mut events, &mut stdin, cfg).await
+        let early = Early {
+            applied: Some(answer),
+            known: known::Known::new(cfg.remember.clone(), None),
+            ..Early::default()
+        };
+        relay(&session, &mut events, &mut stdin, cfg, early).await
     };
     let res = tokio::select! {
         r = body => r,
@@ -105,6 +177,7 @@ pub async fn run_offer(cfg: &Config) -> Result<()> {
 
 /// `qrchat answer [BLOB]`
 pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
+    let cfg = &known::prepare(cfg)?;
     let mut stop = interrupted();
     let mut stdin = spawn_stdin_reader();
     if blob.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
@@ -130,9 +203,47 @@ pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
     // A browser peer reads JSON only: answer in the form the offer came in.
     let format = signal::answer_format(offer.encoding, cfg.json);
     let body = async {
-        publish(&session, format, cfg)?;
-        status("give this answer code to the other side; waiting for the link…");
-        relay(&session, &mut events, &mut stdin, cfg).await
+        let code = publish(session.local_description(), format, cfg)?;
+        let direct = !cfg.no_direct && signal::accepts_direct(&offer.desc.sdp);
+        if direct {
+            status("handing my answer to the other side…");
+        } else {
+            status("give this answer code to the other side; waiting for the link…");
+        }
+        let delivery = async {
+            if !direct {
+                return std::future::pending().await;
+            }
+            match direct::deliver_answer(
+                &offer.desc,
+                session.local_description(),
+                &code,
+                DELIVERY_TIME,
+            )
+            .await
+            {
+                Delivery::Accepted { to } => {
+                    status(format!(
+                        "the other side took my answer directly ({to}); connecting…"
+                    ));
+                }
+                Delivery::UsedUp { .. } => {
+                    return Err(anyhow!("the other side's code is used up: another answer reached it first (someone else joined); ask for a new code"));
+                }
+                Delivery::Failed(why) => {
+                    tracing::info!("direct delivery failed: {why}");
+                    status("could not hand my answer over directly; give this answer code to the other side; waiting for the link…");
+                }
+            }
+            std::future::pending().await
+        };
+        tokio::select! {
+            r = relay(&session, &mut events, &mut stdin, cfg, Early {
+                known: known::Known::new(cfg.remember.clone(), None),
+                ..Early::default()
+            }) => r,
+            r = delivery => r,
+        }
     };
     let res = tokio::select! {
         r = body => r,
@@ -142,10 +253,10 @@ pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
     res
 }
 
-/// Print my blob on stdout; draw it as a QR on stderr when that is a terminal; save it as
-/// a PNG when asked.
-fn publish(session: &Session, format: Format, args: &Config) -> Result<()> {
-    let desc = session.local_description();
+/// Print my blob (`desc`: my description, or the offer marked for a direct answer) on
+/// stdout; draw it as a QR on stderr when that is a terminal; save it as a PNG when asked.
+/// The blob as printed.
+fn publish(desc: &SessionDescription, format: Format, args: &Config) -> Result<String> {
     let blob = signal::encode(desc, format).map_err(|e| anyhow!("cannot encode my code: {e}"))?;
     let code = qr::matrix(&blob);
     if let Some(path) = &args.qr_png {
@@ -175,7 +286,50 @@ fn publish(session: &Session, format: Format, args: &Config) -> Result<()> {
             Err(_) => String::new(),
         }
     ));
-    Ok(())
+    Ok(blob)
+}
+
+/// What the offerer brings from its wait into the relay.
+struct Early {
+    /// Lines read before the link was up (sent once it opens).
+    queue: VecDeque<String>,
+    stdin_open: bool,
+    /// The answer applied (offerer only): a line with an answer to my code is not a message.
+    applied: Option<SessionDescription>,
+    /// Known peers: a --remember to carry out, or the saved peer this reconnect is with.
+    known: known::Known,
+}
+
+impl Default for Early {
+    fn default() -> Self {
+        Early {
+            queue: VecDeque::new(),
+            stdin_open: true,
+            applied: None,
+            known: known::Known::default(),
+        }
+    }
+}
+
+/// A stdin line that holds an answer to my offer (the offerer, once paired): said what it
+/// is, never sent as a message.
+fn answer_line(session: &Session, applied: &SessionDescription, line: &str) -> bool {
+    if line.trim().is_empty() {
+        return false;
+    }
+    let Ok(a) = signal::decode_expecting(
+        &signal::find_code(line),
+        SdpKind::Answer,
+        Some(session.local_description()),
+    ) else {
+        return false;
+    };
+    if signal::fingerprint_of(&a.desc.sdp) == signal::fingerprint_of(&applied.sdp) {
+        status("that is the answer code already applied (it came directly); not sent as a message");
+    } else {
+        status("that is another answer to my code, which is used up (paired already); not sent as a message");
+    }
+    true
 }
 
 /// Pump stdin lines to the peer and peer messages to stdout, run the transfers, until
@@ -185,25 +339,33 @@ async fn relay(
     events: &mut mpsc::UnboundedReceiver<SessionEvent>,
     stdin: &mut mpsc::Receiver<String>,
     args: &Config,
+    early: Early,
 ) -> Result<()> {
     if let Some(dir) = &args.receive {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot use --receive {}", dir.display()))?;
     }
     let (mut files, mut progress) = files::Files::new(args.send.clone(), args.receive.clone());
-    let mut queue: VecDeque<String> = VecDeque::new();
-    let mut stdin_open = true;
+    let Early {
+        mut queue,
+        mut stdin_open,
+        applied,
+        mut known,
+    } = early;
     let mut open = false;
     loop {
         if open && !stdin_open {
             files.stdin_closed(session);
-            if files.may_leave(session) {
+            // A pairing secret to be remembered is waited for (bounded by its timeout).
+            if files.may_leave() && !known.busy() {
                 status("stdin closed; leaving the chat");
                 break;
             }
         }
+        let remember_by = known.deadline();
         tokio::select! {
             line = stdin.recv(), if stdin_open => match line {
+                Some(line) if applied.as_ref().is_some_and(|a| answer_line(session, a, &line)) => {}
                 Some(line) => {
                     queue.push_back(line);
                     if open {
@@ -218,15 +380,18 @@ async fn relay(
                 }
             },
             Some(p) = progress.recv() => files.on_progress(p),
+            r = known.next() => known.on_secret(session, r)?,
+            _ = sleep_until_or_never(remember_by) => {}
             Some(()) = files.next_done() => {}
             ev = events.recv() => match ev {
                 None => bail!("the session ended unexpectedly"),
                 Some(SessionEvent::Open { sas, remote, route }) => {
                     open = true;
-                    let via = remote.map(|r| format!(" to {r}")).unwrap_or_default();
-                    status(format!("connected{via}, {route}; safety number {sas} (the other side must show the same)"));
+                    let via = remote.as_ref().map(|r| format!(" to {r}")).unwrap_or_default();
+                    status(known.open_line(&sas, &via, &route.to_string()));
                     flush(session, &mut queue).await;
                     files.on_open(session);
+                    known.on_open(session, remote.as_deref());
                 }
                 Some(SessionEvent::Message(text)) => {
                     let mut out = std::io::stdout().lock();
@@ -249,7 +414,14 @@ async fn relay(
                     }
                 }
                 Some(SessionEvent::Notice(text)) => status(chat::sanitize_line(&text)),
+                Some(SessionEvent::Channel(ch)) if ch.label() == crate::known::pair::LABEL => {
+                    known.on_channel(session, ch)
+                }
                 Some(SessionEvent::Channel(ch)) => files.on_channel(ch),
+                Some(SessionEvent::Peer { qrchat }) => {
+                    files.on_peer(qrchat);
+                    known.on_peer(qrchat);
+                }
                 Some(SessionEvent::Rtt(rtt)) => tracing::debug!("round trip {rtt:?}"),
                 Some(SessionEvent::Gathering { .. }) | Some(SessionEvent::Gathered { .. }) => {}
                 Some(SessionEvent::Closed(CloseReason::PeerLeft)) => {
@@ -266,9 +438,16 @@ async fn relay(
             },
         }
     }
-    match files.verdict() {
+    match files.verdict().or_else(|| known.verdict()) {
         Some(why) => Err(anyhow!("{why}")),
         None => Ok(()),
+    }
+}
+
+async fn sleep_until_or_never(t: Option<std::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
     }
 }
 

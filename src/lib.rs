@@ -7,8 +7,11 @@
 pub mod camera;
 pub mod chat;
 pub mod cli;
+pub mod direct;
 pub mod headless;
+pub mod known;
 pub mod logging;
+pub mod man;
 pub mod qr;
 pub mod rtc;
 pub mod scan_cmd;

@@ -1,8 +1,11 @@
 //! `qrchat scan [--raw] IMAGE...` and `qrchat cameras`.
 //!
-//! `scan --raw` writes each image's QR payload bytes to stdout exactly, in order, nothing
-//! else; any image without a readable code is named on stderr and the command exits
-//! non-zero (after trying every image). Without `--raw`, each image gets one line on stdout:
+//! `scan --raw` writes each image's QR payload bytes to stdout exactly, each followed by a
+//! newline, in order, nothing else (one code per line, as `qrchat offer` prints its code and
+//! as `zbarimg --raw` does: `$(...)` and `read` take the code as it was, several images
+//! stay apart, and the shell's prompt does not run on after it); any image without a
+//! readable code is named on stderr and the command exits non-zero (after trying every
+//! image). Without `--raw`, each image gets one line on stdout:
 //! `IMAGE: <summary of the blob>`, or `IMAGE: a QR code, but not a qrchat code: <reason>`;
 //! images without any code are named on stderr and make the exit non-zero.
 //!
@@ -50,6 +53,7 @@ pub fn scan_to(
             match scanner.scan(&frame, |_| true) {
                 Some(bytes) => {
                     out.write_all(&bytes).context("writing to stdout")?;
+                    out.write_all(b"\n").context("writing to stdout")?;
                     out.flush().context("writing to stdout")?;
                 }
                 None => {

@@ -63,6 +63,11 @@ impl Tmux {
 
     /// A session running a plain shell, sized like a roomy terminal.
     fn session(&self, name: &str) {
+        // Each app its own data folder (its own lasting identity), inside the test's.
+        let data = format!(
+            "XDG_DATA_HOME={}",
+            self.dir.join(format!("data-{name}")).display()
+        );
         self.run(&[
             "new-session",
             "-d",
@@ -74,6 +79,7 @@ impl Tmux {
             "60",
             "env",
             "PS1=$ ",
+            &data,
             "TERM=xterm-256color",
             "bash",
             "--norc",
@@ -216,12 +222,9 @@ fn two_tuis_pair_by_paste_chat_and_quit_cleanly() {
 
     // A's offer, read off its pane, into B.
     let offer = read_code(&t, "a");
-    let s = t.wait("b", "the scan or paste screen", |s| {
-        s.contains("paste their code") || s.contains("scan their code")
-    });
-    if s.contains("scan their code") {
-        t.keys("b", &["p"]);
-    }
+    // No camera: B goes to the paste screen by itself (a `p` pressed while the scan screen
+    // is leaving would land in the paste box: a flake seen once).
+    t.wait("b", "the paste screen", |s| s.contains("paste their code"));
     paste_code(&t, "b", &offer);
 
     // B's answer, read off its pane, into A.
@@ -245,13 +248,19 @@ fn two_tuis_pair_by_paste_chat_and_quit_cleanly() {
     t.wait("a", "B's message", |s| s.contains("peer  and hi from B"));
     t.wait("a", "A's own line", |s| s.contains("you   hello from A ✓"));
 
-    // A quits: B sees the peer leave; then B quits too. Both exit 0.
+    // A quits: the chat is not saved, so the first Ctrl-C asks and the second quits. B sees
+    // the peer leave; then B quits too. Both exit 0.
+    t.keys("a", &["C-c"]);
+    let s = t.wait("a", "the question", |s| {
+        s.contains("this chat is not saved (no --history): Ctrl-C again to quit")
+    });
+    assert!(!exited(&s), "{}", trim_screen(&s));
     t.keys("a", &["C-c"]);
     t.wait("a", "A's exit status", exited);
     t.wait("b", "B's peer-left state", |s| {
         s.contains("✗ the peer left")
     });
-    t.keys("b", &["C-c"]);
+    ctrl_c(&t, "b");
     for name in ["a", "b"] {
         assert_restored(&t, name);
     }
@@ -289,10 +298,21 @@ fn assert_restored(t: &Tmux, name: &str) {
 /// Ctrl-C in each pane, then each exited 0 and left its terminal as it found it.
 fn quit_all(t: &Tmux, names: &[&str]) {
     for n in names {
-        t.keys(n, &["C-c"]);
+        ctrl_c(t, n);
     }
     for n in names {
         assert_restored(t, n);
+    }
+}
+
+/// Ctrl-C; a chat that is not saved asks once ("Ctrl-C again to quit"), then Ctrl-C again.
+fn ctrl_c(t: &Tmux, name: &str) {
+    t.keys(name, &["C-c"]);
+    let s = t.wait(name, "the exit, or the question before it", |s| {
+        exited(s) || s.contains("Ctrl-C again to quit")
+    });
+    if !exited(&s) {
+        t.keys(name, &["C-c"]);
     }
 }
 
@@ -359,7 +379,7 @@ fn ctrl_c_on_every_screen_exits_0_with_a_clean_terminal() {
             t.keys(name, keys);
         }
         t.wait(name, shows, |s| s.contains(shows));
-        t.keys(name, &["C-c"]);
+        ctrl_c(&t, name);
     }
     for (name, ..) in &cases {
         assert_restored(&t, name);
@@ -375,12 +395,12 @@ fn ctrl_c_on_every_screen_exits_0_with_a_clean_terminal() {
     let offer = read_code(&t, "a");
     paste_code(&t, "b", &offer);
     let answer = read_code(&t, "b");
-    t.keys("b", &["C-c"]);
+    ctrl_c(&t, "b");
     assert_restored(&t, "b");
     t.keys("a", &["p"]);
     paste_code(&t, "a", &answer);
     t.wait("a", "the connecting screen", |s| s.contains("connecting"));
-    t.keys("a", &["C-c"]);
+    ctrl_c(&t, "a");
     assert_restored(&t, "a");
 }
 
@@ -601,8 +621,8 @@ fn the_joiner_waits_for_its_code_to_be_read() {
     );
     std::thread::sleep(Duration::from_millis(500));
     assert!(!exited(&t.screen("d")), "the app is still running");
-    t.keys("d", &["C-c"]);
-    t.keys("c", &["C-c"]);
+    ctrl_c(&t, "d");
+    ctrl_c(&t, "c");
     assert_restored(&t, "c");
     assert_restored(&t, "d");
 }
@@ -726,6 +746,17 @@ fn reconnecting_secs(screen: &str) -> Option<u64> {
     rest.split(" s)").next()?.trim().parse().ok()
 }
 
+/// The seconds left before the chat gives up, once the link is not responding.
+fn ends_in_secs(screen: &str) -> Option<u64> {
+    let bar = status_bar(screen);
+    let rest = bar.split("not responding: the chat ends in ").nth(1)?;
+    rest.split(" s unless the link returns")
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// The chat has not ended on this screen.
 fn assert_not_ended(screen: &str, who: &str) {
     assert!(
@@ -757,6 +788,7 @@ fn a_blip_in_the_chat_loses_nothing() {
     lan.set_link(0, false);
     let down = Instant::now();
     let mut counts: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
+    let mut left: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
     let mut typed = false;
     while down.elapsed() < Duration::from_secs(15) {
         for (i, name) in ["a", "b"].into_iter().enumerate() {
@@ -765,6 +797,11 @@ fn a_blip_in_the_chat_loses_nothing() {
             if let Some(n) = reconnecting_secs(&s) {
                 if counts[i].last() != Some(&n) {
                     counts[i].push(n);
+                }
+            }
+            if let Some(n) = ends_in_secs(&s) {
+                if left[i].last() != Some(&n) {
+                    left[i].push(n);
                 }
             }
         }
@@ -785,6 +822,16 @@ fn a_blip_in_the_chat_loses_nothing() {
             counts[i].len() >= 3 && counts[i].windows(2).all(|w| w[0] < w[1]),
             "{name} shows the link interrupted, reconnecting, with seconds counting: {:?}\n{}",
             counts[i],
+            trim_screen(&s)
+        );
+        // Past a few seconds: when the chat will give up (60 s of peer timeout), counting
+        // down.
+        assert!(
+            left[i].len() >= 3
+                && left[i].windows(2).all(|w| w[0] > w[1])
+                && left[i].iter().all(|&n| (40..=56).contains(&n)),
+            "{name} says when the chat ends, counting down: {:?}\n{}",
+            left[i],
             trim_screen(&s)
         );
         // Nothing sent meanwhile arrived.
@@ -894,6 +941,20 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
         s.contains("Ctrl-R: new code")
     });
 
+    // Ctrl-R, then Esc: back to the kept chat (not quit, not a new chat), on both sides
+    // (my code and the scan screen are their first screens with --start / --join).
+    for name in ["a", "b"] {
+        t.keys(name, &["C-r"]);
+        t.wait(name, "the re-pairing's screen", |s| {
+            s.contains("Esc back to the chat")
+        });
+        t.keys(name, &["Escape"]);
+        let s = t.wait(name, "the kept chat again", |s| {
+            s.contains("before the break") && s.contains("Ctrl-R new code")
+        });
+        assert!(!exited(&s), "{}", trim_screen(&s));
+    }
+
     // Both pair again in place: same roles, new codes, the chat kept.
     t.keys("a", &["C-r"]);
     t.keys("b", &["C-r"]);
@@ -916,7 +977,7 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
     });
 
     // B quits; A pairs again with another app, C, and says it is a different peer.
-    t.keys("b", &["C-c"]);
+    ctrl_c(&t, "b");
     assert_restored(&t, "b");
     t.wait("a", "A's peer left, with Ctrl-R offered", |s| {
         s.contains("the peer left") && s.contains("Ctrl-R: new code")
@@ -953,12 +1014,12 @@ fn pair_two(t: &Tmux, a_args: &str, b_args: &str) {
 }
 
 /// `from` types a `/send ...` command line; `to` sees the offer (a line containing
-/// `offer`) and accepts it with y.
+/// `offer`) and accepts it with Ctrl-Y.
 fn send_and_accept(t: &Tmux, from: &str, command: &str, to: &str, offer: &str) {
     t.type_text(from, command);
     t.keys(from, &["Enter"]);
     t.wait(to, "the offer", |s| s.contains(offer));
-    t.keys(to, &["y"]);
+    t.keys(to, &["C-y"]);
 }
 
 /// The screen's rows joined without their padding (a chat line may wrap).
@@ -1007,14 +1068,14 @@ fn a_file_sent_from_the_tui_is_offered_accepted_shown_and_verified() {
         s.contains("offering payload.bin (50 MB): waiting for the peer to accept")
     });
     let s = t.wait("b", "the offer", |s| {
-        s.contains("peer  offers payload.bin (50 MB, 1 file). y: accept")
+        s.contains("peer  offers payload.bin (50 MB, 1 file). Ctrl-Y: accept")
     });
     assert!(
-        s.contains(" y accept files  n decline "),
+        s.contains(" Ctrl-Y accept files  Ctrl-N decline "),
         "{}",
         trim_screen(&s)
     );
-    t.keys("b", &["y"]);
+    t.keys("b", &["C-y"]);
 
     // Progress lines on both sides while it runs, then done on both: where it is, verified.
     let mut progress_seen = [false, false];
@@ -1070,7 +1131,14 @@ fn a_file_sent_from_the_tui_is_offered_accepted_shown_and_verified() {
     t.wait("b", "the second offer", |s| {
         s.contains("offers small note.txt (10 B, 1 file)")
     });
-    t.keys("b", &["n"]);
+    // A reply that starts with n is a message, not a decline.
+    t.type_text("b", "nope, I already have it");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "B's reply, whole", |s| {
+        s.contains("peer  nope, I already have it")
+    });
+    assert!(!t.screen("b").contains("declined small note.txt"));
+    t.keys("b", &["C-n"]);
     t.wait("b", "the decline said", |s| {
         s.contains("declined small note.txt")
     });
@@ -1307,9 +1375,9 @@ fn a_headless_sender_offers_to_the_tui_which_accepts() {
     t.wait("b", "the chat", |s| sas(s).is_some());
 
     t.wait("b", "the offer", |s| {
-        s.contains("peer  offers report.pdf (300 kB, 1 file). y: accept")
+        s.contains("peer  offers report.pdf (300 kB, 1 file). Ctrl-Y: accept")
     });
-    t.keys("b", &["y"]);
+    t.keys("b", &["C-y"]);
     t.wait("b", "done", |s| {
         flat(s).contains(&format!(
             "received report.pdf (300 kB), verified: saved as {}",
@@ -1329,7 +1397,7 @@ fn a_headless_sender_offers_to_the_tui_which_accepts() {
     let s = t.wait("a", "the headless exit", exited);
     assert!(s.contains("EXIT=0"), "{}", trim_screen(&s));
     t.wait("b", "the peer left", |s| s.contains("✗ the peer left"));
-    t.keys("b", &["C-c"]);
+    ctrl_c(&t, "b");
     assert_restored(&t, "b");
 }
 

@@ -38,6 +38,9 @@ pub struct Files {
     sending: bool,
     pub peer_done: bool,
     told_done: bool,
+    /// Whether the peer is qrchat, as the session said (`SessionEvent::Peer`): only a
+    /// qrchat peer takes files and hears our "done".
+    peer_qrchat: bool,
     failures: Vec<String>,
     progress_tx: mpsc::Sender<Progress>,
     last_line: Option<Instant>,
@@ -58,6 +61,7 @@ impl Files {
             sending: false,
             peer_done: false,
             told_done: false,
+            peer_qrchat: false,
             failures: Vec::new(),
             progress_tx,
             last_line: None,
@@ -74,13 +78,18 @@ impl Files {
         }
     }
 
+    /// The session said whether the peer is qrchat.
+    pub fn on_peer(&mut self, qrchat: bool) {
+        self.peer_qrchat = qrchat;
+    }
+
     /// The chat opened: start sending what `--send` named.
     pub fn on_open(&mut self, session: &Session) {
         if self.started || self.send.is_empty() {
             return;
         }
         self.started = true;
-        if !session.peer_is_qrchat() {
+        if !self.peer_qrchat {
             self.fail(
                 "the other side is not qrchat (a browser page?): it cannot take files".into(),
             );
@@ -253,7 +262,7 @@ impl Files {
 
     /// Our side has nothing more to send: say so to a qrchat peer (once).
     pub fn stdin_closed(&mut self, session: &Session) {
-        if self.told_done || self.sending || !session.peer_is_qrchat() {
+        if self.told_done || self.sending || !self.peer_qrchat {
             return;
         }
         if !self.started && !self.send.is_empty() {
@@ -269,10 +278,9 @@ impl Files {
     }
 
     /// Whether the session may end now that stdin is closed.
-    pub fn may_leave(&self, session: &Session) -> bool {
+    pub fn may_leave(&self) -> bool {
         let own_done = !self.sending && (self.started || self.send.is_empty());
-        let waiting_for_peer =
-            self.receive.is_some() && session.peer_is_qrchat() && !self.peer_done;
+        let waiting_for_peer = self.receive.is_some() && self.peer_qrchat && !self.peer_done;
         own_done && self.running.is_empty() && !waiting_for_peer
     }
 

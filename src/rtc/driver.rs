@@ -13,7 +13,7 @@ use webrtc::peer_connection::RTCPeerConnection;
 
 use super::channel::Channel;
 use super::machine::{Action, ChannelUse, Fact, Machine};
-use super::{rtt, LinkState, Route, SessionEvent, MAX_RECEIVE_BYTES, RTT_LABEL};
+use super::{rtt, LinkState, Route, RtcError, SessionEvent, MAX_RECEIVE_BYTES, RTT_LABEL};
 use crate::signal;
 
 /// What reaches the driver.
@@ -30,6 +30,11 @@ pub(super) enum Input {
     Incoming(Arc<RTCDataChannel>),
     /// A channel we or the peer made is open and detached: the chat.
     ChatReady(Channel),
+    /// The owner wants a further channel with this label (qrchat peers only).
+    OpenChannel {
+        label: String,
+        reply: oneshot::Sender<Result<Arc<RTCDataChannel>, RtcError>>,
+    },
     /// Tell me when gathering is over (timed_out).
     OnGathered(oneshot::Sender<bool>),
     /// Close: flush the chat (bounded), close it and the connection, then answer.
@@ -104,6 +109,19 @@ impl Driver {
                     self.start_chat(&mut run, ch);
                     Fact::ChatOpen { sas, remote, route }
                 }
+                Input::OpenChannel { label, reply } => {
+                    // Made here, in the order asked (the SCTP stream ids follow it).
+                    let made = match self.machine.may_open(&label) {
+                        Ok(()) => self
+                            .pc
+                            .create_data_channel(&label, None)
+                            .await
+                            .map_err(RtcError::from),
+                        Err(e) => Err(e),
+                    };
+                    let _ = reply.send(made);
+                    continue;
+                }
                 Input::OnGathered(tx) => {
                     match run.gathered {
                         Some(t) => {
@@ -177,7 +195,7 @@ impl Driver {
                 run.tasks.push(tokio::spawn(async move {
                     match pc.create_data_channel(RTT_LABEL, None).await {
                         Ok(dc) => on_open(dc, move |ch| {
-                            tokio::spawn(rtt::run(ch, inputs, state));
+                            tokio::spawn(rtt::run(ch, state, report_rtt(inputs)));
                         }),
                         Err(e) => tracing::debug!("no round-trip channel: {e}"),
                     }
@@ -201,7 +219,7 @@ impl Driver {
             ChannelUse::Rtt => {
                 let state = self.state.subscribe();
                 on_open(dc, move |ch| {
-                    tokio::spawn(rtt::run(ch, inputs, state));
+                    tokio::spawn(rtt::run(ch, state, report_rtt(inputs)));
                 })
             }
             ChannelUse::Owner => on_open(dc, move |ch| {
@@ -318,6 +336,15 @@ impl Driver {
         if let Err(e) = self.pc.close().await {
             tracing::debug!("closing peer connection: {e}");
         }
+    }
+}
+
+/// Round-trip times go to the owner as events (false once the session is gone).
+fn report_rtt(inputs: mpsc::UnboundedSender<Input>) -> impl Fn(Duration) -> bool + Send {
+    move |rtt| {
+        inputs
+            .send(Input::Fact(Fact::Pass(SessionEvent::Rtt(rtt))))
+            .is_ok()
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{CloseReason, LinkState, Route, SessionEvent};
+use super::{CloseReason, LinkState, Route, RtcError, SessionEvent, CHANNEL_LABEL, RTT_LABEL};
 
 /// With STUN servers configured, gathering ends once no new candidate has come for this
 /// long (a live STUN server answers within a round trip), or at the deadline.
@@ -184,6 +184,19 @@ impl Machine {
         self.closed
     }
 
+    /// Whether we may open a further channel with this label: to a qrchat peer only (the
+    /// one place that knows; the owner was told by [`SessionEvent::Peer`]), and not under
+    /// a label the session uses itself.
+    pub fn may_open(&self, label: &str) -> Result<(), RtcError> {
+        if !self.qrchat {
+            Err(RtcError::NotQrchat)
+        } else if label == CHANNEL_LABEL || label == RTT_LABEL {
+            Err(RtcError::LabelTaken(label.to_owned()))
+        } else {
+            Ok(())
+        }
+    }
+
     /// When the driver must wake the machine with [`Fact::Tick`].
     pub fn deadline(&self) -> Option<Instant> {
         if self.closed {
@@ -251,6 +264,7 @@ impl Machine {
             }
             Fact::RemoteApplied { qrchat } => {
                 self.qrchat = qrchat;
+                out.push(Action::Emit(SessionEvent::Peer { qrchat }));
                 if self.role == Role::Offerer {
                     self.applied = Some(now);
                     if qrchat {
@@ -269,10 +283,15 @@ impl Machine {
             }
             Fact::DtlsConnected => self.dtls_up = true,
             Fact::Incoming { label } => {
-                let use_ = if label == super::RTT_LABEL && self.qrchat && !self.rtt_taken {
+                let use_ = if label == RTT_LABEL && self.qrchat && !self.rtt_taken {
                     self.rtt_taken = true;
                     ChannelUse::Rtt
-                } else if self.role == Role::Answerer && !self.chat_taken {
+                } else if self.role == Role::Answerer
+                    && !self.chat_taken
+                    // a qrchat offerer's own channels (a pairing, a transfer) opened right
+                    // after the chat may overtake the chat's open on another stream
+                    && !(self.qrchat && label.starts_with("qrchat-"))
+                {
                     self.chat_taken = true;
                     ChannelUse::Chat
                 } else if self.qrchat {
@@ -291,10 +310,7 @@ impl Machine {
                 out.extend(self.early.drain(..).map(Action::Emit));
             }
             Fact::ChatEnded => self.close(CloseReason::PeerLeft, &mut out),
-            Fact::ChatBroke(why) => self.close(
-                CloseReason::Failed(format!("the chat channel broke: {why}")),
-                &mut out,
-            ),
+            Fact::ChatBroke(why) => self.close(CloseReason::ChatBroke(why), &mut out),
             Fact::Pass(ev) if !self.opened && !matches!(ev, SessionEvent::Notice(_)) => {
                 self.early.push(ev)
             }
@@ -345,7 +361,7 @@ impl Machine {
                 let reason = if self.opened {
                     CloseReason::PeerLeft
                 } else {
-                    CloseReason::Failed("the connection was closed".into())
+                    CloseReason::ClosedEarly
                 };
                 self.close(reason, out);
             }
@@ -409,14 +425,22 @@ impl Machine {
 /// How the selected candidate pair goes, from the two candidate types (`host`, `srflx`,
 /// `prflx`, `relay`). A peer-reflexive remote whose address is one of the peer's own host
 /// candidates is a LAN peer whose checks arrived before its candidates did, not a NAT.
+///
+/// The packets of a pair always leave from the local candidate's base (a server-reflexive
+/// or peer-reflexive local candidate shares the host socket), so what decides is where they
+/// go: to one of the peer's own *private* host addresses, they cross no NAT whatever our
+/// local candidate is called. Two hosts behind one router with STUN configured showed it:
+/// the controlled side's selected pair named its srflx candidate (same socket as its host
+/// one) with the peer's host address, and it said "through a NAT" while the other side,
+/// with the very same packets, said "on your network".
 pub fn route_of(local: &str, remote: &str, remote_addr: &str, remote_hosts: &[String]) -> Route {
+    let to_peer_host =
+        remote == "host" || (remote == "prflx" && remote_hosts.iter().any(|a| a == remote_addr));
     if local == "relay" || remote == "relay" {
         Route::Relay
-    } else if local == "srflx"
-        || remote == "srflx"
-        || (local == "prflx")
-        || (remote == "prflx" && !remote_hosts.iter().any(|a| a == remote_addr))
-    {
+    } else if to_peer_host && crate::signal::is_site_local(remote_addr) {
+        Route::Lan
+    } else if local == "srflx" || local == "prflx" || !to_peer_host {
         Route::Nat
     } else {
         Route::Lan
@@ -431,7 +455,15 @@ mod tests {
         assert_eq!(route_of("host", "host", "192.168.1.5", &hosts), Route::Lan);
         assert_eq!(route_of("host", "prflx", "192.168.1.5", &hosts), Route::Lan);
         assert_eq!(route_of("host", "prflx", "203.0.113.9", &hosts), Route::Nat);
-        assert_eq!(route_of("srflx", "host", "192.168.1.5", &hosts), Route::Nat);
+        // Our srflx candidate shares the host socket: to the peer's private host address the
+        // packets cross no NAT (two hosts behind one router); to a public one they do.
+        assert_eq!(route_of("srflx", "host", "192.168.1.5", &hosts), Route::Lan);
+        assert_eq!(route_of("prflx", "host", "10.99.11.2", &[]), Route::Lan);
+        assert_eq!(route_of("srflx", "host", "203.0.113.7", &[]), Route::Nat);
+        assert_eq!(route_of("prflx", "host", "203.0.113.7", &[]), Route::Nat);
+        assert_eq!(route_of("host", "host", "203.0.113.7", &[]), Route::Lan);
+        assert_eq!(route_of("srflx", "srflx", "203.0.113.7", &[]), Route::Nat);
+        assert_eq!(route_of("host", "srflx", "192.168.1.9", &hosts), Route::Nat);
         assert_eq!(
             route_of("host", "relay", "198.51.100.1", &hosts),
             Route::Relay
@@ -548,7 +580,13 @@ mod tests {
         assert_eq!(m.deadline(), None);
         let a = m.on(Fact::RemoteApplied { qrchat: true }, t0 + secs(100));
         assert!(a.contains(&Action::OpenRtt));
-        assert_eq!(events(&a), vec![SessionEvent::State(LinkState::Connecting)]);
+        assert_eq!(
+            events(&a),
+            vec![
+                SessionEvent::Peer { qrchat: true },
+                SessionEvent::State(LinkState::Connecting)
+            ]
+        );
         let a = m.on(
             Fact::ChatOpen {
                 sas: "1".into(),
@@ -569,6 +607,34 @@ mod tests {
             ]
         );
         assert_eq!(m.deadline(), None);
+    }
+
+    #[test]
+    fn further_channels_only_to_a_qrchat_peer_and_under_a_free_label() {
+        let (mut m, t0) = machine(Role::Offerer, false);
+        // Not known yet: refused.
+        assert!(matches!(
+            m.may_open("qrchat-file"),
+            Err(RtcError::NotQrchat)
+        ));
+        let a = m.on(Fact::RemoteApplied { qrchat: false }, t0);
+        assert_eq!(events(&a)[0], SessionEvent::Peer { qrchat: false });
+        assert!(matches!(
+            m.may_open("qrchat-file"),
+            Err(RtcError::NotQrchat)
+        ));
+
+        let (mut m, t0) = machine(Role::Answerer, false);
+        m.on(Fact::RemoteApplied { qrchat: true }, t0);
+        assert!(m.may_open("qrchat-file").is_ok());
+        assert!(matches!(
+            m.may_open(RTT_LABEL),
+            Err(RtcError::LabelTaken(_))
+        ));
+        assert!(matches!(
+            m.may_open(CHANNEL_LABEL),
+            Err(RtcError::LabelTaken(_))
+        ));
     }
 
     #[test]
@@ -739,9 +805,14 @@ mod tests {
             m.on(label("another"), t0),
             vec![Action::Route(ChannelUse::Refuse)]
         );
-        // A qrchat offerer: rtt once, chat, and further channels go to the owner.
+        // A qrchat offerer: rtt once, chat, and further channels go to the owner, also
+        // one of its own that overtook the chat (streams are not ordered among each other).
         let (mut m, t0) = machine(Role::Answerer, false);
         m.on(Fact::RemoteApplied { qrchat: true }, t0);
+        assert_eq!(
+            m.on(label("qrchat-pair"), t0),
+            vec![Action::Route(ChannelUse::Owner)]
+        );
         assert_eq!(
             m.on(label("qrchat-rtt"), t0),
             vec![Action::Route(ChannelUse::Rtt)]

@@ -13,35 +13,20 @@ pub mod machine;
 mod net;
 mod rtt;
 mod servers;
+mod session;
 
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot, watch};
-use webrtc::api::setting_engine::SettingEngine;
-use webrtc::api::APIBuilder;
-use webrtc::data_channel::RTCDataChannel;
-use webrtc::dtls_transport::dtls_transport_state::RTCDtlsTransportState;
-use webrtc::ice::mdns::MulticastDnsMode;
-use webrtc::ice::network_type::NetworkType;
-use webrtc::peer_connection::certificate::RTCCertificate;
-use webrtc::peer_connection::configuration::RTCConfiguration;
-use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
-use webrtc::peer_connection::sdp::sdp_type::RTCSdpType;
-use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
-use webrtc::peer_connection::RTCPeerConnection;
-
-use crate::signal::{self, SdpKind, SessionDescription};
-use driver::{Driver, Input};
-use machine::{Fact, Machine, PcState, Role, Rules};
+use crate::signal::SdpKind;
 
 pub use channel::{Channel, ChannelMessage, MAX_CHANNEL_MESSAGE, SEND_HIGH_WATER};
 pub use machine::{CONNECT_TIMEOUT, STUN_QUIET, WAIT_FOR_PEER};
-pub use net::BindError;
+pub use net::{broadcast_addresses, BindError};
 pub use rtt::{RTT_EVERY, RTT_LABEL};
 pub use servers::{
     check_cli as check_servers, check_resolves, turn_servers, ServerError, TurnServer,
 };
+pub use session::{Identity, Session};
 
 /// The data channel's label. The answering side accepts the first channel the offerer
 /// opens whatever its label (browser pages name theirs freely) and closes any further one.
@@ -62,46 +47,6 @@ const ICE_FAILED: Duration = Duration::from_secs(900);
 
 /// Longest peer message passed on whole; the rest of a longer one is cut (with a note).
 pub const MAX_RECEIVE_BYTES: usize = 64 * 1024;
-
-/// A DTLS certificate and its fingerprint: who this side is to its peers. Sessions made
-/// with the same identity show the same fingerprint, so a peer that pairs again with the
-/// same app sees the same certificate and the same safety number.
-#[derive(Clone)]
-pub struct Identity {
-    cert: RTCCertificate,
-    fingerprint: [u8; 32],
-}
-
-impl Identity {
-    /// A fresh key pair and self-signed certificate.
-    pub fn generate() -> Result<Identity, RtcError> {
-        let key = rcgen::KeyPair::generate()
-            .map_err(|e| RtcError::Webrtc(webrtc::Error::new(e.to_string())))?;
-        let cert = RTCCertificate::from_key_pair(key)?;
-        let fingerprint = cert
-            .get_fingerprints()
-            .iter()
-            .find(|f| f.algorithm == "sha-256")
-            .and_then(|f| signal::parse_fingerprint_hex(&f.value))
-            .ok_or_else(|| RtcError::Webrtc(webrtc::Error::new("no sha-256 fingerprint".into())))?;
-        Ok(Identity { cert, fingerprint })
-    }
-
-    /// SHA-256 of the certificate, as the codes carry it.
-    pub fn fingerprint(&self) -> [u8; 32] {
-        self.fingerprint
-    }
-}
-
-impl std::fmt::Debug for Identity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Identity({:02X}{:02X}..)",
-            self.fingerprint[0], self.fingerprint[1]
-        )
-    }
-}
 
 /// How a session gathers and connects.
 #[derive(Debug, Clone)]
@@ -200,6 +145,10 @@ impl std::fmt::Display for LinkState {
 /// What the session tells its owner, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionEvent {
+    /// The peer's code was applied: whether the peer is qrchat (its ICE credentials are
+    /// qrchat's, which no browser makes). Said once, before the link comes up; only a
+    /// qrchat peer takes further channels ([`Session::open_channel`]) and so files.
+    Peer { qrchat: bool },
     /// A local candidate was found (count so far).
     Gathering { candidates: usize },
     /// Gathering ended; `timed_out` when the deadline cut it short.
@@ -245,8 +194,10 @@ pub enum CloseReason {
     /// The peer dropped the link right after DTLS: it refused our certificate (its copy of
     /// our code names another one).
     CertificateRefused,
-    /// Anything else.
-    Failed(String),
+    /// The chat channel broke (the channel's own error, in words).
+    ChatBroke(String),
+    /// The connection was closed before the chat opened.
+    ClosedEarly,
 }
 
 impl std::fmt::Display for CloseReason {
@@ -274,7 +225,8 @@ impl std::fmt::Display for CloseReason {
                  have been changed on the way to it (someone in the middle); pair again by \
                  reading the QR",
             ),
-            CloseReason::Failed(why) => f.write_str(why),
+            CloseReason::ChatBroke(why) => write!(f, "the chat channel broke: {why}"),
+            CloseReason::ClosedEarly => f.write_str("the connection was closed"),
         }
     }
 }
@@ -299,436 +251,23 @@ pub enum RtcError {
     Remote(String),
     #[error("data channel: {0}")]
     Channel(String),
+    #[error("the peer is not qrchat: it takes no further channels")]
+    NotQrchat,
+    #[error("the channel label {0:?} is taken")]
+    LabelTaken(String),
+    #[error("cannot make a key pair for the certificate: {0}")]
+    KeyPair(String),
+    #[error("the certificate has no sha-256 fingerprint")]
+    NoFingerprint,
+    #[error("no system randomness for the ICE password: {0}")]
+    NoRandomness(String),
+    #[error("webrtc gave no local description after gathering")]
+    NoLocalDescription,
     #[error("WebRTC: {0}")]
     Webrtc(#[from] webrtc::Error),
 }
 
-/// How many chat messages may wait for the writer before [`Session::send`] waits.
-const OUTGOING: usize = 256;
-
-/// One peer connection with its chat channel.
-pub struct Session {
-    pc: Arc<RTCPeerConnection>,
-    local: SessionDescription,
-    local_fp: [u8; 32],
-    inputs: mpsc::UnboundedSender<Input>,
-    state: watch::Receiver<Option<LinkState>>,
-    outgoing: mpsc::Sender<Option<String>>,
-    qrchat: OnceLock<bool>,
-    role: Role,
-    peer_timeout: Duration,
-}
-
-impl Session {
-    /// Start a chat: create the channel and an offer, gather (until complete or the
-    /// deadline), and return with the complete local description.
-    pub async fn offer(
-        cfg: &RtcConfig,
-        events: mpsc::UnboundedSender<SessionEvent>,
-    ) -> Result<Session, RtcError> {
-        let mut s = Self::start(cfg, Role::Offerer, false, events).await?;
-        let dc = s.pc.create_data_channel(CHANNEL_LABEL, None).await?;
-        let inputs = s.inputs.clone();
-        driver::on_open(dc, move |ch| {
-            let _ = inputs.send(Input::ChatReady(ch));
-        });
-        let offer = s.pc.create_offer(None).await?;
-        match s.gather(cfg, offer).await {
-            Ok(local) => {
-                s.local = local;
-                Ok(s)
-            }
-            Err(e) => {
-                s.close().await;
-                Err(e)
-            }
-        }
-    }
-
-    /// Join a chat: apply the offer, answer, gather, and return with the complete answer.
-    /// The link comes up once the offerer applies this answer.
-    pub async fn answer(
-        cfg: &RtcConfig,
-        offer: &SessionDescription,
-        events: mpsc::UnboundedSender<SessionEvent>,
-    ) -> Result<Session, RtcError> {
-        if offer.kind != SdpKind::Offer {
-            return Err(RtcError::WrongKind {
-                got: offer.kind,
-                want: SdpKind::Offer,
-            });
-        }
-        // An offer whose ICE credentials derive from its fingerprint (compact v1, an older
-        // qrchat) gets an answer of the same kind, which that qrchat can read.
-        let v1 = signal::uses_v1_credentials(&offer.sdp);
-        let mut s = Self::start(cfg, Role::Answerer, v1, events).await?;
-        let res = async {
-            s.set_remote(offer).await?;
-            let answer = s.pc.create_answer(None).await?;
-            s.gather(cfg, answer).await
-        }
-        .await;
-        match res {
-            Ok(mut local) => {
-                // Tie the answer to the offer it answers, so the offerer can tell an answer
-                // made for another code (an earlier one, or one changed on the way).
-                // qrchat offers only: a browser page's JSON stays as it is.
-                if signal::made_by_qrchat(&offer.sdp) {
-                    local.sdp = signal::tie_answer(&local.sdp, &offer.sdp);
-                }
-                s.local = local;
-                Ok(s)
-            }
-            Err(e) => {
-                s.close().await;
-                Err(e)
-            }
-        }
-    }
-
-    async fn start(
-        cfg: &RtcConfig,
-        role: Role,
-        v1_credentials: bool,
-        events: mpsc::UnboundedSender<SessionEvent>,
-    ) -> Result<Session, RtcError> {
-        let plan = net::BindPlan::resolve(&cfg.bind)?;
-        let ice_servers = servers::ice_servers(&cfg.stun, &cfg.turn)?;
-        for note in servers::check_resolves(cfg).await {
-            let _ = events.send(SessionEvent::Notice(note));
-        }
-
-        // The certificate: the config's (an app that re-pairs keeps its identity), else a
-        // fresh one. The ICE credentials are fresh for every session (compact v2 carries the
-        // password), independent of the certificate, so a fingerprint changed on the way
-        // still lets the path come up and DTLS name the mismatch; v1's derived ones only to
-        // answer an older qrchat's offer.
-        let identity = match &cfg.identity {
-            Some(id) => id.clone(),
-            None => Identity::generate()?,
-        };
-        let (cert, local_fp) = (identity.cert, identity.fingerprint);
-        let (ufrag, pwd) = if v1_credentials {
-            signal::ice_credentials(&local_fp)
-        } else {
-            let mut pwd = [0u8; signal::ICE_PWD_BYTES];
-            getrandom::fill(&mut pwd).map_err(|e| {
-                RtcError::Webrtc(webrtc::Error::new(format!(
-                    "no system randomness for the ICE password: {e}"
-                )))
-            })?;
-            signal::ice_credentials_v2(&pwd)
-        };
-
-        let mut se = SettingEngine::default();
-        se.set_ice_credentials(ufrag, pwd);
-        se.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
-        se.set_network_types(vec![NetworkType::Udp4, NetworkType::Udp6]);
-        se.set_ice_timeouts(
-            Some(ICE_DISCONNECTED),
-            Some(ICE_FAILED),
-            Some(ICE_KEEPALIVE),
-        );
-        se.detach_data_channels();
-        // The answerer starts checks the moment it answers; the offerer often hears them
-        // before it has parsed the answer's candidates, so it learns the peer as
-        // peer-reflexive, and webrtc-ice waits 1 s before nominating a prflx pair. That
-        // wait is for better candidates that a two-party LAN pairing never gets: it cost
-        // ~1 s on one open in five (measured on loopback). Nominate at once.
-        se.set_prflx_acceptance_min_wait(Some(Duration::ZERO));
-        se.set_srflx_acceptance_min_wait(Some(servers::SRFLX_ACCEPTANCE_WAIT));
-        se.set_relay_acceptance_min_wait(Some(servers::RELAY_ACCEPTANCE_WAIT));
-        plan.apply(&mut se);
-
-        let api = APIBuilder::new().with_setting_engine(se).build();
-        let config = RTCConfiguration {
-            ice_servers,
-            certificates: vec![cert],
-            ..Default::default()
-        };
-        let pc = Arc::new(api.new_peer_connection(config).await?);
-
-        let (inputs, input_rx) = mpsc::unbounded_channel();
-        let (state_tx, state) = watch::channel(None);
-        let (outgoing, outgoing_rx) = mpsc::channel(OUTGOING);
-        let machine = Machine::new(
-            Rules {
-                role,
-                stun: !(cfg.stun.is_empty() && cfg.turn.is_empty()),
-                gather_timeout: cfg.gather_timeout,
-                peer_timeout: cfg.peer_timeout,
-            },
-            Instant::now(),
-        );
-        forward_callbacks(&pc, &inputs);
-        let driver = Driver {
-            machine,
-            pc: Arc::clone(&pc),
-            events,
-            inputs: inputs.clone(),
-            state: state_tx,
-            local_fp,
-            outgoing: Some(outgoing_rx),
-            end_outgoing: outgoing.clone(),
-        };
-        tokio::spawn(driver.run(input_rx));
-        Ok(Session {
-            pc,
-            local: SessionDescription {
-                kind: match role {
-                    Role::Offerer => SdpKind::Offer,
-                    Role::Answerer => SdpKind::Answer,
-                },
-                sdp: String::new(),
-            },
-            local_fp,
-            inputs,
-            state,
-            outgoing,
-            qrchat: OnceLock::new(),
-            role,
-            peer_timeout: cfg.peer_timeout,
-        })
-    }
-
-    /// The complete local description (after gathering), ready to encode.
-    pub fn local_description(&self) -> &SessionDescription {
-        &self.local
-    }
-
-    /// SHA-256 fingerprint of this session's DTLS certificate.
-    pub fn local_fingerprint(&self) -> [u8; 32] {
-        self.local_fp
-    }
-
-    /// Whether the peer is qrchat (its code was made by qrchat): only then are further
-    /// channels (file transfers) offered to it. Browser pages never see one.
-    pub fn peer_is_qrchat(&self) -> bool {
-        self.qrchat.get().copied().unwrap_or(false)
-    }
-
-    /// How long a silent peer is given (the config's).
-    pub fn peer_timeout(&self) -> Duration {
-        self.peer_timeout
-    }
-
-    /// The link state as last announced (None while gathering and after our close).
-    pub fn state(&self) -> Option<LinkState> {
-        *self.state.borrow()
-    }
-
-    /// The offerer applies the peer's answer; the link then comes up on its own.
-    pub async fn accept_answer(&self, answer: &SessionDescription) -> Result<(), RtcError> {
-        if answer.kind != SdpKind::Answer || self.role != Role::Offerer {
-            return Err(RtcError::WrongKind {
-                got: answer.kind,
-                want: SdpKind::Answer,
-            });
-        }
-        self.set_remote(answer).await
-    }
-
-    /// Whether the chat channel is open (and the path not interrupted).
-    pub fn is_open(&self) -> bool {
-        self.state().is_some_and(|s| s.is_open())
-    }
-
-    /// Send one chat message. Before the chat first opened: [`RtcError::NotOpen`]. While
-    /// the link is interrupted the message waits and goes out, in order, once it is back.
-    pub async fn send(&self, text: &str) -> Result<(), RtcError> {
-        if text.len() > crate::chat::MAX_MESSAGE_BYTES {
-            return Err(RtcError::TooLong {
-                len: text.len(),
-                max: crate::chat::MAX_MESSAGE_BYTES,
-            });
-        }
-        match self.state() {
-            Some(LinkState::Open { .. } | LinkState::Interrupted { .. }) => self
-                .outgoing
-                .send(Some(text.to_owned()))
-                .await
-                .map_err(|_| RtcError::Closed),
-            _ => Err(RtcError::NotOpen),
-        }
-    }
-
-    /// Open a further data channel (qrchat peers only); resolves once it is open. The
-    /// future owns what it needs, so it can run on a task of its own.
-    pub fn open_channel(
-        &self,
-        label: &str,
-    ) -> impl std::future::Future<Output = Result<Channel, RtcError>> + Send + 'static {
-        let refused = if !self.peer_is_qrchat() {
-            Some(RtcError::Channel(
-                "the peer is not qrchat: it takes no further channels".into(),
-            ))
-        } else if label == CHANNEL_LABEL || label == RTT_LABEL {
-            Some(RtcError::Channel(format!("the label {label:?} is taken")))
-        } else {
-            None
-        };
-        let pc = Arc::clone(&self.pc);
-        let mut state = self.state.clone();
-        let label = label.to_owned();
-        async move {
-            if let Some(e) = refused {
-                return Err(e);
-            }
-            let dc: Arc<RTCDataChannel> = pc.create_data_channel(&label, None).await?;
-            let (tx, rx) = oneshot::channel();
-            driver::on_open(dc, move |ch| {
-                let _ = tx.send(ch);
-            });
-            tokio::select! {
-                ch = rx => ch.map_err(|_| RtcError::Closed),
-                _ = state.wait_for(|s| s.is_none()) => Err(RtcError::Closed),
-            }
-        }
-    }
-
-    /// Let queued messages go out (bounded), then close the channel and the connection.
-    /// The peer sees the chat end.
-    pub async fn close(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.inputs.send(Input::Close(tx)).is_ok() {
-            let _ = tokio::time::timeout(Duration::from_secs(8), rx).await;
-        } else if let Err(e) = self.pc.close().await {
-            tracing::debug!("closing peer connection: {e}");
-        }
-    }
-
-    async fn set_remote(&self, desc: &SessionDescription) -> Result<(), RtcError> {
-        let remote = match desc.kind {
-            SdpKind::Offer => RTCSessionDescription::offer(desc.sdp.clone()),
-            SdpKind::Answer => RTCSessionDescription::answer(desc.sdp.clone()),
-        }
-        .map_err(|e| RtcError::Remote(e.to_string()))?;
-        let qrchat = signal::made_by_qrchat(&desc.sdp);
-        let _ = self.qrchat.set(qrchat);
-        self.pc
-            .set_remote_description(remote)
-            .await
-            .map_err(|e| RtcError::Remote(e.to_string()))?;
-        // A peer-reflexive address is on the LAN only if it is one of the peer's own
-        // (host) addresses; its NAT's public address means the route crosses a NAT.
-        let addresses = signal::host_addresses(&desc.sdp);
-        let _ = self.inputs.send(Input::Remote {
-            qrchat,
-            fingerprint: signal::fingerprint_of(&desc.sdp),
-            addresses,
-        });
-        Ok(())
-    }
-
-    /// Apply our description and wait until the machine says gathering is over, then
-    /// read the description back: only then does it carry the candidates.
-    async fn gather(
-        &self,
-        cfg: &RtcConfig,
-        desc: RTCSessionDescription,
-    ) -> Result<SessionDescription, RtcError> {
-        let kind = match desc.sdp_type {
-            RTCSdpType::Offer => SdpKind::Offer,
-            _ => SdpKind::Answer,
-        };
-        let mut done = self.pc.gathering_complete_promise().await;
-        {
-            let inputs = self.inputs.clone();
-            tokio::spawn(async move {
-                let _ = done.recv().await;
-                let _ = inputs.send(Input::Fact(Fact::GatheringComplete));
-            });
-        }
-        self.pc.set_local_description(desc).await?;
-        let (tx, rx) = oneshot::channel();
-        let _ = self.inputs.send(Input::OnGathered(tx));
-        let timed_out = rx.await.map_err(|_| RtcError::Closed)?;
-        if timed_out {
-            tracing::warn!(
-                "ICE gathering still {:?} after {:?} (or STUN silent); using the candidates found so far",
-                self.pc.ice_gathering_state(),
-                cfg.gather_timeout
-            );
-        }
-        let local =
-            self.pc.local_description().await.ok_or_else(|| {
-                RtcError::Webrtc(webrtc::Error::new("no local description".into()))
-            })?;
-        let candidates = candidate_count(&local.sdp);
-        let _ = self.inputs.send(Input::Fact(Fact::LocalReady {
-            candidates,
-            timed_out,
-        }));
-        if candidates == 0 {
-            return Err(RtcError::NoCandidates {
-                hint: if cfg.bind.is_empty() {
-                    " (is the network up? try --bind 127.0.0.1 for a same-machine test)"
-                } else {
-                    " matches --bind"
-                },
-            });
-        }
-        Ok(SessionDescription {
-            kind,
-            sdp: local.sdp,
-        })
-    }
-}
-
-/// webrtc's callbacks: each only forwards a fact to the driver.
-fn forward_callbacks(pc: &RTCPeerConnection, inputs: &mpsc::UnboundedSender<Input>) {
-    {
-        let inputs = inputs.clone();
-        pc.on_ice_candidate(Box::new(move |c| {
-            if c.is_some() {
-                let _ = inputs.send(Input::Fact(Fact::Candidate));
-            }
-            Box::pin(async {})
-        }));
-    }
-    {
-        let inputs = inputs.clone();
-        pc.on_peer_connection_state_change(Box::new(move |s: RTCPeerConnectionState| {
-            tracing::info!(state = %s, "peer connection state");
-            let s = match s {
-                RTCPeerConnectionState::Connecting => PcState::Connecting,
-                RTCPeerConnectionState::Connected => PcState::Connected,
-                RTCPeerConnectionState::Disconnected => PcState::Disconnected,
-                RTCPeerConnectionState::Failed => PcState::Failed,
-                RTCPeerConnectionState::Closed => PcState::Closed,
-                _ => PcState::New,
-            };
-            let _ = inputs.send(Input::Fact(Fact::Pc(s)));
-            Box::pin(async {})
-        }));
-    }
-    {
-        let inputs = inputs.clone();
-        pc.dtls_transport()
-            .on_state_change(Box::new(move |s: RTCDtlsTransportState| {
-                tracing::info!(state = %s, "DTLS state");
-                match s {
-                    RTCDtlsTransportState::Failed => {
-                        let _ = inputs.send(Input::Fact(Fact::DtlsFailed));
-                    }
-                    RTCDtlsTransportState::Connected => {
-                        let _ = inputs.send(Input::Fact(Fact::DtlsConnected));
-                    }
-                    _ => {}
-                }
-                Box::pin(async {})
-            }));
-    }
-    {
-        let inputs = inputs.clone();
-        pc.on_data_channel(Box::new(move |dc: Arc<RTCDataChannel>| {
-            let _ = inputs.send(Input::Incoming(dc));
-            Box::pin(async {})
-        }));
-    }
-}
-
 /// Candidates (component 1) in an SDP, as signal's one candidate lister counts them.
 pub fn candidate_count(sdp: &str) -> usize {
-    signal::candidates(sdp).len()
+    crate::signal::candidates(sdp).len()
 }

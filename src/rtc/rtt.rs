@@ -3,7 +3,7 @@
 //! webrtc-ice 0.17 leaves its candidate-pair RTT statistics at zero, and the chat channel
 //! carries plain text only (browser peers read it), so qrchat measures RTT on a second,
 //! tiny data channel, [`RTT_LABEL`]. It is opened only when the other side is known to be
-//! qrchat: its ICE credentials are the ones derived from its fingerprint, which no browser
+//! qrchat: its ICE credentials are qrchat's (`signal::made_by_qrchat`), which no browser
 //! produces. Each side sends a ping every [`RTT_EVERY`] and echoes the other's.
 //!
 //! A message is 9 bytes: `P` (ping) or `Q` (pong) and the sender's clock in nanoseconds;
@@ -12,12 +12,10 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::channel::Channel;
-use super::driver::Input;
-use super::machine::Fact;
-use super::{LinkState, SessionEvent};
+use super::LinkState;
 
 pub const RTT_LABEL: &str = "qrchat-rtt";
 /// How often each side measures the round-trip time.
@@ -26,12 +24,13 @@ pub const RTT_EVERY: Duration = Duration::from_secs(2);
 const PING: u8 = b'P';
 const PONG: u8 = b'Q';
 
-/// Ping, echo and report until the channel or the session ends. No pings while the link
-/// is interrupted: they would only pile up in SCTP's retransmission back-off.
+/// Ping, echo and `report` each round trip until the channel ends or `report` says the
+/// session is gone (false). No pings while the link is interrupted: they would only pile
+/// up in SCTP's retransmission back-off.
 pub(super) async fn run(
     ch: Channel,
-    inputs: mpsc::UnboundedSender<Input>,
     mut state: watch::Receiver<Option<LinkState>>,
+    report: impl Fn(Duration) -> bool,
 ) {
     let base = Instant::now();
     let pinger = {
@@ -65,8 +64,7 @@ pub(super) async fn run(
                 } else if b[0] == PONG {
                     let now = base.elapsed().as_nanos() as u64;
                     if let Some(rtt) = now.checked_sub(stamp) {
-                        let ev = SessionEvent::Rtt(Duration::from_nanos(rtt));
-                        if inputs.send(Input::Fact(Fact::Pass(ev))).is_err() {
+                        if !report(Duration::from_nanos(rtt)) {
                             break;
                         }
                     }

@@ -13,7 +13,10 @@
 //!                           layout may change with it
 //!                 bit  4    kind: 0 offer, 1 answer
 //!                 bits 3-2  DTLS setup role: 00 actpass, 01 active, 10 passive, 11 reserved
-//!                 bit  1    reserved, 0
+//!                 bit  1    offers: the maker takes its answer delivered straight to it
+//!                           over the LAN (`signal::accepts_direct`, `a=qrchat-direct`);
+//!                           0 in answers (reserved there). Costs no character: a flag, not
+//!                           a port (the listener's TCP port is the UDP host candidate's)
 //!                 bit  0    an answer's offer tag follows (4 bytes, see
 //!                           `signal::offer_tag`); 0 in offers
 //! bytes 1-32    SHA-256 DTLS certificate fingerprint
@@ -139,7 +142,8 @@ pub(crate) fn to_bytes(r: &Record) -> Result<Vec<u8>, String> {
         Ice::Password(_) => VERSION,
         Ice::FromFingerprint => VERSION_V1,
     };
-    b.push((version << 5) | (kind << 4) | (setup << 2) | tagged);
+    let direct = u8::from(r.direct && r.kind == SdpKind::Offer) << 1;
+    b.push((version << 5) | (kind << 4) | (setup << 2) | direct | tagged);
     b.extend_from_slice(&r.fingerprint);
     if let Ice::Password(p) = &r.ice {
         b.extend_from_slice(p);
@@ -211,14 +215,15 @@ pub(crate) fn from_bytes(b: &[u8]) -> Result<Record, DecodeError> {
             detail: "its checksum does not match",
         });
     }
-    if header & 0b10 != 0 {
-        return Err(DecodeError::UnknownVersion);
-    }
     let kind = if header & 0x10 == 0 {
         SdpKind::Offer
     } else {
         SdpKind::Answer
     };
+    let direct = header & 0b10 != 0;
+    if direct && (kind == SdpKind::Answer || version == VERSION_V1) {
+        return Err(DecodeError::UnknownVersion);
+    }
     let setup = match (header >> 2) & 0b11 {
         0 => Setup::ActPass,
         1 => Setup::Active,
@@ -294,6 +299,7 @@ pub(crate) fn from_bytes(b: &[u8]) -> Result<Record, DecodeError> {
         fingerprint,
         ice,
         answers,
+        direct,
         candidates,
     })
 }

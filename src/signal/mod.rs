@@ -162,6 +162,7 @@ fn compact_checked(desc: &SessionDescription) -> Result<String, String> {
         || again.setup != rec.setup
         || again.fingerprint != rec.fingerprint
         || again.answers != rec.answers
+        || again.direct != rec.direct
         || set(&again) != set(&rec)
     {
         return Err("it does not round-trip".into());
@@ -318,6 +319,40 @@ pub fn tie_answer(sdp_text: &str, offer_sdp: &str) -> String {
     out
 }
 
+/// Whether an offer's maker takes the answer delivered straight to it over the LAN (one
+/// scan pairs both sides; `src/direct`): `a=qrchat-direct`, header bit 1 of a compact
+/// code. The maker listens on TCP at each of its host candidates' address and port.
+pub fn accepts_direct(sdp: &str) -> bool {
+    sdp::attributes(sdp, "qrchat-direct").any(|v| v.is_empty())
+}
+
+/// An offer's description marked as taking a direct answer ([`accepts_direct`]): the
+/// attribute right after its fingerprint line. Browsers ignore it.
+pub fn mark_direct(offer_sdp: &str) -> String {
+    if accepts_direct(offer_sdp) {
+        return offer_sdp.to_owned();
+    }
+    let mut out = String::with_capacity(offer_sdp.len() + sdp::DIRECT_LINE.len());
+    let mut done = false;
+    for l in offer_sdp.split_inclusive('\n') {
+        out.push_str(l);
+        if !done && l.starts_with("a=fingerprint:") {
+            out.push_str(sdp::DIRECT_LINE);
+            done = true;
+        }
+    }
+    if !done {
+        out.push_str(sdp::DIRECT_LINE);
+    }
+    out
+}
+
+/// The ICE password a description states (`a=ice-pwd`): in a qrchat v2 code, 128 fresh
+/// bits only someone who read the code knows (the direct delivery's MAC is keyed by it).
+pub fn ice_password(sdp: &str) -> Option<&str> {
+    ice_of(sdp).map(|(_, p)| p)
+}
+
 /// The offer tag an answer carries, if any.
 pub fn answered_offer(sdp: &str) -> Option<[u8; 4]> {
     sdp::attributes(sdp, "qrchat-answers").find_map(sdp::parse_tag)
@@ -341,6 +376,37 @@ pub fn host_addresses(text: &str) -> Vec<String> {
         .filter(|c| c.component == 1 && c.typ == "host")
         .map(|c| c.address.to_string())
         .collect()
+}
+
+/// An address that is only reachable inside a site (RFC 1918, shared/CGNAT space, loopback,
+/// link-local, IPv6 unique-local): a peer reached there is on our network.
+pub fn is_site_local(addr: &str) -> bool {
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+        }
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments()[0];
+            v6.is_loopback() || (s & 0xfe00) == 0xfc00 || (s & 0xffc0) == 0xfe80
+        }
+        Err(_) => false,
+    }
+}
+
+/// Where a description's host candidates (component 1, UDP) are, as socket addresses:
+/// where its maker listens for a direct answer ([`accepts_direct`]), on TCP.
+pub fn host_sockets(text: &str) -> Vec<std::net::SocketAddr> {
+    let mut out: Vec<std::net::SocketAddr> = sdp::attributes(text, "candidate")
+        .filter_map(|v| sdp::parse_candidate(v).ok())
+        .filter(|c| c.component == 1 && c.typ == "host" && c.transport.eq_ignore_ascii_case("udp"))
+        .filter_map(|c| Some(std::net::SocketAddr::new(c.address.parse().ok()?, c.port)))
+        .collect();
+    out.dedup();
+    out
 }
 
 /// The addresses of a description's candidates (component 1), as written.

@@ -83,6 +83,9 @@ pub(crate) struct Candidate {
     pub port: u16,
 }
 
+/// The line that says an offer takes a direct answer ([`super::accepts_direct`]).
+pub(crate) const DIRECT_LINE: &str = "a=qrchat-direct\r\n";
+
 /// Everything the compact form carries; the rest of the SDP is rebuilt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Record {
@@ -93,6 +96,9 @@ pub(crate) struct Record {
     pub ice: Ice,
     /// An answer's tie to the offer it answers ([`super::offer_tag`]), `a=qrchat-answers:`.
     pub answers: Option<[u8; 4]>,
+    /// An offer whose maker takes the answer delivered straight to it on the LAN
+    /// ([`super::accepts_direct`]), `a=qrchat-direct`.
+    pub direct: bool,
     pub candidates: Vec<Candidate>,
 }
 
@@ -269,6 +275,7 @@ pub(crate) fn compact_view(kind: SdpKind, sdp: &str) -> Result<Record, String> {
     let fp = fingerprint(sdp).ok_or("no sha-256 fingerprint")?;
     let mut setup_role = None;
     let mut answers = None;
+    let mut direct = false;
     let (mut ufrag, mut pwd) = (None, None);
     let mut media = 0;
     let mut cands: Vec<Candidate> = Vec::new();
@@ -303,6 +310,7 @@ pub(crate) fn compact_view(kind: SdpKind, sdp: &str) -> Result<Record, String> {
                             return Err("two qrchat-answers tags".into());
                         }
                     }
+                    "qrchat-direct" if val.is_empty() && kind == SdpKind::Offer => direct = true,
                     "setup" => {
                         let s = Setup::parse(val).ok_or(format!("setup role {val:?}"))?;
                         if setup_role.replace(s).is_some_and(|old| old != s) {
@@ -379,6 +387,7 @@ pub(crate) fn compact_view(kind: SdpKind, sdp: &str) -> Result<Record, String> {
         fingerprint: fp,
         ice,
         answers,
+        direct,
         candidates: cands,
     })
 }
@@ -419,6 +428,9 @@ pub(crate) fn rebuild(r: &Record) -> String {
             "a=qrchat-answers:{:02x}{:02x}{:02x}{:02x}\r\n",
             t[0], t[1], t[2], t[3]
         );
+    }
+    if r.direct {
+        s.push_str(DIRECT_LINE);
     }
     for (i, c) in r.candidates.iter().enumerate() {
         // RFC 8445 5.1.2.1; local preference keeps the sender's order.

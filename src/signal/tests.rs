@@ -132,6 +132,7 @@ fn sample_record() -> Record {
         fingerprint: [0xAB; 32],
         ice: sdp::Ice::Password([0x5A; ICE_PWD_BYTES]),
         answers: None,
+        direct: false,
         candidates: vec![
             Candidate {
                 typ: CandType::Host,
@@ -439,8 +440,25 @@ fn future_versions_are_reported_as_newer() {
     // Versions 1 and 2 with a reserved header bit (bit 0 now says an answer's offer tag
     // follows), a reserved setup role, a reserved tag bit (of the first candidate: after
     // the count, byte 33 in v1, 51 in v2 with its password).
-    for (rec, tag) in [(sample_v1(), 34), (sample_record(), 34 + ICE_PWD_BYTES)] {
+    // Header bit 1 is reserved in v1 and in answers; in a v2 offer it is the direct flag.
+    let answer = Record {
+        kind: SdpKind::Answer,
+        setup: Setup::Active,
+        ..sample_record()
+    };
+    for (rec, tag) in [
+        (sample_v1(), 34),
+        (sample_record(), 34 + ICE_PWD_BYTES),
+        (answer, 34 + ICE_PWD_BYTES),
+    ] {
         for (at, bits) in [(0usize, 0b10u8), (0, 0b1100), (tag, 0b1000), (tag, 0x80)] {
+            if rec.kind == SdpKind::Offer && rec.ice != sdp::Ice::FromFingerprint && bits == 0b10 {
+                let mut r = record_bytes(&rec);
+                r[at] |= bits;
+                let d = decode(&q_blob(r)).expect("a v2 offer with the direct flag");
+                assert!(accepts_direct(&d.desc.sdp));
+                continue;
+            }
             let mut r = record_bytes(&rec);
             r[at] |= bits;
             assert_eq!(
@@ -764,6 +782,7 @@ fn arb_record() -> impl Strategy<Value = Record> {
                 fingerprint,
                 ice: pwd.map_or(sdp::Ice::FromFingerprint, sdp::Ice::Password),
                 answers: answers.filter(|_| kind == SdpKind::Answer),
+                direct: kind == SdpKind::Offer && fingerprint[0] & 1 == 1 && pwd.is_some(),
                 candidates,
             },
         )
@@ -860,7 +879,9 @@ fn qr_version_m(blob: &str) -> i16 {
 /// and holds the target: a LAN offer with 3 IPv4 host candidates fits QR version 5 at M.
 #[test]
 fn size_table() {
-    println!("cands | raw SDP B | baseline ch | QR(M) | compact ch | QR(M) | json ch");
+    println!(
+        "cands | raw SDP B | baseline ch | QR(M) | compact ch | QR(M) | +direct ch | QR(M) | json ch"
+    );
     for n in [1usize, 2, 3, 4] {
         let cands: Vec<(IpAddr, u16)> = (0..n)
             .map(|i| {
@@ -872,19 +893,32 @@ fn size_table() {
         let base = encode(&offer, Format::Baseline).unwrap();
         let compact = encode(&offer, Format::Auto).unwrap();
         let json = encode(&offer, Format::Json).unwrap();
+        // The same offer from a starter that takes a direct answer: one header bit.
+        let marked = SessionDescription {
+            kind: SdpKind::Offer,
+            sdp: mark_direct(&offer.sdp),
+        };
+        let direct = encode(&marked, Format::Auto).unwrap();
+        assert!(direct.starts_with('Q'));
+        assert!(accepts_direct(&decode(&direct).unwrap().desc.sdp));
+        assert!(!accepts_direct(&decode(&compact).unwrap().desc.sdp));
+        assert_eq!(direct.len(), compact.len(), "the flag costs a character");
         assert!(compact.starts_with('Q'));
         assert_eq!(
             compact.len(),
             1 + (54 + 7 * n) * 8 / 5 + usize::from((54 + 7 * n) * 8 % 5 != 0)
         );
         let (vb, vc) = (qr_version_m(&base), qr_version_m(&compact));
+        let vd = qr_version_m(&direct);
         println!(
-            "{n:5} | {:9} | {:11} | {vb:5} | {:10} | {vc:5} | {:7}",
+            "{n:5} | {:9} | {:11} | {vb:5} | {:10} | {vc:5} | {:10} | {vd:5} | {:7}",
             offer.sdp.len(),
             base.len(),
             compact.len(),
+            direct.len(),
             json.len()
         );
+        assert_eq!(vd, vc, "the direct flag must not grow the QR");
         assert!(vc < vb, "compact must need a smaller QR than baseline");
         if n <= 3 {
             assert!(vc <= 5, "{n} candidates need QR version {vc} at M");

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use image::GrayImage;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::app::{AppEvent, CameraEvent};
+use super::event::{AppEvent, CameraEvent};
 use crate::camera::{self, CameraError, FrameSource};
 use crate::{qr, signal};
 

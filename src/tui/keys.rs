@@ -5,7 +5,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{App, Effect};
+use super::app::App;
+use super::event::Effect;
 
 /// One key with its modifiers. A character matches with or without Shift (terminals
 /// differ on reporting Shift for `?`); other keys match their modifiers exactly, so
@@ -75,7 +76,15 @@ pub fn always(_: &App) -> bool {
 pub const ESC_BACK: Binding = Binding {
     label: "Esc",
     chords: &[plain(KeyCode::Esc)],
-    hint: |app| if app.first_screen() { "quit" } else { "back" },
+    hint: |app| {
+        if app.first_screen() {
+            "quit"
+        } else if app.esc_to_chat() {
+            "back to the chat"
+        } else {
+            "back"
+        }
+    },
     help: "",
     when: always,
     run: |app, _| app.back(),
@@ -88,7 +97,7 @@ pub const Q_QUIT: Binding = Binding {
     hint: |_| "",
     help: "",
     when: always,
-    run: |app, _| app.quit(),
+    run: |app, _| app.leave(),
 };
 
 /// The first binding of `table` that takes `key` now.

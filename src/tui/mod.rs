@@ -11,14 +11,17 @@
 //! Each screen's keys are one table (`keys.rs`, `screens/*::KEYS`) that decides what a
 //! key does, what the footer offers and what the help box lists. Esc goes back one step
 //! and quits only on the first screen; Ctrl-C quits from anywhere (exit 0, terminal
-//! restored). The per-pairing state is one `app::Pairing`, replaced whole by the next.
+//! restored). The per-pairing state is one `app::Pairing`, replaced whole by the next;
+//! the `app::Chat` outlives it (re-pairing keeps the chat).
 //!
-//! Files: `app.rs` state and update, `runner.rs` effects to tasks, `session/` the seam
+//! Files: `event.rs` what comes in and goes out (a leaf), `app/` state and update,
+//! `runner.rs` effects to tasks, `session/` the seam
 //! over the network (trait, rtc adapter, scripted double), `input.rs` the composer,
 //! `terminal.rs` the guard, `ui.rs` and `screens/` drawing.
 
 pub mod app;
 pub mod camera;
+pub mod event;
 pub mod files;
 pub mod input;
 pub mod keys;
@@ -28,6 +31,7 @@ pub mod session;
 pub mod terminal;
 pub mod transfers;
 pub mod ui;
+pub mod words;
 
 #[cfg(test)]
 mod tests;
@@ -42,8 +46,9 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 
-use app::{App, AppEvent, Notifier, Options};
+use app::{App, Options};
 pub use camera::CameraSpec;
+use event::{AppEvent, Notifier};
 pub use runner::Runner;
 use session::Connector;
 
@@ -55,6 +60,8 @@ pub struct Config {
     /// Skip the start screen: show my code / join.
     pub start: bool,
     pub join: bool,
+    /// `qrchat join CODE`: join with this offer at once (checked by the caller).
+    pub code: Option<String>,
     /// Codes in browser JSON.
     pub json: bool,
     /// Save each chat's transcript here.
@@ -69,6 +76,7 @@ pub struct Config {
 pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
     let stun = !cfg.rtc.stun.is_empty();
     let turn = !cfg.rtc.turn.is_empty();
+    let peer_timeout = cfg.rtc.peer_timeout;
     // One certificate for the app's whole run: a peer that pairs again with this app
     // sees the same one (and the same safety number).
     if cfg.rtc.identity.is_none() {
@@ -86,6 +94,7 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
     let opts = Options {
         start: cfg.start,
         join: cfg.join,
+        code: cfg.code.clone(),
         json: cfg.json,
         size: (size.width, size.height),
         clock_origin: 0,
@@ -94,6 +103,7 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
         stun,
         turn,
         quiet: cfg.quiet,
+        peer_timeout,
         notifier: Notifier::detect(|k| std::env::var(k).ok()),
         in_tmux: std::env::var_os("TMUX").is_some(),
         receive_dir: receive_dir.clone(),

@@ -13,11 +13,14 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::app::{AppEvent, Effect, Notifier};
-use super::session::{Channel, Connector, Link, SessionDescription};
-use super::transfers::TransferEvent;
+use super::event::{AppEvent, Effect, Notifier, TransferEvent};
+use super::session::{Channel, Connector, Link, RtcError, SessionDescription};
 use super::CameraSpec;
 use crate::transfer::{self, CancelHandle, Policy, Progress};
+
+/// Why a transfer to a browser page fails (the session refuses it a channel).
+const FILES_NEED_QRCHAT: &str =
+    "files need qrchat on both sides (the other side is a browser page, which takes chat only)";
 
 /// A transfer task and what the user can still tell it.
 struct Running {
@@ -186,11 +189,6 @@ impl Runner {
         let Some(link) = self.link() else {
             return failed("not connected");
         };
-        if !link.peer_is_qrchat() {
-            return failed(
-                "files need qrchat on both sides (the other side is a browser page, which takes chat only)",
-            );
-        }
         let (cancel, signal) = transfer::cancel_pair();
         let (ptx, prx) = mpsc::channel(16);
         let opts = transfer::Options {
@@ -201,9 +199,10 @@ impl Runner {
         let open = link.open_channel(transfer::proto::LABEL);
         let task = tokio::spawn(async move {
             let run = async move {
-                let ch = open
-                    .await
-                    .map_err(|e| format!("could not open a channel for it: {e}"))?;
+                let ch = open.await.map_err(|e| match e {
+                    RtcError::NotQrchat => FILES_NEED_QRCHAT.to_owned(),
+                    e => format!("could not open a channel for it: {e}"),
+                })?;
                 let r = transfer::send(&ch, &paths, opts).await;
                 // The outcome is known; the goodbye need not hold it up.
                 tokio::spawn(async move { ch.close().await });
@@ -332,7 +331,6 @@ impl Runner {
                     }
                 }
             });
-            let joiner = offer.is_some();
             let made = match offer {
                 None => connector.offer(stx).await,
                 Some(o) => connector.answer(o, stx).await,
@@ -344,12 +342,6 @@ impl Runner {
                         pairing,
                         desc: link.local_description(),
                     });
-                    if joiner {
-                        let _ = tx.send(AppEvent::PeerKind {
-                            pairing,
-                            qrchat: link.peer_is_qrchat(),
-                        });
-                    }
                     serve(link, crx, tx, pairing).await;
                 }
                 Err(error) => {
@@ -425,12 +417,7 @@ async fn serve(
     while let Some(c) = cmds.recv().await {
         match c {
             Cmd::Accept(d) => match link.accept_answer(d).await {
-                Ok(()) => {
-                    let _ = tx.send(AppEvent::PeerKind {
-                        pairing,
-                        qrchat: link.peer_is_qrchat(),
-                    });
-                }
+                Ok(()) => {}
                 Err(error) => {
                     let _ = tx.send(AppEvent::SessionError {
                         pairing,

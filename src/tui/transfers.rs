@@ -1,23 +1,22 @@
-//! Files in the chat: `/send`, the offer the receiver answers with y / n, one progress
-//! line per transfer (updated in place), `/cancel`, and the line that says how it ended.
+//! Files in the chat: `/send`, the offer the receiver answers with Ctrl-Y / Ctrl-N, one
+//! progress line per transfer (updated in place), `/cancel`, and the line that says how it ended.
 //! State and words only: the runner runs the transfers (`transfer::send` / `receive`) and
 //! reports back as [`TransferEvent`]s.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::app::{App, Effect, Who};
+use super::app::{App, Who};
+use super::event::{Effect, TransferEvent};
 use super::files;
-use crate::transfer::{
-    self, human_bytes, Direction, OfferSummary, Progress, ReceiveReport, SendReport,
-};
+use crate::transfer::{self, human_bytes, Direction, OfferSummary, Progress, ReceiveReport};
 
 /// Where a transfer stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     /// Sender: offered, the peer has not answered. Receiver: the offer is on its way.
     Offered,
-    /// Receiver: the offer is shown; waiting for y / n.
+    /// Receiver: the offer is shown; waiting for Ctrl-Y / Ctrl-N.
     Asking,
     /// Accepted: bytes are moving (or paused by a blip).
     Running,
@@ -32,18 +31,6 @@ pub struct Transfer {
     pub name: String,
     pub stage: Stage,
     pub progress: Option<Progress>,
-}
-
-/// What the runner reports about transfer `id`.
-#[derive(Debug, Clone)]
-pub enum TransferEvent {
-    /// Receiver: the peer offers this (answer with [`Effect::AnswerOffer`]).
-    Offer(OfferSummary),
-    Progress(Progress),
-    Sent(SendReport),
-    Received(ReceiveReport),
-    /// It ended without completing: why, in words.
-    Failed(String),
 }
 
 /// Most offers from the peer that may wait for an answer at once; a channel beyond them
@@ -196,11 +183,11 @@ fn top_names(rep: &ReceiveReport, dir: &Path) -> String {
 
 impl App {
     fn transfer(&self, id: u64) -> Option<&Transfer> {
-        self.pairing.transfers.iter().find(|t| t.id == id)
+        self.chat.transfers.iter().find(|t| t.id == id)
     }
 
     fn transfer_mut(&mut self, id: u64) -> Option<&mut Transfer> {
-        self.pairing.transfers.iter_mut().find(|t| t.id == id)
+        self.chat.transfers.iter_mut().find(|t| t.id == id)
     }
 
     /// The receive folder for display.
@@ -214,7 +201,7 @@ impl App {
     /// Whether another offer from the peer is taken (see [`MAX_WAITING_OFFERS`]).
     pub(crate) fn may_take_offer(&self) -> bool {
         let waiting = self
-            .pairing
+            .chat
             .transfers
             .iter()
             .filter(|t| {
@@ -227,16 +214,22 @@ impl App {
 
     /// Offers waiting for the user's answer, oldest first.
     pub fn asking(&self) -> impl Iterator<Item = &Transfer> {
-        self.pairing
+        self.chat
             .transfers
             .iter()
             .filter(|t| t.stage == Stage::Asking)
     }
 
-    /// Transfers that `/cancel` stops: offered by us, or accepted and running.
+    /// Transfers that `/cancel` stops: offered by us, or accepted and running with bytes
+    /// still to move (once all are across only the verdict is awaited: nothing to stop,
+    /// and Ctrl-X is not offered for a transfer that looks finished).
     pub fn cancellable(&self) -> impl Iterator<Item = &Transfer> {
-        self.pairing.transfers.iter().filter(|t| {
-            t.stage == Stage::Running
+        self.chat.transfers.iter().filter(|t| {
+            let all_moved = t
+                .progress
+                .as_ref()
+                .is_some_and(|p| p.total > 0 && p.done >= p.total);
+            (t.stage == Stage::Running && !all_moved)
                 || (t.stage == Stage::Offered && t.direction == Direction::Send)
         })
     }
@@ -244,7 +237,7 @@ impl App {
     /// Set the text of transfer `id`'s line (in place). A final word (`last`) that would
     /// sit above newer lines is also said again at the bottom, where it is seen.
     fn transfer_line(&mut self, id: u64, who: Who, text: String, last: bool) {
-        let lines = &mut self.pairing.chat.lines;
+        let lines = &mut self.chat.lines;
         let at = lines.iter().rposition(|l| l.transfer == Some(id));
         match at {
             Some(i) => {
@@ -264,9 +257,9 @@ impl App {
 
     /// The progress lines again (the link went or came back).
     pub(crate) fn refresh_transfer_lines(&mut self) {
-        let paused = self.pairing.chat.interrupted_at.is_some();
+        let paused = self.pairing.peer.interrupted_at.is_some();
         let running: Vec<(u64, String)> = self
-            .pairing
+            .chat
             .transfers
             .iter()
             .filter(|t| t.stage == Stage::Running)
@@ -279,7 +272,7 @@ impl App {
 
     /// `/send ARGS`: check the paths, then offer them to the peer as one transfer.
     pub(crate) fn send_command(&mut self, args: &str) -> Vec<Effect> {
-        if self.pairing.chat.peer_left.is_some() {
+        if self.pairing.peer.left.is_some() {
             self.push_line(Who::Warn, "the peer has left: nothing was sent".into());
             return vec![];
         }
@@ -325,7 +318,7 @@ impl App {
             many => format!("{} items", many.len()),
         };
         let words = files::describe(&paths);
-        self.pairing.transfers.push(Transfer {
+        self.chat.transfers.push(Transfer {
             id,
             direction: Direction::Send,
             name,
@@ -344,7 +337,7 @@ impl App {
     pub(crate) fn incoming_transfer(&mut self) -> u64 {
         self.next_transfer += 1;
         let id = self.next_transfer;
-        self.pairing.transfers.push(Transfer {
+        self.chat.transfers.push(Transfer {
             id,
             direction: Direction::Receive,
             name: "files".into(),
@@ -354,7 +347,8 @@ impl App {
         id
     }
 
-    /// y / `/accept` (true) or n / `/decline` (false): answer the oldest offer waiting.
+    /// Ctrl-Y / `/accept` (true) or Ctrl-N / `/decline` (false): answer the oldest offer
+    /// waiting.
     pub(crate) fn answer_offer(&mut self, accept: bool) -> Vec<Effect> {
         let Some(t) = self.asking().next() else {
             self.push_line(Who::Warn, "no files are offered right now".into());
@@ -427,8 +421,8 @@ impl App {
                     id,
                     Who::Peer,
                     format!(
-                        "offers {words}. y: accept (into {dir}), n: decline (or /accept, \
-                         /decline)"
+                        "offers {words}. Ctrl-Y: accept (into {dir}), Ctrl-N: decline (or \
+                         /accept, /decline)"
                     ),
                 );
                 self.arrived()
@@ -437,7 +431,7 @@ impl App {
                 if stage != Stage::Running && stage != Stage::Offered {
                     return vec![];
                 }
-                let paused = self.pairing.chat.interrupted_at.is_some();
+                let paused = self.pairing.peer.interrupted_at.is_some();
                 let text = match self.transfer_mut(id) {
                     Some(t) => {
                         t.stage = Stage::Running;
@@ -548,7 +542,7 @@ impl App {
     /// the chat): each says it stopped; what arrived stays for a resume.
     pub(crate) fn end_transfers(&mut self) {
         let open: Vec<(u64, String, Direction)> = self
-            .pairing
+            .chat
             .transfers
             .iter()
             .filter(|t| t.stage != Stage::Over)

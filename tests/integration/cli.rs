@@ -147,6 +147,8 @@ impl Tmux {
     }
 
     fn start(&self, command: &[&str]) {
+        // The app's lasting identity goes into the test's folder, never the real home.
+        let data = format!("XDG_DATA_HOME={}", self._dir.path().join("data").display());
         let mut args = vec![
             "new-session",
             "-d",
@@ -158,6 +160,7 @@ impl Tmux {
             "40",
             "env",
             "TERM=xterm-256color",
+            &data,
         ];
         args.extend_from_slice(command);
         self.run(&args);
@@ -329,5 +332,104 @@ fn logs_of_a_real_pairing_hold_no_message_text() {
         for secret in [from_alice, from_bob] {
             assert!(!log.contains(secret), "{name} log holds {secret:?}:\n{log}");
         }
+    }
+}
+
+/// One command line: `start` and `join` take every option the app takes (and check them
+/// before the terminal is touched), `join CODE` checks the code as `answer CODE` does, and
+/// `offer` / `answer` list no option that does nothing there, yet still accept them (the
+/// contract only grows).
+#[test]
+fn start_and_join_take_the_apps_options_and_headless_help_lists_only_its_own() {
+    for sub in ["offer", "answer"] {
+        let help = text(&qrchat(&[sub, "--help"]).stdout);
+        for gone in ["--history", "--quiet", "--camera"] {
+            assert!(!help.contains(gone), "{sub} --help lists {gone}:\n{help}");
+        }
+        assert!(
+            help.contains("--receive") && help.contains("--send"),
+            "{help}"
+        );
+        // Still accepted where they were (global before): parsing reaches --help.
+        let out = qrchat(&[sub, "--quiet", "--history", "h", "--camera", "1", "--help"]);
+        assert!(out.status.success(), "{sub}: {}", text(&out.stderr));
+    }
+    for sub in ["start", "join"] {
+        let help = text(&qrchat(&[sub, "--help"]).stdout);
+        for flag in [
+            "--receive",
+            "--history",
+            "--quiet",
+            "--camera-file",
+            "--bind",
+        ] {
+            assert!(help.contains(flag), "{sub} --help lacks {flag}:\n{help}");
+        }
+    }
+    // `--receive` after start / join is the app's, checked before it starts.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    for args in [
+        &["start", "--receive", file.to_str().unwrap()][..],
+        &["join", "--receive", file.to_str().unwrap()],
+        &["--receive", file.to_str().unwrap(), "start"],
+    ] {
+        let out = qrchat(args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains("not a directory"), "{args:?}: {err}");
+    }
+    // `join CODE`: a code that is no offer is refused with why, before the app starts.
+    let out = qrchat(&["join", "not-a-code"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("qrchat join CODE:"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+/// `qrchat join CODE` in a terminal: no scan, no paste; the joiner's answer is shown at once.
+#[test]
+fn join_with_a_code_shows_the_answer_at_once() {
+    let Some(t) = Tmux::new() else { return };
+    let mut alice = Peer::spawn(&["offer"]);
+    let offer = alice.line();
+    t.start(&[BIN, "join", &offer, "--bind", "127.0.0.1"]);
+    let screen = t.wait_for("my code");
+    assert!(!screen.contains("paste their code"), "{screen}");
+    drop(t);
+    let _ = alice.child.kill();
+}
+
+/// A reader that stops early (`qrchat man | head`): the page and the completions end
+/// quietly, exit 0, nothing on stderr.
+#[test]
+fn man_and_completions_end_quietly_when_the_reader_stops() {
+    for args in [&["man"][..], &["completions", "bash"]] {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read a line, then stop reading (as head does).
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty());
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert!(out.stderr.is_empty(), "{args:?}: {}", text(&out.stderr));
+    }
+    let page = text(&qrchat(&["man"]).stdout);
+    for want in [
+        ".SH KEYS",
+        ".SH EXAMPLES",
+        "Ctrl\\-Y",
+        "/quit",
+        "qrchat join",
+    ] {
+        assert!(page.contains(want), "the man page lacks {want}");
     }
 }

@@ -10,14 +10,15 @@ const BIN: &str = env!("CARGO_BIN_EXE_qrchat");
 
 const T: Duration = Duration::from_secs(20);
 
+/// Two scans (`--no-direct`): the answer goes back by hand after `delay`.
 fn pair_after(delay: Duration) {
-    let mut alice = Proc::loopback(&["offer"]);
+    let mut alice = Proc::loopback(&["offer", "--no-direct"]);
     let offer = alice.line(T);
     assert!(
         !offer.contains(' '),
         "the blob is one line without spaces: {offer}"
     );
-    let mut bob = Proc::loopback(&["answer", &offer]);
+    let mut bob = Proc::loopback(&["answer", "--no-direct", &offer]);
     let answer = bob.line(T);
     // Bob types before the link exists: queued, not lost.
     bob.say("hello alice, this is bob");
@@ -168,7 +169,8 @@ fn qr_png_scans_back_to_the_printed_blob() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), offer);
+    // The very line `offer` printed: the code, then a newline.
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("{offer}\n"));
 }
 
 /// `--send` and `--receive` on both sides, stdin closed on both: a file one way, a folder
@@ -251,4 +253,91 @@ fn an_answer_for_an_earlier_code_is_named_at_once() {
     let _ = earlier.exit(T);
     let _ = bob.child.kill();
     let _ = bob.child.wait();
+}
+
+/// One scan: Bob reads Alice's code and hands his answer straight to her; nobody feeds it
+/// back. When a script pipes it back anyway, it is recognised, not sent as a message.
+#[test]
+fn one_scan_pairs_and_an_answer_piped_back_is_not_a_message() {
+    let mut alice = Proc::loopback(&["offer"]);
+    let offer = alice.line(T);
+    let mut bob = Proc::loopback(&["answer", &offer]);
+    let answer = bob.line(T);
+    bob.wait_stderr("took my answer directly", T);
+    alice.wait_stderr("handed its answer over directly", T);
+    alice.wait_stderr("safety number", T);
+    bob.say("hello over one scan");
+    assert_eq!(alice.line(T), "hello over one scan");
+    // The script pipes the answer back as it always did: recognised, not sent.
+    alice.say(&answer);
+    alice.wait_stderr("already applied", T);
+    alice.say("next line");
+    assert_eq!(
+        bob.line(T),
+        "next line",
+        "the answer code was not sent as a message"
+    );
+    alice.hang_up();
+    let (code_a, err_a) = alice.exit(T);
+    assert_eq!(code_a, 0, "alice: {err_a}");
+    let (code_b, err_b) = bob.exit(T);
+    assert_eq!(code_b, 0, "bob: {err_b}");
+}
+
+/// First valid delivery wins: once paired, the starter no longer listens, so a second
+/// joiner of the same code is refused (and falls back to showing its code, which the
+/// starter would refuse too); the first pairing is untouched. (A second valid delivery
+/// that reaches a listener still open is answered "used up": tests/integration/direct.rs.)
+#[test]
+fn a_second_joiner_of_a_used_code_is_refused() {
+    let mut alice = Proc::loopback(&["offer"]);
+    let offer = alice.line(T);
+    let mut bob = Proc::loopback(&["answer", &offer]);
+    let _ = bob.line(T);
+    alice.wait_stderr("safety number", T);
+    let mut carol = Proc::loopback(&["answer", &offer]);
+    let carols = carol.line(T);
+    carol.wait_stderr("could not hand my answer over directly", T);
+    let _ = carol.child.kill();
+    // Carol's code pasted at Alice anyway: recognised, refused, not a message.
+    alice.say(&carols);
+    alice.wait_stderr("used up", T);
+    bob.say("still here");
+    assert_eq!(alice.line(T), "still here");
+    alice.hang_up();
+    bob.hang_up();
+    let _ = alice.exit(T);
+    let _ = bob.exit(T);
+}
+
+/// `--no-direct` on either side keeps strict two-scan pairing: nothing is handed over, the
+/// offerer connects only when the answer comes on stdin.
+#[test]
+fn no_direct_on_either_side_keeps_two_scans() {
+    for (a_args, b_extra) in [
+        (vec!["offer", "--no-direct"], None),
+        (vec!["offer"], Some("--no-direct")),
+    ] {
+        let mut alice = Proc::loopback(&a_args);
+        let offer = alice.line(T);
+        let mut b_args = vec!["answer"];
+        b_args.extend(b_extra);
+        b_args.push(&offer);
+        let bob = Proc::loopback(&b_args);
+        let answer = bob.line(T);
+        bob.wait_stderr("give this answer code to the other side", T);
+        thread::sleep(Duration::from_millis(1500));
+        assert!(
+            alice.stderr_line("safety number").is_none(),
+            "{a_args:?} {b_extra:?}: connected without the answer: {}",
+            alice.stderr()
+        );
+        assert!(!bob.stderr().contains("took my answer"), "{}", bob.stderr());
+        alice.say(&answer);
+        alice.wait_stderr("safety number", T);
+        alice.hang_up();
+        let (code, err) = alice.exit(T);
+        assert_eq!(code, 0, "{err}");
+        let _ = bob.exit(T);
+    }
 }

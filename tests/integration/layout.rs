@@ -39,10 +39,18 @@ fn lower_modules_do_not_import_upper_ones() {
             &["rtc", "signal", "qr", "camera", "tui", "headless", "cli"],
         ),
         ("rtc", &["qr", "camera", "tui", "headless", "cli"]),
+        // One scan's listener and deliverer: signal only; the owner applies the answer.
+        (
+            "direct",
+            &[
+                "rtc", "qr", "camera", "chat", "transfer", "tui", "headless", "cli",
+            ],
+        ),
         (
             "transfer",
             &["qr", "camera", "signal", "tui", "headless", "cli"],
         ),
+        ("known", &["qr", "camera", "tui", "headless", "cli"]),
         // Options become config at the edge: cli builds headless::Config and tui::Config.
         ("headless", &["tui", "cli"]),
         ("tui", &["headless", "cli"]),
@@ -111,6 +119,33 @@ fn only_rtc_names_webrtc_and_its_state_machine_does_not() {
         assert!(
             !outside_tests.contains(banned),
             "rtc/machine.rs uses {banned}"
+        );
+    }
+}
+
+/// Inside the TUI, what moves between the app and the world (`tui/event.rs`) is a leaf:
+/// it names no other part of the TUI, and the tasks that make events and carry out
+/// effects (the runner, the camera task) see the events, never the app's state.
+#[test]
+fn the_tuis_events_are_a_leaf_the_runner_and_camera_import() {
+    let tui = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join("tui");
+    let read = |name: &str| std::fs::read_to_string(tui.join(name)).unwrap();
+    let event = read("event.rs");
+    assert!(
+        !event.contains("super::") && !event.contains("crate::tui"),
+        "tui/event.rs imports from the TUI"
+    );
+    for file in ["runner.rs", "camera.rs"] {
+        let text = read(file);
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for pat in ["super::app", "crate::tui::app", "tui::app::"] {
+            assert!(!code.contains(pat), "tui/{file} names {pat}");
+        }
+        assert!(
+            code.contains("super::event::"),
+            "tui/{file} does not use tui/event.rs"
         );
     }
 }

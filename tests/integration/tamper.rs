@@ -56,10 +56,11 @@ fn both_named(checker: Proc, other: Proc) {
 
 /// A compact pairing with `offer` applied to the offer on its way to Bob and `answer`
 /// to the answer on its way back; both processes, Alice first.
+/// Two scans (`--no-direct`): these codes are changed on their way through the QR.
 fn compact_pairing(offer: fn(&str) -> String, answer: fn(&str) -> String) -> (Proc, Proc) {
-    let mut alice = Proc::loopback(&["offer"]);
+    let mut alice = Proc::loopback(&["offer", "--no-direct"]);
     let code = offer(&alice.line(T));
-    let bob = Proc::loopback(&["answer", &code]);
+    let bob = Proc::loopback(&["answer", "--no-direct", &code]);
     let reply = answer(&bob.line(T));
     alice.say(&reply);
     (alice, bob)

@@ -359,7 +359,11 @@ async fn a_hostile_peer_gets_every_bad_header_refused() {
     let (raw, offer) = raw::Raw::offer().await;
     let (btx, mut brx) = mpsc::unbounded_channel();
     let bob = Session::answer(&loopback(), &offer, btx).await.unwrap();
-    assert!(bob.peer_is_qrchat(), "the raw peer passes for qrchat");
+    assert_eq!(
+        brx.try_recv().ok(),
+        Some(SessionEvent::Peer { qrchat: true }),
+        "the raw peer passes for qrchat"
+    );
     raw.accept(bob.local_description()).await;
     wait_for(&mut brx, T, |e| {
         matches!(e, SessionEvent::Open { .. }).then_some(())

@@ -17,10 +17,11 @@ use unicode_width::UnicodeWidthStr;
 use std::time::Duration;
 
 use crate::rtc::LinkState;
-use crate::tui::app::{App, ChatLine, Effect, Who, NOT_RESPONDING};
+use crate::tui::app::{App, ChatLine, Who, NOT_RESPONDING};
+use crate::tui::event::Effect;
 use crate::tui::files::{self, Completion};
 use crate::tui::input;
-use crate::tui::keys::{alt, always, ch, ctrl, plain, Binding, Chord};
+use crate::tui::keys::{alt, always, ctrl, plain, Binding, Chord};
 use crate::tui::ui;
 
 /// "HH:MM name  " before each message.
@@ -31,29 +32,33 @@ pub const INPUT_ROWS: u16 = 5;
 const COMPOSER_MARGIN: u16 = 3;
 
 fn scrolled(app: &App) -> bool {
-    app.pairing.chat.scroll.is_some()
+    app.chat.scroll.is_some()
 }
 
-/// An offer waits for y / n, and y and n are not being typed into a message.
+/// An offer waits for an answer.
 fn answerable(app: &App) -> bool {
-    app.composer.is_empty() && app.asking().next().is_some()
+    app.asking().next().is_some()
 }
 
 /// The chat's keys (everything else goes to the composer).
+///
+/// An offer is answered with Ctrl-Y / Ctrl-N (or `/accept`, `/decline`), never with a
+/// plain letter: a reply that starts with "y" or "n" is a message, whatever is offered.
 pub const KEYS: &[Binding] = &[
     Binding {
-        label: "y",
-        chords: &[ch('y')],
+        label: "Ctrl-Y",
+        chords: &[ctrl('y')],
         hint: |_| "accept files",
-        help: "while files are offered (and nothing is typed): accept them (also /accept)",
+        help: "while files are offered: accept them (also /accept). A control key, so no \
+               typed word can accept or decline",
         when: answerable,
         run: |app, _| app.answer_offer(true),
     },
     Binding {
-        label: "n",
-        chords: &[ch('n')],
+        label: "Ctrl-N",
+        chords: &[ctrl('n')],
         hint: |_| "decline",
-        help: "while files are offered (and nothing is typed): decline them (also /decline)",
+        help: "while files are offered: decline them (also /decline)",
         when: answerable,
         run: |app, _| app.answer_offer(false),
     },
@@ -98,28 +103,30 @@ pub const KEYS: &[Binding] = &[
         label: "Ctrl-R",
         chords: &[ctrl('r')],
         hint: |_| "new code, keep chat",
-        help: "once the link is gone: pair again with a new code, keeping this chat",
-        when: |app| app.pairing.chat.peer_left.is_some(),
+        help: "once the link is gone: pair again with a new code, keeping this chat (Esc on \
+               its screens comes back to it)",
+        when: |app| app.pairing.peer.left.is_some(),
         run: |app, _| app.repair(),
     },
     Binding {
         label: "Esc",
         chords: &[plain(KeyCode::Esc)],
         hint: |app| {
-            if app.pairing.chat.peer_left.is_some() {
+            if app.pairing.peer.left.is_some() {
                 "new pairing"
             } else {
                 "newest"
             }
         },
         help: "back to the newest message; once the peer left: a new pairing",
-        when: |app| app.pairing.chat.peer_left.is_some() || scrolled(app),
+        when: |app| app.pairing.peer.left.is_some() || scrolled(app),
         run: |app, _| app.back(),
     },
     Binding {
         label: "Enter",
         chords: &[plain(KeyCode::Enter)],
-        hint: |_| "send",
+        // Once the link is gone Enter sends nothing (it says so): not offered.
+        hint: |app| if app.pairing.peer.left.is_some() { "" } else { "send" },
         help: "send the message",
         when: always,
         run: |app, _| send(app),
@@ -219,7 +226,7 @@ fn complete(app: &mut App) {
 /// into an empty composer with a qrchat peer: the composer becomes `/send 'PATH'...`,
 /// ready for Enter; Esc keeps the paste as text. Anything else is text.
 pub fn paste(app: &mut App, text: String) {
-    let can_send = app.pairing.chat.peer_left.is_none() && app.pairing.peer_qrchat != Some(false);
+    let can_send = app.pairing.peer.left.is_none() && app.pairing.peer_qrchat != Some(false);
     if app.composer.is_empty() && can_send {
         if let Some(paths) = files::dropped(&text, app.opts.home.as_deref()) {
             let quoted: Vec<String> = paths
@@ -259,7 +266,7 @@ fn send(app: &mut App) -> Vec<Effect> {
     if text.trim().is_empty() {
         return vec![];
     }
-    if app.pairing.chat.peer_left.is_some() {
+    if app.pairing.peer.left.is_some() {
         app.push_line(Who::Warn, "the peer has left: nothing was sent".into());
         return vec![];
     }
@@ -275,18 +282,36 @@ fn send(app: &mut App) -> Vec<Effect> {
         return vec![];
     }
     let before = text.to_string();
-    if let Some(cmd) = command(&before) {
-        app.composer.take();
-        composer_changed(app, &before);
-        follow(app);
-        return match cmd {
-            Command::Send(args) => app.send_command(&args),
-            Command::Cancel => app.cancel_transfers(),
-            Command::Accept => app.answer_offer(true),
-            Command::Decline => app.answer_offer(false),
-        };
-    }
-    let text = app.composer.take();
+    let text = match command(&before) {
+        Parsed::Text(text) => text,
+        Parsed::Unknown(word) => {
+            // Not sent: the draft stays for fixing the typo.
+            let word = crate::chat::sanitize_line(&word);
+            app.push_line(
+                Who::Warn,
+                format!("unknown command {word}; /help lists the commands (//text sends /text)"),
+            );
+            follow(app);
+            return vec![];
+        }
+        Parsed::Command(cmd) => {
+            app.composer.take();
+            composer_changed(app, &before);
+            follow(app);
+            return match cmd {
+                Command::Send(args) => app.send_command(&args),
+                Command::Cancel => app.cancel_transfers(),
+                Command::Accept => app.answer_offer(true),
+                Command::Decline => app.answer_offer(false),
+                Command::Help => {
+                    app.help = Some(0);
+                    vec![]
+                }
+                Command::Quit => app.leave(),
+            };
+        }
+    };
+    app.composer.take();
     composer_changed(app, &before);
     follow(app);
     app.push_line(Who::Me, crate::chat::sanitize(&text));
@@ -300,32 +325,68 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "offer files and folders to the peer, one or more, as a shell takes them (quotes, \\ \
          escapes, ~); Tab completes the path",
     ),
-    ("/accept", "accept the files offered (also y)"),
-    ("/decline", "decline them (also n)"),
+    ("/accept", "accept the files offered (also Ctrl-Y)"),
+    ("/decline", "decline them (also Ctrl-N)"),
     (
         "/cancel",
         "stop the transfers under way, both ways (also Ctrl-X)",
     ),
+    ("/help", "this help (also F1)"),
+    ("/quit", "leave qrchat (also Ctrl-C)"),
+    (
+        "//text",
+        "send /text as a message; any other /word is a command, and an unknown one is not sent",
+    ),
 ];
 
-/// The chat's commands (anything else that starts with `/` is a message).
+/// The chat's commands.
 enum Command {
     Send(String),
     Cancel,
     Accept,
     Decline,
+    Help,
+    Quit,
 }
 
-fn command(text: &str) -> Option<Command> {
+/// What Enter does with the composer's text.
+enum Parsed {
+    Command(Command),
+    /// `/word` that is no command: said, not sent.
+    Unknown(String),
+    /// A message (`//text` becomes `/text`).
+    Text(String),
+}
+
+/// Like irssi and weechat: a first word of `/` and letters is a command, and an unknown one
+/// is not sent; `//` sends the rest with one `/`. A word with another `/` in it (a path
+/// such as `/etc/hosts`) or a bare `/` is text.
+fn command(text: &str) -> Parsed {
     let t = text.trim();
-    let (word, rest) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
-    match (word, rest.trim().is_empty()) {
-        ("/send", _) => Some(Command::Send(rest.to_string())),
-        ("/cancel", true) => Some(Command::Cancel),
-        ("/accept", true) => Some(Command::Accept),
-        ("/decline", true) => Some(Command::Decline),
-        _ => None,
+    if let Some(rest) = text.trim_start().strip_prefix("//") {
+        return Parsed::Text(format!("/{rest}"));
     }
+    let (word, rest) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
+    let Some(name) = word.strip_prefix('/') else {
+        return Parsed::Text(text.to_string());
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+    {
+        return Parsed::Text(text.to_string());
+    }
+    let bare = rest.trim().is_empty();
+    Parsed::Command(match (name, bare) {
+        ("send", _) => Command::Send(rest.to_string()),
+        ("cancel", true) => Command::Cancel,
+        ("accept", true) => Command::Accept,
+        ("decline", true) => Command::Decline,
+        ("help", _) => Command::Help,
+        ("quit" | "exit", _) => Command::Quit,
+        _ => return Parsed::Unknown(word.to_string()),
+    })
 }
 
 /// The composer's text width.
@@ -421,17 +482,17 @@ fn rows_of(line: &ChatLine, width: usize) -> usize {
 
 /// Follow the newest message again.
 pub fn follow(app: &mut App) {
-    app.pairing.chat.scroll = None;
-    app.pairing.chat.unseen = 0;
+    app.chat.scroll = None;
+    app.chat.unseen = 0;
 }
 
 /// Scroll up by `n` rows.
 pub fn scroll_up(app: &mut App, n: usize, width: usize) {
-    let lines = &app.pairing.chat.lines;
+    let lines = &app.chat.lines;
     if lines.is_empty() {
         return;
     }
-    let (mut i, mut hidden) = app.pairing.chat.scroll.unwrap_or((lines.len() - 1, 0));
+    let (mut i, mut hidden) = app.chat.scroll.unwrap_or((lines.len() - 1, 0));
     hidden += n;
     loop {
         let r = rows_of(&lines[i], width);
@@ -471,16 +532,16 @@ pub fn scroll_up(app: &mut App, n: usize, width: usize) {
     if i + 1 == lines.len() && hidden == 0 {
         follow(app);
     } else {
-        app.pairing.chat.scroll = Some((i, hidden));
+        app.chat.scroll = Some((i, hidden));
     }
 }
 
 /// Scroll down by `n` rows.
 pub fn scroll_down(app: &mut App, n: usize, width: usize) {
-    let Some((mut i, hidden)) = app.pairing.chat.scroll else {
+    let Some((mut i, hidden)) = app.chat.scroll else {
         return;
     };
-    let lines = &app.pairing.chat.lines;
+    let lines = &app.chat.lines;
     let mut hidden = hidden as isize - n as isize;
     while hidden < 0 {
         i += 1;
@@ -493,7 +554,7 @@ pub fn scroll_down(app: &mut App, n: usize, width: usize) {
     if i + 1 == lines.len() && hidden == 0 {
         follow(app);
     } else {
-        app.pairing.chat.scroll = Some((i, hidden as usize));
+        app.chat.scroll = Some((i, hidden as usize));
     }
 }
 
@@ -521,9 +582,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
 }
 
 fn status_style(app: &App) -> Style {
-    if app.pairing.chat.peer_left.is_some() {
+    if app.pairing.peer.left.is_some() {
         Style::new().fg(Color::White).bg(Color::Red)
-    } else if app.pairing.chat.interrupted_at.is_some() {
+    } else if app.pairing.peer.interrupted_at.is_some() {
         Style::new().fg(Color::Black).bg(Color::Yellow)
     } else {
         Style::new().fg(Color::Black).bg(Color::Gray)
@@ -534,8 +595,8 @@ fn status_style(app: &App) -> Style {
 /// network / through a NAT / relayed), interrupted (reconnecting, N s), not responding,
 /// gone.
 pub fn link_words(app: &App) -> (String, String) {
-    let chat = &app.pairing.chat;
-    if let Some(r) = &chat.peer_left {
+    let chat = &app.pairing.peer;
+    if let Some(r) = &chat.left {
         return (format!("✗ {r}"), "✗ gone".into());
     }
     match &chat.link {
@@ -550,10 +611,17 @@ pub fn link_words(app: &App) -> (String, String) {
                     format!("◌ interrupted (reconnecting, {n} s)"),
                     format!("◌ interrupted {n} s"),
                 )
-            } else {
+            } else if app.opts.peer_timeout.is_zero() {
                 (
                     format!("◌ not responding (reconnecting, {n} s)"),
                     format!("◌ not responding {n} s"),
+                )
+            } else {
+                // When the chat will give up, not how long it has waited.
+                let left = app.opts.peer_timeout.as_secs().saturating_sub(n);
+                (
+                    format!("◌ not responding: the chat ends in {left} s unless the link returns"),
+                    format!("◌ not responding, ends in {left} s"),
                 )
             }
         }
@@ -564,7 +632,7 @@ pub fn link_words(app: &App) -> (String, String) {
 
 /// Messages below the view, and how many of them arrived since scrolling back.
 pub fn below(app: &App) -> Option<(usize, usize)> {
-    let chat = &app.pairing.chat;
+    let chat = &app.chat;
     let (i, _) = chat.scroll?;
     let below = chat.lines.len().saturating_sub(i + 1);
     Some((below, chat.unseen.min(below)))
@@ -575,7 +643,7 @@ pub fn below(app: &App) -> Option<(usize, usize)> {
 /// the least important parts go first, then the words shorten; the state and the safety
 /// number stay.
 fn status_line(app: &App) -> Line<'static> {
-    let chat = &app.pairing.chat;
+    let chat = &app.pairing.peer;
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let (state, short_state) = link_words(app);
     let below_text = below(app).map(|(n, new)| {
@@ -587,11 +655,11 @@ fn status_line(app: &App) -> Line<'static> {
     });
     let short_below = below(app).map(|(n, _)| format!("↓ {n}"));
     // Once the peer is gone, why matters more than where it was.
-    let peer = match &chat.peer_left {
-        None => chat.peer.as_ref().map(|p| format!("peer {p}")),
+    let peer = match &chat.left {
+        None => chat.name.as_ref().map(|p| format!("peer {p}")),
         Some(_) => None,
     };
-    let rtt = match (chat.rtt, &chat.peer_left) {
+    let rtt = match (chat.rtt, &chat.left) {
         (Some(rtt), None) => Some(format!("rtt {:.1} ms", rtt.as_secs_f64() * 1e3)),
         _ => None,
     };
@@ -663,7 +731,7 @@ fn draw_input(f: &mut Frame, area: Rect, app: &App) {
     let text = app.composer.text();
     if text.is_empty() {
         let long = "type a message (/send FILE sends a file)";
-        let hint = if app.pairing.chat.peer_left.is_some() {
+        let hint = if app.pairing.peer.left.is_some() {
             "the peer has left"
         } else if input::width(long) + 2 <= area.width as usize {
             long
@@ -720,13 +788,13 @@ struct Messages<'a>(&'a App);
 impl Widget for Messages<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
-        let lines = &app.pairing.chat.lines;
+        let lines = &app.chat.lines;
         if lines.is_empty() || area.height == 0 {
             return;
         }
         let width = area.width.saturating_sub(PREFIX).max(1) as usize;
         let height = area.height as usize;
-        let (mut i, hidden) = app.pairing.chat.scroll.unwrap_or((lines.len() - 1, 0));
+        let (mut i, hidden) = app.chat.scroll.unwrap_or((lines.len() - 1, 0));
         i = i.min(lines.len() - 1);
         // Collect rows bottom-up: (line index, row index within it, text).
         let mut rows: Vec<(usize, usize, String)> = Vec::with_capacity(height);

@@ -28,7 +28,15 @@ pub const KEYS: &[Binding] = &[
     Binding {
         label: "Esc",
         chords: &[plain(KeyCode::Esc), ch('n')],
-        hint: |app| if failed(app) { "new pairing" } else { "cancel" },
+        hint: |app| {
+            if app.esc_to_chat() {
+                "back to the chat"
+            } else if failed(app) {
+                "new pairing"
+            } else {
+                "cancel"
+            }
+        },
         help: "",
         when: always,
         run: |app, _| app.back(),

@@ -42,11 +42,19 @@ pub fn name(screen: Screen) -> &'static str {
 pub const GLOBAL: &[Binding] = &[
     Binding {
         label: "Ctrl-C",
-        chords: &[ctrl('c'), ctrl('d')],
+        chords: &[ctrl('c')],
         hint: |_| "quit",
-        help: "quit (also Ctrl-D); the terminal is restored",
+        help: "quit, the terminal restored; a chat not saved (no --history) asks once",
         when: always,
-        run: |app, _| app.quit(),
+        run: |app, _| app.leave(),
+    },
+    Binding {
+        label: "Ctrl-D",
+        chords: &[ctrl('d')],
+        hint: |_| "",
+        help: "quit, only when nothing is typed",
+        when: |app| !app.drafting(),
+        run: |app, _| app.leave(),
     },
     Binding {
         label: "Esc",

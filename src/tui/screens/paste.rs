@@ -7,7 +7,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::tui::app::{App, Effect, Role};
+use crate::tui::app::{App, Role};
+use crate::tui::event::Effect;
 use crate::tui::input::Edit;
 use crate::tui::keys::{ctrl, plain, Binding, ESC_BACK};
 use crate::tui::ui;
@@ -101,7 +102,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let v = match &app.pairing.paste.verdict {
         None => Line::styled("waiting for a code…", ui::dim_style()),
         Some(Ok(c)) => Line::styled(
-            format!("✓ {}: press Enter to use it", crate::signal::summarize(c)),
+            format!("✓ {}: press Enter to use it", crate::tui::words::code(c)),
             ui::ok_style(),
         ),
         Some(Err(e)) => Line::styled(format!("✗ {e}"), ui::err_style()),

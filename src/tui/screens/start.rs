@@ -70,7 +70,7 @@ pub const KEYS: &[Binding] = &[
         hint: |_| "quit",
         help: "quit (also Esc)",
         when: always,
-        run: |app, _| app.quit(),
+        run: |app, _| app.leave(),
     },
 ];
 

@@ -39,9 +39,7 @@ pub trait Link: Send + Sync {
     fn accept_answer(&self, answer: SessionDescription) -> BoxFuture<'_, Result<(), RtcError>>;
     fn send(&self, text: String) -> BoxFuture<'_, Result<(), RtcError>>;
     fn close(&self) -> BoxFuture<'_, ()>;
-    /// Whether the peer is qrchat (known once its code is applied): only a qrchat peer
-    /// takes further channels, and so files.
-    fn peer_is_qrchat(&self) -> bool;
-    /// Open a further channel (a file transfer's); resolves once it is open.
+    /// Open a further channel (a file transfer's); resolves once it is open. Only a qrchat
+    /// peer takes one (`SessionEvent::Peer` says which): else `RtcError::NotQrchat`.
     fn open_channel(&self, label: &str) -> BoxFuture<'static, Result<Channel, RtcError>>;
 }

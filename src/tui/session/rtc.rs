@@ -51,9 +51,6 @@ impl Link for RtcLink {
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.0.close())
     }
-    fn peer_is_qrchat(&self) -> bool {
-        self.0.peer_is_qrchat()
-    }
     fn open_channel(&self, label: &str) -> BoxFuture<'static, Result<Channel, RtcError>> {
         Box::pin(self.0.open_channel(label))
     }

@@ -19,7 +19,8 @@ pub struct Scripted {
     pub on_connect: Vec<SessionEvent>,
     /// When set, `offer`/`answer` fail with the error this makes (rtc's own errors).
     pub fail: Option<fn() -> RtcError>,
-    /// What `peer_is_qrchat` says.
+    /// Whether the peer is qrchat: said as `SessionEvent::Peer` when the peer's code is
+    /// applied (before `on_connect`), and further channels are refused without it.
     pub qrchat: bool,
     pub log: Arc<Mutex<ScriptLog>>,
 }
@@ -79,6 +80,9 @@ impl Connector for Scripted {
         self.log.lock().unwrap().answered.push(offer);
         let r = self.start(SdpKind::Answer, events.clone());
         if r.is_ok() {
+            let _ = events.send(SessionEvent::Peer {
+                qrchat: self.qrchat,
+            });
             for ev in &self.on_connect {
                 let _ = events.send(ev.clone());
             }
@@ -96,6 +100,9 @@ impl Link for ScriptedLink {
     }
     fn accept_answer(&self, answer: SessionDescription) -> BoxFuture<'_, Result<(), RtcError>> {
         self.script.log.lock().unwrap().accepted.push(answer);
+        let _ = self.events.send(SessionEvent::Peer {
+            qrchat: self.script.qrchat,
+        });
         for ev in &self.script.on_connect {
             let _ = self.events.send(ev.clone());
         }
@@ -109,10 +116,11 @@ impl Link for ScriptedLink {
         self.script.log.lock().unwrap().closed += 1;
         Box::pin(async {})
     }
-    fn peer_is_qrchat(&self) -> bool {
-        self.script.qrchat
-    }
     fn open_channel(&self, label: &str) -> BoxFuture<'static, Result<Channel, RtcError>> {
+        if !self.script.qrchat {
+            // As a real session does: refused before anything is opened.
+            return Box::pin(async { Err(RtcError::NotQrchat) });
+        }
         self.script
             .log
             .lock()

@@ -1,0 +1,100 @@
+//! Tests: link states in words.
+
+use super::*;
+
+#[test]
+fn link_states_are_shown_in_words() {
+    let mut app = chatting(120, 20);
+    let status = |app: &App| {
+        render(app)
+            .lines()
+            .find(|l| l.contains("418 092") && l.contains("│"))
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        status(&app).contains("● connected (direct on your network)"),
+        "{}",
+        status(&app)
+    );
+    assert!(render(&app).contains("connected to 192.168.1.21:50001 (direct on your network)"));
+    // A blip: interrupted, counting; after a few seconds, not responding; then back.
+    app.set_now(Duration::from_secs(10));
+    session(
+        &mut app,
+        SessionEvent::State(LinkState::Interrupted {
+            since: std::time::Instant::now(),
+        }),
+    );
+    assert!(app.animating(), "the seconds count up");
+    app.set_now(Duration::from_secs(12));
+    assert!(
+        status(&app).contains("◌ interrupted (reconnecting, 2 s)"),
+        "{}",
+        status(&app)
+    );
+    assert!(render(&app).contains("the link is interrupted: reconnecting"));
+    app.set_now(Duration::from_secs(17));
+    assert!(
+        status(&app).contains("◌ not responding (reconnecting, 7 s)"),
+        "{}",
+        status(&app)
+    );
+    session(
+        &mut app,
+        SessionEvent::State(LinkState::Open { route: Route::Nat }),
+    );
+    assert!(status(&app).contains("● connected (direct through a NAT)"));
+    assert!(render(&app).contains("the link is back (direct through a NAT)"));
+    // The joiner waiting for the starter to read its answer says so.
+    let (mut app, _) = app_with(false, true, 130, 70);
+    app.update(key(KeyCode::Char('p')));
+    app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xBB)));
+    app.update(key(KeyCode::Enter));
+    let pairing = app.pairing.id;
+    app.update(AppEvent::Local {
+        pairing,
+        desc: sdp(SdpKind::Answer, 0xAA, 50002),
+    });
+    session(&mut app, SessionEvent::State(LinkState::WaitingForPeer));
+    assert!(render(&app).contains("connection: waiting for the other side to read my code, 0:00"));
+    assert!(app.animating(), "the time waited counts up");
+    app.set_now(app.now + Duration::from_secs(72));
+    assert!(render(&app).contains("connection: waiting for the other side to read my code, 1:12"));
+    // Gone: the reason, in the status bar.
+    let mut app = chatting(100, 20);
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
+    assert!(render(&app).contains("✗ the peer stopped responding"));
+}
+
+#[test]
+fn not_responding_says_when_the_chat_gives_up_and_a_gone_link_offers_no_send() {
+    let mut app = chatting(120, 20);
+    app.opts.peer_timeout = Duration::from_secs(60);
+    app.set_now(Duration::from_secs(10));
+    session(
+        &mut app,
+        SessionEvent::State(LinkState::Interrupted {
+            since: std::time::Instant::now(),
+        }),
+    );
+    app.set_now(Duration::from_secs(25));
+    let out = render(&app);
+    assert!(
+        out.contains("◌ not responding: the chat ends in 45 s unless the link returns"),
+        "{out}"
+    );
+    insta::assert_snapshot!("chat_not_responding", out);
+    // Narrow: the short form still says when.
+    app.update(AppEvent::Resize(60, 20));
+    assert!(render(&app).contains("ends in 45 s"), "{}", render(&app));
+    app.update(AppEvent::Resize(120, 20));
+    assert!(
+        footer(&app).contains("Enter send"),
+        "messages wait for the link"
+    );
+    // Gone: Enter sends nothing, so the footer does not offer it.
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
+    let f = footer(&app);
+    assert!(!f.contains("Enter send") && f.contains("Ctrl-R"), "{f}");
+}
