@@ -13,8 +13,8 @@
 //! loss hits wire-sized packets for both tools (see `shape`).
 //!
 //! Timing: qrchat from the receiver's "connected" line to its "received" line (the file
-//! verified and renamed); scp from its start to its exit minus the time `ssh true` takes
-//! in the same run (its connection set-up), so neither counts its pairing.
+//! verified and renamed); scp from its start to its exit minus the quickest of five
+//! `ssh true` at the start (its connection set-up), so neither counts its pairing.
 //!
 //! `cargo bench --bench links` (as root). Environment: QRCHAT_LINKS_MB (file size,
 //! default 256), QRCHAT_LINKS_RUNS (default 3), QRCHAT_LINKS_ROWS (comma-separated row
@@ -233,7 +233,19 @@ fn qrchat_run(bin: &str, a: &Ns, b: &Ns, src: &Path, dir: &Path, n: usize) -> Re
     offer.say(&reply);
     offer.hang_up();
     answer.hang_up();
-    let (t0, _) = answer.wait_stderr("connected", Duration::from_secs(40));
+    let t_pair = Instant::now();
+    let t0 = loop {
+        if let Some((t, _)) = answer.stderr_line("connected") {
+            break t;
+        }
+        if t_pair.elapsed() > Duration::from_secs(40) || !answer.running() {
+            return Err(format!(
+                "no link within 40 s: {}",
+                answer.stderr().lines().last().unwrap_or("")
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     let limit = Duration::from_secs(600);
     let (mut s_rss, mut r_rss) = (0f64, 0f64);
     let started = Instant::now();
@@ -288,6 +300,8 @@ fn qrchat_run(bin: &str, a: &Ns, b: &Ns, src: &Path, dir: &Path, n: usize) -> Re
 struct Sshd {
     child: Child,
     key: PathBuf,
+    /// The quickest `ssh true` seen: scp's connection set-up at best.
+    setup: f64,
     /// The namespace the client runs in.
     from: Ns,
 }
@@ -363,6 +377,7 @@ fn start_sshd(net: &Net, a: &Ns, b: &Ns, dir: &Path) -> Result<Sshd, String> {
     let mut sshd = Sshd {
         child,
         key,
+        setup: f64::INFINITY,
         from: a.clone(),
     };
     let t0 = Instant::now();
@@ -378,8 +393,12 @@ fn start_sshd(net: &Net, a: &Ns, b: &Ns, dir: &Path) -> Result<Sshd, String> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    // a first connection checks that the keys work
-    ssh_true(&sshd)?;
+    // the first connections check that the keys work and time the set-up: the quickest
+    // of a few is what scp's own set-up costs at least (on a busy machine a single one
+    // can take longer than a whole transfer)
+    for _ in 0..5 {
+        sshd.setup = sshd.setup.min(ssh_true(&sshd)?);
+    }
     Ok(sshd)
 }
 
@@ -462,7 +481,7 @@ fn tcp_retrans(net: &Net, ns: &Ns) -> u64 {
 
 fn scp_run(net: &Net, a: &Ns, sshd: &Sshd, src: &Path, dir: &Path) -> Result<Run, String> {
     let size = std::fs::metadata(src).unwrap().len();
-    let setup = ssh_true(sshd)?;
+    let setup = sshd.setup;
     let dst = dir.join("scp-in.bin");
     let sshd_pid = sshd.child.id();
     let cpu_before = children_cpu(sshd_pid);
