@@ -266,9 +266,16 @@ fn qrchat_run(bin: &str, a: &Ns, b: &Ns, src: &Path, dir: &Path, n: usize) -> Re
         std::thread::sleep(Duration::from_millis(50));
     };
     let Some(t1) = done else {
+        let err = answer.stderr();
+        let tail: Vec<&str> = err.lines().rev().take(4).collect();
+        let why = if answer.running() {
+            format!("not finished within {limit:?}")
+        } else {
+            "the receiver ended without the file".to_string()
+        };
         return Err(format!(
-            "qrchat did not finish within {limit:?}: {}",
-            answer.stderr().lines().last().unwrap_or("")
+            "{why}: {}",
+            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
         ));
     };
     let (rc_a, err_a) = answer.exit(Duration::from_secs(30));
