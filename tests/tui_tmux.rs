@@ -1387,7 +1387,7 @@ fn a_headless_sender_offers_to_the_tui_which_accepts() {
         ))
     });
     t.wait("a", "the headless side told", |s| {
-        s.contains("qrchat: sent 1 file(s), 300 kB: the other side verified them")
+        s.contains("qrchat: sent 1 file, 300 kB: the other side verified them")
     });
     assert!(std::fs::read(inbox.join("report.pdf")).unwrap() == data);
     // The headless side's "done" channel is not a transfer: nothing more is offered.
