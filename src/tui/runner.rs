@@ -55,6 +55,8 @@ pub struct Runner {
     /// Where accepted files go.
     receive_dir: Option<PathBuf>,
     transfers: HashMap<u64, Running>,
+    /// The pairwise secret being agreed with the peer of this fingerprint (known peers).
+    pair_secret: Option<([u8; 32], super::known::Secret)>,
 }
 
 impl Runner {
@@ -79,6 +81,7 @@ impl Runner {
             saved: vec![],
             receive_dir: None,
             transfers: HashMap::new(),
+            pair_secret: None,
         }
     }
 
@@ -168,6 +171,24 @@ impl Runner {
                     // An offer not answered yet is declined.
                     r.answer.take();
                 }
+            }
+            Effect::Pair { channel, peer_fp } => {
+                if let Some(link) = self.link() {
+                    let secret = super::known::run_pairing(link, channel, peer_fp);
+                    self.pair_secret = Some((peer_fp, secret));
+                }
+            }
+            Effect::SavePeer {
+                name,
+                peer_fp,
+                addr,
+            } => {
+                let secret = self
+                    .pair_secret
+                    .as_ref()
+                    .filter(|(fp, _)| *fp == peer_fp)
+                    .map(|(_, s)| s.clone());
+                super::known::save(self.link(), secret, name, peer_fp, addr, self.tx.clone());
             }
             Effect::Quit => return true,
         }

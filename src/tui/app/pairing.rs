@@ -114,6 +114,8 @@ pub struct Pairing {
     pub peer: PeerState,
     /// Whether the peer is qrchat (None until its code is applied).
     pub peer_qrchat: Option<bool>,
+    /// The peer's address as the link's open named it ("10.0.0.2:50001 (host)"), raw.
+    pub remote: Option<String>,
 }
 
 impl Pairing {

@@ -120,6 +120,18 @@ impl App {
                 }
                 self.pairing.peer.sas = Some(sas);
                 self.pairing.peer.name = peer;
+                // Known peers: the starter opens the pairing channel with a qrchat peer.
+                if let (Some(Role::Starter), Some(true), Some(peer_fp)) = (
+                    self.pairing.role,
+                    self.pairing.peer_qrchat,
+                    self.pairing.peer_fp,
+                ) {
+                    self.outbox.push(Effect::Pair {
+                        channel: None,
+                        peer_fp,
+                    });
+                }
+                self.pairing.remote = remote;
             }
             SessionEvent::Message(text) => {
                 self.push_line(Who::Peer, crate::chat::sanitize(&text));
@@ -131,6 +143,14 @@ impl App {
             SessionEvent::Delivered(_) => {}
             SessionEvent::Notice(text) => {
                 self.push_line(Who::Warn, crate::chat::sanitize(&text));
+            }
+            SessionEvent::Channel(channel) if channel.label() == crate::known::pair::LABEL => {
+                if let Some(peer_fp) = self.pairing.peer_fp {
+                    return vec![Effect::Pair {
+                        channel: Some(channel),
+                        peer_fp,
+                    }];
+                }
             }
             SessionEvent::Channel(channel) => {
                 // Other labels (a headless peer's "done", which it closes) mean nothing here.
