@@ -246,6 +246,7 @@ impl Cli {
             history: t.history.clone(),
             quiet: t.quiet,
             receive: t.receive.clone(),
+            no_direct: c.no_direct,
         }
     }
 }
