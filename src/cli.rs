@@ -154,6 +154,50 @@ pub enum Command {
         #[command(flatten)]
         unused: Unused,
     },
+    /// Headless: wait for a known peer to connect (by name, on this network), accept it,
+    /// then relay like `offer`.
+    Listen {
+        #[command(flatten)]
+        args: KnownArgs,
+        #[command(flatten)]
+        unused: Unused,
+    },
+    /// Headless: connect to a known peer on this network (it must be listening: `qrchat
+    /// listen`), then relay like `offer`. Lines typed before the link opens go out once it
+    /// does.
+    Connect {
+        /// The name it was saved under (`--remember NAME`).
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[command(flatten)]
+        args: KnownArgs,
+        #[command(flatten)]
+        unused: Unused,
+    },
+    /// List the known peers (saved with `--remember NAME`).
+    Peers {
+        #[command(flatten)]
+        unused: Unused,
+    },
+    /// Forget a known peer: it can no longer reach this app by name.
+    Forget {
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[command(flatten)]
+        unused: Unused,
+    },
+}
+
+/// Options of `listen` and `connect`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct KnownArgs {
+    /// Once the link is open, send this file or directory (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub send: Vec<PathBuf>,
+
+    /// Accept what the other side sends, into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub receive: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -171,6 +215,11 @@ pub struct HeadlessArgs {
     /// are declined and the sender is told so.
     #[arg(long, value_name = "DIR")]
     pub receive: Option<PathBuf>,
+
+    /// Once the link is open, keep the other side as a known peer called NAME (uses the
+    /// lasting identity): later `qrchat connect NAME` reaches it on this network.
+    #[arg(long, value_name = "NAME", conflicts_with = "ephemeral")]
+    pub remember: Option<String>,
 }
 
 /// Options every mode takes.
@@ -226,6 +275,11 @@ pub struct Common {
     /// Write logs to this file (nothing is logged otherwise; never what is typed or said).
     #[arg(long, value_name = "FILE", global = true)]
     pub log: Option<PathBuf>,
+
+    /// A fresh certificate for this run, not the lasting identity (nothing is read from or
+    /// written to the data folder). Headless offer/answer do this unless --remember.
+    #[arg(long, global = true)]
+    pub ephemeral: bool,
 }
 
 impl Cli {
@@ -285,6 +339,20 @@ impl Common {
             send: args.send.clone(),
             receive: args.receive.clone(),
             no_direct: self.no_direct,
+            remember: args.remember.clone(),
+        }
+    }
+
+    /// What `listen` and `connect` need.
+    pub fn known_config(&self, args: &KnownArgs) -> crate::headless::Config {
+        crate::headless::Config {
+            rtc: self.rtc_config(),
+            json: false,
+            qr_png: None,
+            send: args.send.clone(),
+            receive: args.receive.clone(),
+            no_direct: true,
+            remember: None,
         }
     }
 
@@ -352,8 +420,32 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
             write_stdout(&out)
         }
         Some(Command::Man { .. }) => write_stdout(crate::man::page().as_bytes()),
+        Some(Command::Listen { args, .. }) => {
+            if cli.common.ephemeral {
+                anyhow::bail!("listen uses the lasting identity: --ephemeral does not go with it");
+            }
+            crate::headless::known::run_listen(&cli.common.known_config(args)).await
+        }
+        Some(Command::Connect { name, args, .. }) => {
+            if cli.common.ephemeral {
+                anyhow::bail!("connect uses the lasting identity: --ephemeral does not go with it");
+            }
+            crate::headless::known::run_connect(&cli.common.known_config(args), name).await
+        }
+        Some(Command::Peers { .. }) => crate::headless::known::run_peers(),
+        Some(Command::Forget { name, .. }) => crate::headless::known::run_forget(name),
         Some(Command::Start { .. } | Command::Join { .. }) | None => {
-            crate::tui::run(cli.tui_config()).await
+            let mut cfg = cli.tui_config();
+            if !cli.common.ephemeral {
+                // The lasting identity: a peer that paired with this app by sight sees the
+                // same certificate after a restart.
+                let dir = crate::known::data_dir()?;
+                cfg.rtc.identity =
+                    Some(crate::known::load_or_create_identity(&dir).map_err(|e| {
+                        anyhow::anyhow!("{e} (--ephemeral runs without the lasting identity)")
+                    })?);
+            }
+            crate::tui::run(cfg).await
         }
     }
 }

@@ -29,6 +29,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use tokio::sync::mpsc;
 
 mod files;
+pub mod known;
 
 use crate::chat;
 use crate::direct::{self, Delivery};
@@ -53,6 +54,8 @@ pub struct Config {
     pub receive: Option<std::path::PathBuf>,
     /// `--no-direct`: strict two-scan pairing (no listener, no delivery).
     pub no_direct: bool,
+    /// `--remember NAME`: keep the peer as a known peer once the link is open.
+    pub remember: Option<String>,
 }
 
 /// How long `qrchat answer` keeps trying to hand its answer over directly. A LAN delivery
@@ -76,6 +79,7 @@ fn interrupted() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Sen
 
 /// `qrchat offer`
 pub async fn run_offer(cfg: &Config) -> Result<()> {
+    let cfg = &known::prepare(cfg)?;
     let mut stop = interrupted();
     let mut stdin = spawn_stdin_reader();
     let (tx, mut events) = mpsc::unbounded_channel();
@@ -158,6 +162,7 @@ pub async fn run_offer(cfg: &Config) -> Result<()> {
         status("answer applied; connecting…");
         let early = Early {
             applied: Some(answer),
+            known: known::Known::new(cfg.remember.clone(), None),
             ..Early::default()
         };
         relay(&session, &mut events, &mut stdin, cfg, early).await
@@ -172,6 +177,7 @@ pub async fn run_offer(cfg: &Config) -> Result<()> {
 
 /// `qrchat answer [BLOB]`
 pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
+    let cfg = &known::prepare(cfg)?;
     let mut stop = interrupted();
     let mut stdin = spawn_stdin_reader();
     if blob.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
@@ -232,7 +238,10 @@ pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
             std::future::pending().await
         };
         tokio::select! {
-            r = relay(&session, &mut events, &mut stdin, cfg, Early::default()) => r,
+            r = relay(&session, &mut events, &mut stdin, cfg, Early {
+                known: known::Known::new(cfg.remember.clone(), None),
+                ..Early::default()
+            }) => r,
             r = delivery => r,
         }
     };
@@ -287,6 +296,8 @@ struct Early {
     stdin_open: bool,
     /// The answer applied (offerer only): a line with an answer to my code is not a message.
     applied: Option<SessionDescription>,
+    /// Known peers: a --remember to carry out, or the saved peer this reconnect is with.
+    known: known::Known,
 }
 
 impl Default for Early {
@@ -295,6 +306,7 @@ impl Default for Early {
             queue: VecDeque::new(),
             stdin_open: true,
             applied: None,
+            known: known::Known::default(),
         }
     }
 }
@@ -338,16 +350,19 @@ async fn relay(
         mut queue,
         mut stdin_open,
         applied,
+        mut known,
     } = early;
     let mut open = false;
     loop {
         if open && !stdin_open {
             files.stdin_closed(session);
-            if files.may_leave() {
+            // A pairing secret to be remembered is waited for (bounded by its timeout).
+            if files.may_leave() && !known.busy() {
                 status("stdin closed; leaving the chat");
                 break;
             }
         }
+        let remember_by = known.deadline();
         tokio::select! {
             line = stdin.recv(), if stdin_open => match line {
                 Some(line) if applied.as_ref().is_some_and(|a| answer_line(session, a, &line)) => {}
@@ -365,15 +380,18 @@ async fn relay(
                 }
             },
             Some(p) = progress.recv() => files.on_progress(p),
+            r = known.next() => known.on_secret(session, r)?,
+            _ = sleep_until_or_never(remember_by) => {}
             Some(()) = files.next_done() => {}
             ev = events.recv() => match ev {
                 None => bail!("the session ended unexpectedly"),
                 Some(SessionEvent::Open { sas, remote, route }) => {
                     open = true;
-                    let via = remote.map(|r| format!(" to {r}")).unwrap_or_default();
-                    status(format!("connected{via}, {route}; safety number {sas} (the other side must show the same)"));
+                    let via = remote.as_ref().map(|r| format!(" to {r}")).unwrap_or_default();
+                    status(known.open_line(&sas, &via, &route.to_string()));
                     flush(session, &mut queue).await;
                     files.on_open(session);
+                    known.on_open(session, remote.as_deref());
                 }
                 Some(SessionEvent::Message(text)) => {
                     let mut out = std::io::stdout().lock();
@@ -396,8 +414,14 @@ async fn relay(
                     }
                 }
                 Some(SessionEvent::Notice(text)) => status(chat::sanitize_line(&text)),
+                Some(SessionEvent::Channel(ch)) if ch.label() == crate::known::pair::LABEL => {
+                    known.on_channel(session, ch)
+                }
                 Some(SessionEvent::Channel(ch)) => files.on_channel(ch),
-                Some(SessionEvent::Peer { qrchat }) => files.on_peer(qrchat),
+                Some(SessionEvent::Peer { qrchat }) => {
+                    files.on_peer(qrchat);
+                    known.on_peer(qrchat);
+                }
                 Some(SessionEvent::Rtt(rtt)) => tracing::debug!("round trip {rtt:?}"),
                 Some(SessionEvent::Gathering { .. }) | Some(SessionEvent::Gathered { .. }) => {}
                 Some(SessionEvent::Closed(CloseReason::PeerLeft)) => {
@@ -414,9 +438,16 @@ async fn relay(
             },
         }
     }
-    match files.verdict() {
+    match files.verdict().or_else(|| known.verdict()) {
         Some(why) => Err(anyhow!("{why}")),
         None => Ok(()),
+    }
+}
+
+async fn sleep_until_or_never(t: Option<std::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod cli;
 pub mod direct;
 pub mod headless;
+pub mod known;
 pub mod logging;
 pub mod man;
 pub mod qr;

@@ -17,6 +17,7 @@ pub fn page() -> String {
         "\\fBqrchat\\fR [\\fIOPTIONS\\fR] [\\fBstart\\fR | \\fBjoin\\fR [\\fICODE\\fR]]",
         "\\fBqrchat offer\\fR [\\fIOPTIONS\\fR]",
         "\\fBqrchat answer\\fR [\\fIOPTIONS\\fR] [\\fICODE\\fR]",
+        "\\fBqrchat listen\\fR | \\fBqrchat connect\\fR \\fINAME\\fR | \\fBqrchat peers\\fR | \\fBqrchat forget\\fR \\fINAME\\fR",
         "\\fBqrchat scan\\fR [\\fB\\-\\-raw\\fR] \\fIIMAGE\\fR...",
         "\\fBqrchat cameras\\fR | \\fBqrchat completions\\fR \\fISHELL\\fR | \\fBqrchat man\\fR",
     ] {
@@ -104,6 +105,11 @@ pub fn page() -> String {
             "qrchat offer \\-\\-send report.pdf < answer.txt",
         ),
         (
+            "Pair once by code and keep each other as known peers; later, on the same \
+             network, connect by name with no code.",
+            "qrchat offer \\-\\-remember bob      # and on Bob's: qrchat answer \\-\\-remember alice CODE\nqrchat listen                     # Bob, any time later\nqrchat connect bob                # Alice",
+        ),
+        (
             "Read the code in a photo, exactly as the QR holds it.",
             "qrchat scan \\-\\-raw photo.jpg",
         ),
@@ -117,6 +123,13 @@ pub fn page() -> String {
     );
     m += ".SH ENVIRONMENT\n.TP\n\\fBQRCHAT_TURN_PASSWORD\\fR\n";
     m += &text("the \\-\\-turn\\-password, kept out of the process list.");
+    m += ".TP\n\\fBXDG_DATA_HOME\\fR\n";
+    m += &text(
+        "its qrchat/ folder (else ~/.local/share/qrchat) holds the lasting identity \
+         (identity.pem) and the known peers (peers.json), owner-only; remove it to reset both.",
+    );
+    m += ".TP\n\\fBQRCHAT_KNOWN_PORT\\fR\n";
+    m += &text("the UDP port known peers meet on (default 47153), for tests on one machine.");
     m += ".TP\n\\fBXDG_DOWNLOAD_DIR\\fR\n";
     m += &text(
         "where accepted files go (its qrchat/ folder) without \\-\\-receive; else ~/Downloads.",

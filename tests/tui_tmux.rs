@@ -63,6 +63,11 @@ impl Tmux {
 
     /// A session running a plain shell, sized like a roomy terminal.
     fn session(&self, name: &str) {
+        // Each app its own data folder (its own lasting identity), inside the test's.
+        let data = format!(
+            "XDG_DATA_HOME={}",
+            self.dir.join(format!("data-{name}")).display()
+        );
         self.run(&[
             "new-session",
             "-d",
@@ -74,6 +79,7 @@ impl Tmux {
             "60",
             "env",
             "PS1=$ ",
+            &data,
             "TERM=xterm-256color",
             "bash",
             "--norc",
@@ -216,12 +222,9 @@ fn two_tuis_pair_by_paste_chat_and_quit_cleanly() {
 
     // A's offer, read off its pane, into B.
     let offer = read_code(&t, "a");
-    let s = t.wait("b", "the scan or paste screen", |s| {
-        s.contains("paste their code") || s.contains("scan their code")
-    });
-    if s.contains("scan their code") {
-        t.keys("b", &["p"]);
-    }
+    // No camera: B goes to the paste screen by itself (a `p` pressed while the scan screen
+    // is leaving would land in the paste box: a flake seen once).
+    t.wait("b", "the paste screen", |s| s.contains("paste their code"));
     paste_code(&t, "b", &offer);
 
     // B's answer, read off its pane, into A.
@@ -743,6 +746,17 @@ fn reconnecting_secs(screen: &str) -> Option<u64> {
     rest.split(" s)").next()?.trim().parse().ok()
 }
 
+/// The seconds left before the chat gives up, once the link is not responding.
+fn ends_in_secs(screen: &str) -> Option<u64> {
+    let bar = status_bar(screen);
+    let rest = bar.split("not responding: the chat ends in ").nth(1)?;
+    rest.split(" s unless the link returns")
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// The chat has not ended on this screen.
 fn assert_not_ended(screen: &str, who: &str) {
     assert!(
@@ -774,6 +788,7 @@ fn a_blip_in_the_chat_loses_nothing() {
     lan.set_link(0, false);
     let down = Instant::now();
     let mut counts: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
+    let mut left: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
     let mut typed = false;
     while down.elapsed() < Duration::from_secs(15) {
         for (i, name) in ["a", "b"].into_iter().enumerate() {
@@ -782,6 +797,11 @@ fn a_blip_in_the_chat_loses_nothing() {
             if let Some(n) = reconnecting_secs(&s) {
                 if counts[i].last() != Some(&n) {
                     counts[i].push(n);
+                }
+            }
+            if let Some(n) = ends_in_secs(&s) {
+                if left[i].last() != Some(&n) {
+                    left[i].push(n);
                 }
             }
         }
@@ -802,6 +822,16 @@ fn a_blip_in_the_chat_loses_nothing() {
             counts[i].len() >= 3 && counts[i].windows(2).all(|w| w[0] < w[1]),
             "{name} shows the link interrupted, reconnecting, with seconds counting: {:?}\n{}",
             counts[i],
+            trim_screen(&s)
+        );
+        // Past a few seconds: when the chat will give up (60 s of peer timeout), counting
+        // down.
+        assert!(
+            left[i].len() >= 3
+                && left[i].windows(2).all(|w| w[0] > w[1])
+                && left[i].iter().all(|&n| (40..=56).contains(&n)),
+            "{name} says when the chat ends, counting down: {:?}\n{}",
+            left[i],
             trim_screen(&s)
         );
         // Nothing sent meanwhile arrived.

@@ -286,7 +286,12 @@ impl Machine {
                 let use_ = if label == RTT_LABEL && self.qrchat && !self.rtt_taken {
                     self.rtt_taken = true;
                     ChannelUse::Rtt
-                } else if self.role == Role::Answerer && !self.chat_taken {
+                } else if self.role == Role::Answerer
+                    && !self.chat_taken
+                    // a qrchat offerer's own channels (a pairing, a transfer) opened right
+                    // after the chat may overtake the chat's open on another stream
+                    && !(self.qrchat && label.starts_with("qrchat-"))
+                {
                     self.chat_taken = true;
                     ChannelUse::Chat
                 } else if self.qrchat {
@@ -433,31 +438,12 @@ pub fn route_of(local: &str, remote: &str, remote_addr: &str, remote_hosts: &[St
         remote == "host" || (remote == "prflx" && remote_hosts.iter().any(|a| a == remote_addr));
     if local == "relay" || remote == "relay" {
         Route::Relay
-    } else if to_peer_host && is_local_address(remote_addr) {
+    } else if to_peer_host && crate::signal::is_site_local(remote_addr) {
         Route::Lan
     } else if local == "srflx" || local == "prflx" || !to_peer_host {
         Route::Nat
     } else {
         Route::Lan
-    }
-}
-
-/// An address that is only reachable inside a site (RFC 1918, shared/CGNAT space, loopback,
-/// link-local, IPv6 unique-local): a peer reached there is on our network.
-fn is_local_address(addr: &str) -> bool {
-    match addr.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(v4)) => {
-            let o = v4.octets();
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-        }
-        Ok(std::net::IpAddr::V6(v6)) => {
-            let s = v6.segments()[0];
-            v6.is_loopback() || (s & 0xfe00) == 0xfc00 || (s & 0xffc0) == 0xfe80
-        }
-        Err(_) => false,
     }
 }
 
@@ -819,9 +805,14 @@ mod tests {
             m.on(label("another"), t0),
             vec![Action::Route(ChannelUse::Refuse)]
         );
-        // A qrchat offerer: rtt once, chat, and further channels go to the owner.
+        // A qrchat offerer: rtt once, chat, and further channels go to the owner, also
+        // one of its own that overtook the chat (streams are not ordered among each other).
         let (mut m, t0) = machine(Role::Answerer, false);
         m.on(Fact::RemoteApplied { qrchat: true }, t0);
+        assert_eq!(
+            m.on(label("qrchat-pair"), t0),
+            vec![Action::Route(ChannelUse::Owner)]
+        );
         assert_eq!(
             m.on(label("qrchat-rtt"), t0),
             vec![Action::Route(ChannelUse::Rtt)]

@@ -21,7 +21,7 @@ use crate::signal::SdpKind;
 
 pub use channel::{Channel, ChannelMessage, MAX_CHANNEL_MESSAGE, SEND_HIGH_WATER};
 pub use machine::{CONNECT_TIMEOUT, STUN_QUIET, WAIT_FOR_PEER};
-pub use net::BindError;
+pub use net::{broadcast_addresses, BindError};
 pub use rtt::{RTT_EVERY, RTT_LABEL};
 pub use servers::{
     check_cli as check_servers, check_resolves, turn_servers, ServerError, TurnServer,

@@ -49,6 +49,39 @@ pub fn usable_by_default(ip: IpAddr) -> bool {
     }
 }
 
+/// The directed broadcast address of every IPv4 network this machine is on (interfaces
+/// the default plan uses, no loopback): where a LAN-wide probe goes (known peers). With
+/// `--bind` given, only the networks of the interfaces or addresses it names.
+pub fn broadcast_addresses(bind: &[String]) -> Vec<std::net::Ipv4Addr> {
+    let Ok(ifaces) = webrtc::util::ifaces::ifaces() else {
+        return Vec::new();
+    };
+    let mut out = BTreeSet::new();
+    for i in ifaces {
+        if skipped_by_default(&i.name) {
+            continue;
+        }
+        let (Some(addr), Some(mask)) = (i.addr, i.mask) else {
+            continue;
+        };
+        let (IpAddr::V4(a), IpAddr::V4(m)) = (addr.ip(), mask.ip()) else {
+            continue;
+        };
+        if a.is_loopback() || a.is_unspecified() || m.is_unspecified() {
+            continue;
+        }
+        let named = |b: &String| {
+            let b = b.trim();
+            b == i.name || b.parse::<IpAddr>().is_ok_and(|ip| ip == IpAddr::V4(a))
+        };
+        if !bind.is_empty() && !bind.iter().any(named) {
+            continue;
+        }
+        out.insert(std::net::Ipv4Addr::from(u32::from(a) | !u32::from(m)));
+    }
+    out.into_iter().collect()
+}
+
 impl BindPlan {
     pub fn resolve(binds: &[String]) -> Result<BindPlan, BindError> {
         if binds.is_empty() {

@@ -54,6 +54,23 @@ impl Identity {
     pub fn fingerprint(&self) -> [u8; 32] {
         self.fingerprint
     }
+
+    /// The certificate and its private key as PEM text (to keep on disk, owner-only).
+    pub fn to_pem(&self) -> String {
+        self.cert.serialize_pem()
+    }
+
+    /// An identity kept by [`Identity::to_pem`].
+    pub fn from_pem(pem: &str) -> Result<Identity, RtcError> {
+        let cert = RTCCertificate::from_pem(pem)?;
+        let fingerprint = cert
+            .get_fingerprints()
+            .iter()
+            .find(|f| f.algorithm == "sha-256")
+            .and_then(|f| signal::parse_fingerprint_hex(&f.value))
+            .ok_or(RtcError::NoFingerprint)?;
+        Ok(Identity { cert, fingerprint })
+    }
 }
 
 impl std::fmt::Debug for Identity {
@@ -77,6 +94,7 @@ pub struct Session {
     inputs: mpsc::UnboundedSender<Input>,
     state: watch::Receiver<Option<LinkState>>,
     outgoing: mpsc::Sender<Option<String>>,
+    remote_fp: std::sync::OnceLock<[u8; 32]>,
     role: Role,
     peer_timeout: Duration,
 }
@@ -243,6 +261,7 @@ impl Session {
             inputs,
             state,
             outgoing,
+            remote_fp: std::sync::OnceLock::new(),
             role,
             peer_timeout: cfg.peer_timeout,
         })
@@ -256,6 +275,17 @@ impl Session {
     /// SHA-256 fingerprint of this session's DTLS certificate.
     pub fn local_fingerprint(&self) -> [u8; 32] {
         self.local_fp
+    }
+
+    /// The peer's certificate fingerprint, as its description named it (DTLS holds the
+    /// peer to it). None before the peer's description was applied.
+    pub fn remote_fingerprint(&self) -> Option<[u8; 32]> {
+        self.remote_fp.get().copied()
+    }
+
+    /// Whether this side made the offer.
+    pub fn is_offerer(&self) -> bool {
+        self.role == Role::Offerer
     }
 
     /// How long a silent peer is given (the config's).
@@ -356,6 +386,9 @@ impl Session {
         // A peer-reflexive address is on the LAN only if it is one of the peer's own
         // (host) addresses; its NAT's public address means the route crosses a NAT.
         let addresses = signal::host_addresses(&desc.sdp);
+        if let Some(fp) = signal::fingerprint_of(&desc.sdp) {
+            let _ = self.remote_fp.set(fp);
+        }
         let _ = self.inputs.send(Input::Remote {
             qrchat: signal::made_by_qrchat(&desc.sdp),
             fingerprint: signal::fingerprint_of(&desc.sdp),

@@ -378,6 +378,25 @@ pub fn host_addresses(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// An address that is only reachable inside a site (RFC 1918, shared/CGNAT space, loopback,
+/// link-local, IPv6 unique-local): a peer reached there is on our network.
+pub fn is_site_local(addr: &str) -> bool {
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+        }
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments()[0];
+            v6.is_loopback() || (s & 0xfe00) == 0xfc00 || (s & 0xffc0) == 0xfe80
+        }
+        Err(_) => false,
+    }
+}
+
 /// Where a description's host candidates (component 1, UDP) are, as socket addresses:
 /// where its maker listens for a direct answer ([`accepts_direct`]), on TCP.
 pub fn host_sockets(text: &str) -> Vec<std::net::SocketAddr> {

@@ -31,6 +31,7 @@ pub mod session;
 pub mod terminal;
 pub mod transfers;
 pub mod ui;
+pub mod words;
 
 #[cfg(test)]
 mod tests;
@@ -77,6 +78,7 @@ pub struct Config {
 pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
     let stun = !cfg.rtc.stun.is_empty();
     let turn = !cfg.rtc.turn.is_empty();
+    let peer_timeout = cfg.rtc.peer_timeout;
     // One certificate for the app's whole run: a peer that pairs again with this app
     // sees the same one (and the same safety number).
     if cfg.rtc.identity.is_none() {
@@ -103,6 +105,7 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
         stun,
         turn,
         quiet: cfg.quiet,
+        peer_timeout,
         notifier: Notifier::detect(|k| std::env::var(k).ok()),
         in_tmux: std::env::var_os("TMUX").is_some(),
         receive_dir: receive_dir.clone(),

@@ -220,10 +220,16 @@ impl App {
             .filter(|t| t.stage == Stage::Asking)
     }
 
-    /// Transfers that `/cancel` stops: offered by us, or accepted and running.
+    /// Transfers that `/cancel` stops: offered by us, or accepted and running with bytes
+    /// still to move (once all are across only the verdict is awaited: nothing to stop,
+    /// and Ctrl-X is not offered for a transfer that looks finished).
     pub fn cancellable(&self) -> impl Iterator<Item = &Transfer> {
         self.chat.transfers.iter().filter(|t| {
-            t.stage == Stage::Running
+            let all_moved = t
+                .progress
+                .as_ref()
+                .is_some_and(|p| p.total > 0 && p.done >= p.total);
+            (t.stage == Stage::Running && !all_moved)
                 || (t.stage == Stage::Offered && t.direction == Direction::Send)
         })
     }

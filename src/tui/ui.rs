@@ -52,19 +52,33 @@ pub fn draw(f: &mut Frame, app: &App) {
 
     let title = screens::name(app.screen);
     let step = match (app.role(), app.screen) {
+        // A notice takes the step's place on the title bar.
+        _ if app.notice.is_some() => String::new(),
         (_, Screen::Start) => String::new(),
         (_, Screen::Chat) => String::new(),
         (Some(super::app::Role::Starter), _) => "  (you started the chat)".into(),
         _ => "  (you are joining)".into(),
     };
-    f.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(" qrchat ", title_style().add_modifier(Modifier::BOLD)),
-            Span::styled(format!(" {title}{step}"), title_style()),
-        ]))
-        .style(title_style()),
-        top,
-    );
+    let mut head = vec![
+        Span::styled(" qrchat ", title_style().add_modifier(Modifier::BOLD)),
+        Span::styled(format!(" {title}{step}"), title_style()),
+    ];
+    // A notice (a copy, a question before leaving) is one short line on the title bar's
+    // right, so the footer's keys stay in view; cut to what fits.
+    if let Some((n, _)) = &app.notice {
+        let used: usize = head.iter().map(|s| super::input::width(&s.content)).sum();
+        let room = (top.width as usize).saturating_sub(used + 2);
+        let n = cut(n, room);
+        if !n.is_empty() {
+            let pad = room.saturating_sub(super::input::width(&n));
+            head.push(Span::styled(" ".repeat(pad + 1), title_style()));
+            head.push(Span::styled(
+                format!("{n} "),
+                title_style().add_modifier(Modifier::BOLD),
+            ));
+        }
+    }
+    f.render_widget(Paragraph::new(Line::from(head)).style(title_style()), top);
 
     match app.screen {
         Screen::Start => screens::start::draw(f, body, app),
@@ -77,12 +91,6 @@ pub fn draw(f: &mut Frame, app: &App) {
 
     let keys = screens::hints(app);
     let mut spans = Vec::new();
-    if let Some((n, _)) = &app.notice {
-        spans.push(Span::styled(
-            format!(" {n} "),
-            ok_style().add_modifier(Modifier::REVERSED),
-        ));
-    }
     // Whole hints only: on a narrow terminal the last ones before "quit" give way, so no
     // key is shown cut in half.
     let cost = |(k, w): &(&str, &str)| super::input::width(k) + super::input::width(w) + 3;
@@ -109,6 +117,25 @@ pub fn draw(f: &mut Frame, app: &App) {
     if app.help.is_some() {
         screens::help::draw(f, body, app);
     }
+}
+
+/// `s` cut to at most `w` columns (whole characters), with "…" where it was cut.
+fn cut(s: &str, w: usize) -> String {
+    if super::input::width(s) <= w {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for c in s.chars() {
+        let next = format!("{out}{c}");
+        if super::input::width(&next) + 1 > w {
+            break;
+        }
+        out = next;
+    }
+    if w == 0 {
+        return String::new();
+    }
+    out + "…"
 }
 
 /// A centred rectangle of at most `w` x `h` inside `area`.

@@ -147,6 +147,8 @@ impl Tmux {
     }
 
     fn start(&self, command: &[&str]) {
+        // The app's lasting identity goes into the test's folder, never the real home.
+        let data = format!("XDG_DATA_HOME={}", self._dir.path().join("data").display());
         let mut args = vec![
             "new-session",
             "-d",
@@ -158,6 +160,7 @@ impl Tmux {
             "40",
             "env",
             "TERM=xterm-256color",
+            &data,
         ];
         args.extend_from_slice(command);
         self.run(&args);

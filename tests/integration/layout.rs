@@ -50,6 +50,7 @@ fn lower_modules_do_not_import_upper_ones() {
             "transfer",
             &["qr", "camera", "signal", "tui", "headless", "cli"],
         ),
+        ("known", &["qr", "camera", "tui", "headless", "cli"]),
         // Options become config at the edge: cli builds headless::Config and tui::Config.
         ("headless", &["tui", "cli"]),
         ("tui", &["headless", "cli"]),

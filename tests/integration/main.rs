@@ -5,6 +5,7 @@ mod common;
 mod direct;
 mod headless;
 mod hostile;
+mod known;
 mod layout;
 mod lossy;
 mod netns;

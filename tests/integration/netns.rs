@@ -92,6 +92,7 @@ pub fn unavailable(tools: &[&str]) -> Option<String> {
             let pkg = match *tool {
                 "iptables" => "iptables",
                 "turnserver" => "coturn",
+                "tcpdump" => "tcpdump",
                 _ => "iproute2",
             };
             return Some(format!(

@@ -35,11 +35,19 @@ impl App {
             }
             CameraEvent::Ended => {}
             CameraEvent::Failed(why) => {
-                // The camera's error says what is wrong and what to do, once.
-                return self.goto_paste(Some(format!(
-                    "Cannot scan: {}.",
-                    crate::chat::sanitize(&why.to_string())
-                )));
+                // No camera at all: say so first, in words, and what to do. Else the
+                // camera's error says what is wrong and what to do, once.
+                let note = match &*why {
+                    crate::camera::CameraError::NoCamera(reason) if reason.is_empty() => {
+                        "No camera found: paste the code here instead.".to_string()
+                    }
+                    crate::camera::CameraError::NoCamera(reason) => format!(
+                        "No camera found: paste the code here instead ({}).",
+                        crate::chat::sanitize(reason)
+                    ),
+                    why => format!("Cannot scan: {}.", crate::chat::sanitize(&why.to_string())),
+                };
+                return self.goto_paste(Some(note));
             }
         }
         vec![]
@@ -299,6 +307,9 @@ impl App {
 
     /// A good code from the other side: join with their offer or accept their answer.
     pub(super) fn accept_code(&mut self, c: Decoded) -> Vec<Effect> {
+        // The technical summary (candidate types, setup, fingerprint) for the log; the
+        // screens say it in words.
+        tracing::info!("their code: {}", signal::summarize(&c));
         let p = &mut self.pairing;
         p.peer_fp = signal::fingerprint_of(&c.desc.sdp);
         match p.role {

@@ -90,6 +90,9 @@ pub struct Options {
     pub stun: bool,
     /// `--turn` servers configured (shown in hints).
     pub turn: bool,
+    /// `--peer-timeout`: how long an interrupted link is given before the chat ends (the
+    /// status bar counts it down). Zero: not known (tests), no countdown.
+    pub peer_timeout: Duration,
     /// `--quiet`: no bell or notification for messages that arrive unseen.
     pub quiet: bool,
     /// How to notify (see [`Notifier::detect`]).

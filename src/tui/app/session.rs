@@ -47,10 +47,16 @@ impl App {
                 match s {
                     LinkState::Interrupted { .. } if in_chat => {
                         self.pairing.peer.interrupted_at = Some(now);
-                        self.push_line(
-                            Who::Warn,
-                            "the link is interrupted: reconnecting (what you send waits)".into(),
-                        );
+                        let t = self.opts.peer_timeout.as_secs();
+                        let text = if t == 0 {
+                            "the link is interrupted: reconnecting (what you send waits)".into()
+                        } else {
+                            format!(
+                                "the link is interrupted: reconnecting (what you send waits); \
+                                 the chat ends if it is not back within {t} s"
+                            )
+                        };
+                        self.push_line(Who::Warn, text);
                         self.refresh_transfer_lines();
                     }
                     LinkState::Open { route }
@@ -66,6 +72,8 @@ impl App {
             SessionEvent::Open { sas, remote, route } => {
                 // The re-pairing made it: there is no other chat to go back to.
                 self.kept = None;
+                // A notice of the code screens (a copy) does not follow into the chat.
+                self.notice = None;
                 if self.opts.history && !self.chat.saving {
                     self.chat.saving = true;
                     self.outbox.push(Effect::SaveStart);

@@ -111,7 +111,8 @@ pub const KEYS: &[Binding] = &[
         label: "Ctrl-R",
         chords: &[ctrl('r')],
         hint: |_| "new code, keep chat",
-        help: "once the link is gone: pair again with a new code, keeping this chat",
+        help: "once the link is gone: pair again with a new code, keeping this chat (Esc on \
+               its screens comes back to it)",
         when: |app| app.pairing.peer.left.is_some(),
         run: |app, _| app.repair(),
     },
@@ -132,7 +133,8 @@ pub const KEYS: &[Binding] = &[
     Binding {
         label: "Enter",
         chords: &[plain(KeyCode::Enter)],
-        hint: |_| "send",
+        // Once the link is gone Enter sends nothing (it says so): not offered.
+        hint: |app| if app.pairing.peer.left.is_some() { "" } else { "send" },
         help: "send the message",
         when: always,
         run: |app, _| send(app),
@@ -617,10 +619,17 @@ pub fn link_words(app: &App) -> (String, String) {
                     format!("◌ interrupted (reconnecting, {n} s)"),
                     format!("◌ interrupted {n} s"),
                 )
-            } else {
+            } else if app.opts.peer_timeout.is_zero() {
                 (
                     format!("◌ not responding (reconnecting, {n} s)"),
                     format!("◌ not responding {n} s"),
+                )
+            } else {
+                // When the chat will give up, not how long it has waited.
+                let left = app.opts.peer_timeout.as_secs().saturating_sub(n);
+                (
+                    format!("◌ not responding: the chat ends in {left} s unless the link returns"),
+                    format!("◌ not responding, ends in {left} s"),
                 )
             }
         }

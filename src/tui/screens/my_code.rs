@@ -86,10 +86,11 @@ fn copy(app: &mut App) -> Vec<Effect> {
         return vec![];
     };
     let blob = l.blob.clone();
+    // One short line: where it went, and the one thing that can stop it.
     let text = if app.opts.in_tmux {
-        "code sent to the clipboard by OSC 52; tmux passes it on only with `set -g set-clipboard on` (t shows the text)"
+        "sent by OSC 52: tmux needs set-clipboard on"
     } else {
-        "code sent to the terminal's clipboard (OSC 52), if the terminal allows it; t shows the text"
+        "sent to the clipboard, if the terminal allows it"
     };
     app.set_notice(text, 8);
     vec![Effect::Copy(blob)]
@@ -120,7 +121,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     }
     let next = next_step(app);
     let cands = format!(
-        "candidates: {}{}",
+        "reachable {}{}",
         candidates_line(local),
         if app.pairing.gather_cut {
             " (gathering stopped at --gather-timeout)"
@@ -353,10 +354,7 @@ fn joiner_status(app: &App) -> Option<Line<'static>> {
     ]))
 }
 
+/// Where my code says I can be reached, in words ("on your network (192.168.1.20)").
 pub fn candidates_line(local: &LocalCode) -> String {
-    if local.candidates.is_empty() {
-        "none".into()
-    } else {
-        local.candidates.join(", ")
-    }
+    crate::tui::words::reach(&local.candidates)
 }

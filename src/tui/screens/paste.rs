@@ -102,7 +102,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let v = match &app.pairing.paste.verdict {
         None => Line::styled("waiting for a code…", ui::dim_style()),
         Some(Ok(c)) => Line::styled(
-            format!("✓ {}: press Enter to use it", crate::signal::summarize(c)),
+            format!("✓ {}: press Enter to use it", crate::tui::words::code(c)),
             ui::ok_style(),
         ),
         Some(Err(e)) => Line::styled(format!("✗ {e}"), ui::err_style()),

@@ -827,3 +827,22 @@ fn a_peer_cannot_flood_the_chat_with_offers() {
     app.update(ctrl('n'));
     assert!(app.may_take_offer());
 }
+
+#[test]
+fn a_transfer_whose_bytes_are_all_across_offers_no_ctrl_x() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = chatting_in(dir.path());
+    let id = offered(&mut app, &["a.bin"], 1, 0, 1000);
+    app.update(ctrl('y'));
+    let at = |app: &mut App, done: u64| {
+        app.update(AppEvent::Transfer {
+            id,
+            event: TransferEvent::Progress(progress(Direction::Receive, "a.bin", done, 1000, 1e6)),
+        });
+    };
+    at(&mut app, 500);
+    assert!(footer(&app).contains("Ctrl-X cancel transfer"));
+    // Every byte is in; only the verdict is awaited: nothing left to cancel.
+    at(&mut app, 1000);
+    assert!(!footer(&app).contains("Ctrl-X"), "{}", footer(&app));
+}

@@ -13,6 +13,28 @@ fn the_copy_hint_says_what_osc_52_can_and_cannot_do() {
     app.opts.in_tmux = true;
     app.update(key(KeyCode::Char('c')));
     assert!(render(&app).contains("set-clipboard on"));
+    // One short line on the title bar: at 80 columns every key hint stays in view.
+    let mut app = starter_with_code(80, 24);
+    let before = render(&app).lines().last().unwrap().to_string();
+    app.update(key(KeyCode::Char('c')));
+    let out = render(&app);
+    let rows: Vec<&str> = out.lines().collect();
+    assert!(rows[0].contains("if the terminal allows it"), "{out}");
+    assert_eq!(rows.last().unwrap().to_string(), before, "{out}");
+    // And it does not follow into the chat.
+    app.update(key(KeyCode::Char('p')));
+    app.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
+    app.update(key(KeyCode::Enter));
+    session(
+        &mut app,
+        SessionEvent::Open {
+            sas: "418 092".into(),
+            remote: None,
+            route: Route::Lan,
+        },
+    );
+    assert_eq!(app.screen, Screen::Chat);
+    assert!(!render(&app).contains("allows it"));
 }
 
 #[test]

@@ -20,6 +20,7 @@ fn an_unknown_slash_word_is_not_sent_and_double_slash_sends_one() {
     let mut app = talked();
     // The typo that once gave the peer a local path.
     assert_eq!(send(&mut app, "/sned /etc/hostname"), vec![]);
+    insta::assert_snapshot!("chat_unknown_command", render(&app));
     assert_eq!(
         last_line(&app),
         "unknown command /sned; /help lists the commands (//text sends /text)"
@@ -73,7 +74,9 @@ fn ctrl_d_quits_only_with_an_empty_composer_and_an_unsaved_chat_asks_once() {
     // Ctrl-C asks first (the chat is not saved); typing on keeps the chat.
     assert!(app.update(ctrl('c')).is_empty());
     assert!(!app.quit);
-    assert!(render(&app).contains("Ctrl-C again to quit"));
+    let out = render(&app);
+    assert!(out.contains("Ctrl-C again to quit"), "{out}");
+    insta::assert_snapshot!("chat_leave_asks", out);
     // The question lapses: later, it is asked again.
     app.set_now(app.now + ASK_AGAIN);
     app.update(AppEvent::Tick);

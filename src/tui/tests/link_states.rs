@@ -66,3 +66,35 @@ fn link_states_are_shown_in_words() {
     session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
     assert!(render(&app).contains("✗ the peer stopped responding"));
 }
+
+#[test]
+fn not_responding_says_when_the_chat_gives_up_and_a_gone_link_offers_no_send() {
+    let mut app = chatting(120, 20);
+    app.opts.peer_timeout = Duration::from_secs(60);
+    app.set_now(Duration::from_secs(10));
+    session(
+        &mut app,
+        SessionEvent::State(LinkState::Interrupted {
+            since: std::time::Instant::now(),
+        }),
+    );
+    app.set_now(Duration::from_secs(25));
+    let out = render(&app);
+    assert!(
+        out.contains("◌ not responding: the chat ends in 45 s unless the link returns"),
+        "{out}"
+    );
+    insta::assert_snapshot!("chat_not_responding", out);
+    // Narrow: the short form still says when.
+    app.update(AppEvent::Resize(60, 20));
+    assert!(render(&app).contains("ends in 45 s"), "{}", render(&app));
+    app.update(AppEvent::Resize(120, 20));
+    assert!(
+        footer(&app).contains("Enter send"),
+        "messages wait for the link"
+    );
+    // Gone: Enter sends nothing, so the footer does not offer it.
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
+    let f = footer(&app);
+    assert!(!f.contains("Enter send") && f.contains("Ctrl-R"), "{f}");
+}
