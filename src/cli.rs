@@ -365,6 +365,7 @@ impl Common {
             gather_timeout: self.gather_timeout(),
             peer_timeout: Duration::from_secs_f64(self.peer_timeout.clamp(1.0, 86_400.0)),
             identity: None,
+            delivery: None,
         }
     }
 }

@@ -20,6 +20,12 @@
 //! opens are queued and sent once it opens, none lost); each received message is printed
 //! as one sanitised line on stdout. Status goes to stderr. Exit 0 on stdin EOF (after the
 //! queue is flushed) or when the peer closes; an error with a one-line reason otherwise.
+//!
+//! Between qrchat peers every message carries an id and the peer acknowledges it once
+//! printed (`chat::delivery`, done by the session): a side whose stdin ended leaves only
+//! once its messages are acknowledged, and a run that ends with messages never
+//! acknowledged (the peer left or was lost, Ctrl-C) names them on stderr and exits
+//! non-zero. With a browser page nothing changes: plain text, sent is done.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, IsTerminal, Write};
@@ -28,13 +34,14 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use tokio::sync::mpsc;
 
+mod checks;
 mod files;
 pub mod known;
 
-use crate::chat;
+use crate::chat::{self, delivery};
 use crate::direct::{self, Delivery};
 use crate::qr;
-use crate::rtc::{CloseReason, LinkState, RtcConfig, Session, SessionEvent};
+use crate::rtc::{CloseReason, LinkState, RtcConfig, RtcError, Session, SessionEvent};
 use crate::signal::{self, Format, SdpKind, SessionDescription};
 
 /// Longest stdin line we read; anything longer is cut (and then refused as a message).
@@ -67,25 +74,105 @@ pub(crate) fn status(msg: impl std::fmt::Display) {
     let _ = writeln!(err, "qrchat: {msg}");
 }
 
-/// Ctrl-C: a normal way to leave at any step.
+/// Ctrl-C or SIGTERM: a normal way to leave at any step (the peer sees the chat end);
+/// said on stderr.
 fn interrupted() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
     Box::pin(async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => status("interrupted (Ctrl-C); leaving the chat"),
+            _ = term => status("terminated (SIGTERM); leaving the chat"),
         }
-        status("interrupted; leaving");
     })
+}
+
+/// What a run keeps across its steps: the lines not yet sent and the delivery state, so
+/// that whatever ends the run (the peer, an error, Ctrl-C) can name what was not delivered.
+struct Chat {
+    queue: VecDeque<String>,
+    /// Ids, acks, what is pending (shared with the session, which wraps and acknowledges).
+    delivery: delivery::Shared,
+    /// Lines the link refused before they got an id (a browser peer, or a link gone).
+    unsent: Vec<String>,
+}
+
+impl Chat {
+    fn new() -> Chat {
+        Chat {
+            queue: VecDeque::new(),
+            delivery: delivery::shared(),
+            unsent: Vec::new(),
+        }
+    }
+
+    /// The session's config, carrying this chat's delivery state.
+    fn rtc_config(&self, base: &crate::rtc::RtcConfig) -> crate::rtc::RtcConfig {
+        crate::rtc::RtcConfig {
+            delivery: Some(self.delivery.clone()),
+            ..base.clone()
+        }
+    }
+
+    /// Sent and not yet acknowledged by the peer app.
+    fn unconfirmed(&self) -> usize {
+        delivery::lock(&self.delivery).pending().len()
+    }
+
+    /// The end of a run: name every line that never reached the peer (queued and never
+    /// sent, or sent and never acknowledged) on stderr; with any, the run fails.
+    fn finish(mut self, res: Result<()>) -> Result<()> {
+        let mut lost: Vec<String> = delivery::lock(&self.delivery)
+            .link_ended()
+            .into_iter()
+            .map(|u| u.text)
+            .collect();
+        lost.append(&mut self.unsent);
+        lost.extend(self.queue.drain(..));
+        if lost.is_empty() {
+            return res;
+        }
+        let n = lost.len();
+        status(format!(
+            "{n} message(s) not delivered (the other side never confirmed them):"
+        ));
+        for line in &lost {
+            status(format!("  not delivered: {}", chat::sanitize_line(line)));
+        }
+        let what = format!("{n} message(s) not delivered");
+        match res {
+            Ok(()) => Err(anyhow!("{what}")),
+            Err(e) => Err(e.context(what)),
+        }
+    }
 }
 
 /// `qrchat offer`
 pub async fn run_offer(cfg: &Config) -> Result<()> {
+    checks::paths(&cfg.send, cfg.receive.as_deref())?;
     let cfg = &known::prepare(cfg)?;
     let mut stop = interrupted();
     let mut stdin = spawn_stdin_reader();
+    let mut chat = Chat::new();
     let (tx, mut events) = mpsc::unbounded_channel();
     status("gathering candidates…");
+    let rtc = chat.rtc_config(&cfg.rtc);
     let session = tokio::select! {
-        s = Session::offer(&cfg.rtc, tx) => s.context("could not make an offer")?,
+        s = Session::offer(&rtc, tx) => s.context("could not make an offer")?,
         _ = &mut stop => return Ok(()),
     };
     let format = if cfg.json { Format::Json } else { Format::Auto };
@@ -165,21 +252,23 @@ pub async fn run_offer(cfg: &Config) -> Result<()> {
             known: known::Known::new(cfg.remember.clone(), None),
             ..Early::default()
         };
-        relay(&session, &mut events, &mut stdin, cfg, early).await
+        relay(&session, &mut events, &mut stdin, cfg, early, &mut chat).await
     };
     let res = tokio::select! {
         r = body => r,
         _ = &mut stop => Ok(()),
     };
     session.close().await;
-    res
+    chat.finish(res)
 }
 
 /// `qrchat answer [BLOB]`
 pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
+    checks::paths(&cfg.send, cfg.receive.as_deref())?;
     let cfg = &known::prepare(cfg)?;
     let mut stop = interrupted();
     let mut stdin = spawn_stdin_reader();
+    let mut chat = Chat::new();
     if blob.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         status("waiting for the offer code on stdin: paste it and press Enter");
     }
@@ -196,8 +285,9 @@ pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
         .map_err(|e| anyhow!("the offer code cannot be used: {e}"))?;
     let (tx, mut events) = mpsc::unbounded_channel();
     status("gathering candidates…");
+    let rtc = chat.rtc_config(&cfg.rtc);
     let session = tokio::select! {
-        s = Session::answer(&cfg.rtc, &offer.desc, tx) => s.context("could not answer the offer")?,
+        s = Session::answer(&rtc, &offer.desc, tx) => s.context("could not answer the offer")?,
         _ = &mut stop => return Ok(()),
     };
     // A browser peer reads JSON only: answer in the form the offer came in.
@@ -241,7 +331,7 @@ pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
             r = relay(&session, &mut events, &mut stdin, cfg, Early {
                 known: known::Known::new(cfg.remember.clone(), None),
                 ..Early::default()
-            }) => r,
+            }, &mut chat) => r,
             r = delivery => r,
         }
     };
@@ -250,7 +340,7 @@ pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
         _ = &mut stop => Ok(()),
     };
     session.close().await;
-    res
+    chat.finish(res)
 }
 
 /// Print my blob (`desc`: my description, or the offer marked for a direct answer) on
@@ -340,42 +430,61 @@ async fn relay(
     stdin: &mut mpsc::Receiver<String>,
     args: &Config,
     early: Early,
+    chat: &mut Chat,
 ) -> Result<()> {
-    if let Some(dir) = &args.receive {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot use --receive {}", dir.display()))?;
-    }
     let (mut files, mut progress) = files::Files::new(args.send.clone(), args.receive.clone());
     let Early {
-        mut queue,
+        queue,
         mut stdin_open,
         applied,
         mut known,
     } = early;
+    chat.queue.extend(queue);
     let mut open = false;
+    // What a side whose stdin ended waits for, as last said (said again when it changes).
+    let mut waiting: Option<String> = None;
     loop {
         if open && !stdin_open {
-            files.stdin_closed(session);
-            // A pairing secret to be remembered is waited for (bounded by its timeout).
-            if files.may_leave() && !known.busy() {
-                status("stdin closed; leaving the chat");
-                break;
+            // Our "done" goes out only once the peer has every message of ours: it can
+            // then leave without losing any (the channels race each other; acks do not).
+            let unconfirmed = chat.unconfirmed();
+            if unconfirmed == 0 {
+                files.stdin_closed(session);
+                // A pairing secret to be remembered is waited for (bounded by its timeout).
+                if files.may_leave() && !known.busy() {
+                    status("stdin closed; leaving the chat");
+                    break;
+                }
             }
+            let now = if unconfirmed > 0 {
+                Some(format!(
+                    "the other side to confirm {unconfirmed} message(s)"
+                ))
+            } else {
+                files.waiting_for()
+            };
+            if now.is_some() && now != waiting {
+                status(format!(
+                    "stdin closed; waiting for {}",
+                    now.as_deref().unwrap_or_default()
+                ));
+            }
+            waiting = now;
         }
         let remember_by = known.deadline();
         tokio::select! {
             line = stdin.recv(), if stdin_open => match line {
                 Some(line) if applied.as_ref().is_some_and(|a| answer_line(session, a, &line)) => {}
                 Some(line) => {
-                    queue.push_back(line);
+                    chat.queue.push_back(line);
                     if open {
-                        flush(session, &mut queue).await;
+                        flush(session, chat).await;
                     }
                 }
                 None => {
                     stdin_open = false;
                     if open {
-                        flush(session, &mut queue).await;
+                        flush(session, chat).await;
                     }
                 }
             },
@@ -389,7 +498,7 @@ async fn relay(
                     open = true;
                     let via = remote.as_ref().map(|r| format!(" to {r}")).unwrap_or_default();
                     status(known.open_line(&sas, &via, &route.to_string()));
-                    flush(session, &mut queue).await;
+                    flush(session, chat).await;
                     files.on_open(session);
                     known.on_open(session, remote.as_deref());
                 }
@@ -399,6 +508,9 @@ async fn relay(
                         // Nobody reads our output any more: a normal end for a script.
                         break;
                     }
+                }
+                Some(SessionEvent::Delivered(ids)) => {
+                    tracing::debug!(n = ids.len(), "messages delivered");
                 }
                 Some(SessionEvent::Binary(n)) => status(format!("ignored {n} bytes of binary data from the peer")),
                 Some(SessionEvent::State(s)) => {
@@ -451,10 +563,21 @@ async fn sleep_until_or_never(t: Option<std::time::Instant>) {
     }
 }
 
-async fn flush(session: &Session, queue: &mut VecDeque<String>) {
-    while let Some(line) = queue.pop_front() {
-        if let Err(e) = session.send(&line).await {
-            status(format!("not sent: {e}"));
+/// Send what is queued, in order (ids and acks between qrchat peers). A line that cannot
+/// be sent at all (too long) is said and dropped; one the link could not take stays
+/// pending and is named at the end if never confirmed.
+async fn flush(session: &Session, chat: &mut Chat) {
+    while let Some(line) = chat.queue.pop_front() {
+        match session.send_marked(&line).await {
+            Ok(_) => {}
+            // Said now, and not a delivery question: it can never be sent.
+            Err(e @ RtcError::TooLong { .. }) => status(format!("not sent: {e}")),
+            // Given an id before the link refused it: still pending, named at the end.
+            Err(RtcError::Closed) if delivery::lock(&chat.delivery).marked() => {}
+            Err(e) => {
+                status(format!("not sent: {e}"));
+                chat.unsent.push(line);
+            }
         }
     }
 }

@@ -18,6 +18,15 @@ pub fn init(path: Option<&Path>) -> anyhow::Result<()> {
     let Some(path) = path else {
         return Ok(());
     };
+    // Its folder is created if missing, as --history's is.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the folder of the log file {}: {e}",
+                path.display()
+            )
+        })?;
+    }
     let file = OpenOptions::new()
         .create(true)
         .append(true)

@@ -258,7 +258,11 @@ fn scan_raw_writes_exactly_the_payloads_in_order() {
     let (r, out, err) = run_scan(true, &files);
     r.unwrap();
     assert_eq!(err, "");
-    let expected: Vec<u8> = picks.iter().flat_map(|e| e.payload.clone()).collect();
+    // Each payload exactly, each followed by a newline (as zbarimg --raw does), binary ones too.
+    let expected: Vec<u8> = picks
+        .iter()
+        .flat_map(|e| e.payload.iter().copied().chain([b'\n']))
+        .collect();
     assert_eq!(out, expected);
 }
 

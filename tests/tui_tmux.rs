@@ -941,9 +941,11 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
         s.contains("the peer stopped responding") && s.contains("Ctrl-R: new code")
     });
     signal("-CONT");
-    t.wait("b", "B's link gone for good, with Ctrl-R offered", |s| {
+    let s = t.wait("b", "B's link gone for good, with Ctrl-R offered", |s| {
         s.contains("Ctrl-R: new code")
     });
+    // No candidate type on the screen: the route says it in words.
+    assert!(!s.contains("(host)"), "{}", trim_screen(&s));
 
     // Ctrl-R, then Esc: back to the kept chat (not quit, not a new chat), on both sides
     // (my code and the scan screen are their first screens with --start / --join).
@@ -1505,4 +1507,76 @@ fn one_scan_pairs_two_tuis_with_one_paste_and_the_starter_can_drop_the_peer() {
     let new = read_code(&t, "a");
     assert_ne!(new, offer, "a new code");
     quit_all(&t, &["a", "b"]);
+}
+
+/// Known peers from the app: two apps pair by paste, each keeps the other with `/save`
+/// (the safety number is named as what is trusted), both quit; then, with no code, the
+/// saved entries find each other: `qrchat listen` with B's data folder, `qrchat connect
+/// bob` with A's (headless, loopback, the last address), and a message crosses.
+#[test]
+fn save_in_the_app_then_connect_by_name() {
+    let t = Tmux::new("save");
+    pair_two(&t, "", "");
+    for (who, name) in [("a", "bob"), ("b", "alice")] {
+        t.type_text(who, &format!("/save {name}"));
+        t.keys(who, &["Enter"]);
+    }
+    for (who, name) in [("a", "bob"), ("b", "alice")] {
+        let s = t.wait(who, "saved", |s| {
+            flat(s).contains(&format!("saved as {name}"))
+        });
+        assert!(
+            flat(&s).contains("what you trust is the safety number"),
+            "{s}"
+        );
+    }
+    quit_all(&t, &["a", "b"]);
+    let data = |who: &str| t.dir.join(format!("data-{who}"));
+    let port = {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port().to_string()
+    };
+    let spawn = |who: &str, args: &[&str]| {
+        Command::new(qrchat_bin())
+            .args(args)
+            .args(["--bind", "127.0.0.1"])
+            .env("XDG_DATA_HOME", data(who))
+            .env("QRCHAT_KNOWN_PORT", &port)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut bob = spawn("b", &["listen"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut alice = spawn("a", &["connect", "bob"]);
+    {
+        use std::io::Write;
+        let mut i = alice.stdin.take().unwrap();
+        writeln!(i, "hello from the app's saved peer").unwrap();
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = bob.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let got = rx.recv_timeout(Duration::from_secs(20));
+    if got.is_err() {
+        let _ = alice.kill();
+        let _ = bob.kill();
+    }
+    let out = alice.wait_with_output().unwrap();
+    let _ = bob.kill();
+    let _ = bob.wait();
+    assert_eq!(
+        got.as_deref().map(str::trim),
+        Ok("hello from the app's saved peer"),
+        "connect said: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success());
 }

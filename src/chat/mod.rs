@@ -1,13 +1,16 @@
 //! What travels on the data channel and how it is shown. Pure, but for [`history`]: the
 //! `--history` transcript and the local clock every timestamp uses.
 //!
-//! A chat message is one UTF-8 text message on the data channel, nothing more: that is
-//! what the browser copy-paste WebRTC pages send, so a browser peer just works, and
-//! SCTP's reliable ordered delivery already gives order and no loss.
+//! A chat message is one UTF-8 text message on the data channel. To a browser page that is
+//! all (what the copy-paste WebRTC pages send, so a browser peer just works); between two
+//! qrchat apps it carries an id and is acknowledged once shown ([`delivery`]), because
+//! SCTP's reliable ordered delivery ends with the link: a message sent while the peer was
+//! gone must be seen as not delivered and sent again after a re-pairing.
 //!
 //! Peer text is hostile until shown otherwise: [`sanitize`] makes every control
 //! character, escape sequence and bidi override visible and inert before display.
 
+pub mod delivery;
 pub mod history;
 
 pub use history::{local_clock, local_timestamp, History, HistoryError};

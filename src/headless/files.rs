@@ -295,6 +295,22 @@ impl Files {
         true
     }
 
+    /// What a side whose stdin ended still waits for, in words (None: nothing).
+    pub fn waiting_for(&self) -> Option<String> {
+        if self.sending {
+            Some("the other side to receive and verify the files".into())
+        } else if !self.running.is_empty() {
+            Some("the files from the other side to finish".into())
+        } else if self.receive.is_some() && self.peer_qrchat && !self.peer_done {
+            Some(
+                "the other side to finish (it may still send files; end its input to finish)"
+                    .into(),
+            )
+        } else {
+            None
+        }
+    }
+
     /// The reason to exit non-zero, if any transfer failed.
     pub fn verdict(&self) -> Option<String> {
         match self.failures.len() {

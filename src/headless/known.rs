@@ -228,6 +228,7 @@ fn lasting() -> Result<(std::path::PathBuf, crate::rtc::Identity)> {
 
 /// `qrchat connect NAME`
 pub async fn run_connect(cfg: &Config, name: &str) -> Result<()> {
+    super::checks::paths(&cfg.send, cfg.receive.as_deref())?;
     let (dir, me) = lasting()?;
     let peer = Store::load(&dir)?.find(name)?.clone();
     if peer.my_fingerprint != me.fingerprint() {
@@ -241,7 +242,8 @@ pub async fn run_connect(cfg: &Config, name: &str) -> Result<()> {
     status(format!("looking for {} on this network…", peer.name));
     // A fresh certificate for this session (nothing stable on the wire); the sealed offer
     // names it, and the pairwise secret vouches for the offer.
-    let mut rtc = cfg.rtc.clone();
+    let mut chat = super::Chat::new();
+    let mut rtc = chat.rtc_config(&cfg.rtc);
     rtc.identity = None;
     let (tx, mut events) = mpsc::unbounded_channel();
     let port = discovery::port();
@@ -276,18 +278,19 @@ pub async fn run_connect(cfg: &Config, name: &str) -> Result<()> {
             known: Known::new(None, Some(peer.clone())),
             ..Early::default()
         };
-        relay(&session, &mut events, &mut stdin, cfg, early).await
+        relay(&session, &mut events, &mut stdin, cfg, early, &mut chat).await
     };
     let res = tokio::select! {
         r = body => r,
         _ = &mut stop => Ok(()),
     };
     session.close().await;
-    res
+    chat.finish(res)
 }
 
 /// `qrchat listen`
 pub async fn run_listen(cfg: &Config) -> Result<()> {
+    super::checks::paths(&cfg.send, cfg.receive.as_deref())?;
     let (dir, me) = lasting()?;
     let peers = Store::load(&dir)?.peers;
     if peers.is_empty() {
@@ -340,7 +343,8 @@ pub async fn run_listen(cfg: &Config) -> Result<()> {
                 continue;
             }
         };
-        let mut rtc = cfg.rtc.clone();
+        let mut chat = super::Chat::new();
+        let mut rtc = chat.rtc_config(&cfg.rtc);
         rtc.identity = None;
         let (tx, mut events) = mpsc::unbounded_channel();
         let session = match Session::answer(&rtc, &offer.desc, tx).await {
@@ -367,14 +371,14 @@ pub async fn run_listen(cfg: &Config) -> Result<()> {
             known: Known::new(None, Some(peer)),
             ..Early::default()
         };
-        let body = relay(&session, &mut events, &mut stdin, cfg, early);
+        let body = relay(&session, &mut events, &mut stdin, cfg, early, &mut chat);
         let res = tokio::select! {
             r = body => r,
             _ = &mut stop => Ok(()),
         };
         busy.abort();
         session.close().await;
-        return res;
+        return chat.finish(res);
     }
 }
 

@@ -14,6 +14,7 @@ use webrtc::peer_connection::RTCPeerConnection;
 use super::channel::Channel;
 use super::machine::{Action, ChannelUse, Fact, Machine};
 use super::{rtt, LinkState, Route, RtcError, SessionEvent, MAX_RECEIVE_BYTES, RTT_LABEL};
+use crate::chat::delivery;
 use crate::signal;
 
 /// What reaches the driver.
@@ -52,10 +53,13 @@ pub(super) struct Driver {
     pub outgoing: Option<mpsc::Receiver<Option<String>>>,
     /// To tell the writer that nothing more comes (`None`), so a close can wait for it.
     pub end_outgoing: mpsc::Sender<Option<String>>,
+    /// The chat's message ids and acks (qrchat peers).
+    pub delivery: delivery::Shared,
 }
 
 struct Run {
     remote_fp: Option<[u8; 32]>,
+    qrchat: bool,
     remote_addresses: Vec<String>,
     on_gathered: Option<oneshot::Sender<bool>>,
     gathered: Option<bool>,
@@ -69,6 +73,7 @@ impl Driver {
     pub async fn run(mut self, mut inputs: mpsc::UnboundedReceiver<Input>) {
         let mut run = Run {
             remote_fp: None,
+            qrchat: false,
             remote_addresses: Vec::new(),
             on_gathered: None,
             gathered: None,
@@ -96,6 +101,7 @@ impl Driver {
                 } => {
                     run.remote_fp = fingerprint;
                     run.remote_addresses = addresses;
+                    run.qrchat = qrchat;
                     Fact::RemoteApplied { qrchat }
                 }
                 Input::Incoming(dc) => {
@@ -276,15 +282,30 @@ impl Driver {
         }
     }
 
-    /// The chat's reader and writer tasks.
+    /// The chat's reader and writer tasks. With the app of the previous pairing, our
+    /// unacknowledged messages go first, in order, with their ids.
     fn start_chat(&mut self, run: &mut Run, ch: Channel) {
+        let resend = delivery::lock(&self.delivery).new_pairing(run.qrchat, run.remote_fp);
+        if !resend.is_empty() {
+            tracing::info!(n = resend.len(), "sending unacknowledged messages again");
+        }
         let inputs = self.inputs.clone();
         let reader = ch.clone();
-        run.tasks
-            .push(tokio::spawn(read_chat(reader, inputs.clone())));
+        run.tasks.push(tokio::spawn(read_chat(
+            reader,
+            inputs.clone(),
+            Arc::clone(&self.delivery),
+            self.end_outgoing.clone(),
+        )));
         if let Some(mut outgoing) = self.outgoing.take() {
             let mut paused = run.paused.subscribe();
             run.writer = Some(tokio::spawn(async move {
+                for text in resend {
+                    if let Err(e) = ch.send_text(&text).await {
+                        let _ = inputs.send(Input::Fact(Fact::ChatBroke(e.to_string())));
+                        return;
+                    }
+                }
                 while let Some(Some(text)) = outgoing.recv().await {
                     // Hold while the path is silent: nothing piles up in SCTP's
                     // retransmission back-off, and the queue goes out in order once back.
@@ -370,25 +391,64 @@ pub(super) fn on_open(dc: Arc<RTCDataChannel>, then: impl FnOnce(Channel) + Send
     }));
 }
 
-/// Read the chat until it ends, turning messages into facts.
-async fn read_chat(ch: Channel, inputs: mpsc::UnboundedSender<Input>) {
+/// Read the chat until it ends, turning messages into facts. Between qrchat peers a
+/// message comes with its id: handed on once (a message already shown in an earlier
+/// pairing of the chat is dropped), then acknowledged; acks of ours become `Delivered`.
+async fn read_chat(
+    ch: Channel,
+    inputs: mpsc::UnboundedSender<Input>,
+    delivery: delivery::Shared,
+    acks: mpsc::Sender<Option<String>>,
+) {
     let mut buf = vec![0u8; super::channel::READ_BUFFER_BYTES];
     loop {
-        let fact = match ch.recv_raw(&mut buf).await {
+        let (bytes, text) = match ch.recv_raw(&mut buf).await {
             Ok(None) => {
                 let _ = inputs.send(Input::Fact(Fact::ChatEnded));
                 return;
             }
-            Ok(Some((bytes, true))) => Fact::Pass(SessionEvent::Message(text_of(bytes))),
-            Ok(Some((bytes, false))) => Fact::Pass(SessionEvent::Binary(bytes.len())),
+            Ok(Some((bytes, text))) => (bytes, text),
             Err(e) => {
                 tracing::warn!("data channel read: {e}");
                 let _ = inputs.send(Input::Fact(Fact::ChatBroke(e.to_string())));
                 return;
             }
         };
-        if inputs.send(Input::Fact(fact)).is_err() {
-            return;
+        if !text {
+            let fact = Fact::Pass(SessionEvent::Binary(bytes.len()));
+            if inputs.send(Input::Fact(fact)).is_err() {
+                return;
+            }
+            continue;
+        }
+        let got = delivery::lock(&delivery).receive(&text_of(bytes));
+        if let Some(show) = got.show {
+            if inputs
+                .send(Input::Fact(Fact::Pass(SessionEvent::Message(show))))
+                .is_err()
+            {
+                return;
+            }
+        }
+        if !got.delivered.is_empty() {
+            let fact = Fact::Pass(SessionEvent::Delivered(got.delivered));
+            if inputs.send(Input::Fact(fact)).is_err() {
+                return;
+            }
+        }
+        // Acknowledged once handed to the app, never before; queued at once (no await
+        // when there is room), so an app that reacts to the message by closing does not
+        // close ahead of the ack.
+        if let Some(ack) = got.reply {
+            match acks.try_send(Some(ack)) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(ack)) => {
+                    if acks.send(ack).await.is_err() {
+                        return;
+                    }
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+            }
         }
     }
 }

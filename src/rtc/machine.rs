@@ -44,7 +44,8 @@ pub enum PcState {
 /// What a further data channel the peer opened is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelUse {
-    /// The chat (the answerer takes the first channel the offerer opens, whatever its label).
+    /// The chat: a qrchat offerer's channel labelled `chat`; a browser page's first channel,
+    /// whatever its label.
     Chat,
     /// The round-trip pings (qrchat peers only).
     Rtt,
@@ -132,6 +133,9 @@ pub struct Machine {
     opened: bool,
     /// DTLS came up (so the path works and our certificate was presented).
     dtls_up: bool,
+    /// When the path came up (ICE connected) before the chat opened: the chat must open
+    /// within [`CONNECT_TIMEOUT`] of it, or the user is told rather than left waiting.
+    linked: Option<Instant>,
     route: Route,
     closed: bool,
     /// What the peer sent before our chat opened (its further channels race our chat's
@@ -168,6 +172,7 @@ impl Machine {
             rtt_taken: false,
             opened: false,
             dtls_up: false,
+            linked: None,
             route: Route::Lan,
             closed: false,
             early: Vec::new(),
@@ -219,6 +224,9 @@ impl Machine {
                 if let Some(t) = self.ready {
                     d.push(t + WAIT_FOR_PEER);
                 }
+            }
+            if let Some(t) = self.linked {
+                d.push(t + CONNECT_TIMEOUT);
             }
         }
         if let Some(LinkState::Interrupted { since }) = self.state {
@@ -283,19 +291,27 @@ impl Machine {
             }
             Fact::DtlsConnected => self.dtls_up = true,
             Fact::Incoming { label } => {
-                let use_ = if label == RTT_LABEL && self.qrchat && !self.rtt_taken {
-                    self.rtt_taken = true;
-                    ChannelUse::Rtt
-                } else if self.role == Role::Answerer
-                    && !self.chat_taken
-                    // a qrchat offerer's own channels (a pairing, a transfer) opened right
-                    // after the chat may overtake the chat's open on another stream
-                    && !(self.qrchat && label.starts_with("qrchat-"))
-                {
+                // A qrchat peer's channels go by what they are: channels race each other
+                // (each has its own SCTP stream, and webrtc-rs counts a channel open once
+                // its OPEN is sent), so when the chat's OPEN is lost and retransmitted the
+                // offerer's next channel arrives first. A browser page names its chat
+                // freely: its first channel is the chat.
+                let use_ = if self.qrchat {
+                    if label == RTT_LABEL && !self.rtt_taken {
+                        self.rtt_taken = true;
+                        ChannelUse::Rtt
+                    } else if label == CHANNEL_LABEL
+                        && self.role == Role::Answerer
+                        && !self.chat_taken
+                    {
+                        self.chat_taken = true;
+                        ChannelUse::Chat
+                    } else {
+                        ChannelUse::Owner
+                    }
+                } else if self.role == Role::Answerer && !self.chat_taken {
                     self.chat_taken = true;
                     ChannelUse::Chat
-                } else if self.qrchat {
-                    ChannelUse::Owner
                 } else {
                     ChannelUse::Refuse
                 };
@@ -332,9 +348,13 @@ impl Machine {
                         self.set(LinkState::Open { route: self.route }, out);
                         out.push(Action::Resume);
                     }
-                } else if self.state == Some(LinkState::WaitingForPeer) {
-                    // The answerer: the other side applied our code; DTLS and SCTP follow.
-                    self.set(LinkState::Connecting, out);
+                } else {
+                    self.linked.get_or_insert(now);
+                    if self.state == Some(LinkState::WaitingForPeer) {
+                        // The answerer: the other side applied our code; DTLS and SCTP
+                        // follow.
+                        self.set(LinkState::Connecting, out);
+                    }
                 }
             }
             PcState::Disconnected => {
@@ -396,6 +416,13 @@ impl Machine {
             if let (Role::Answerer, Some(t)) = (self.role, self.ready) {
                 if now >= t + WAIT_FOR_PEER {
                     self.close(CloseReason::NotRead(WAIT_FOR_PEER), out);
+                    return;
+                }
+            }
+            if let Some(t) = self.linked {
+                if now >= t + CONNECT_TIMEOUT {
+                    // The path works but the chat never opened: say so, never sit silent.
+                    self.close(CloseReason::ChatNeverOpened(CONNECT_TIMEOUT), out);
                     return;
                 }
             }
@@ -677,8 +704,18 @@ mod tests {
         assert!(m.on(Fact::Tick, t0 + secs(300)).is_empty());
         let a = m.on(Fact::Pc(PcState::Connected), t0 + secs(400));
         assert_eq!(events(&a), vec![SessionEvent::State(LinkState::Connecting)]);
-        // Once connected at the ICE level the waiting deadline still bounds a channel that
-        // never opens.
+        // Once connected at the ICE level, a chat that never opens is named within the
+        // connect timeout (see a_link_whose_chat_never_opens_is_named_not_waited_on).
+        assert_eq!(m.deadline(), Some(t0 + secs(400) + CONNECT_TIMEOUT));
+        // Never read: the waiting deadline.
+        let (mut m, t0) = machine(Role::Answerer, false);
+        m.on(
+            Fact::LocalReady {
+                candidates: 1,
+                timed_out: false,
+            },
+            t0,
+        );
         let a = m.on(Fact::Tick, t0 + WAIT_FOR_PEER);
         assert_eq!(
             events(&a),
@@ -817,9 +854,20 @@ mod tests {
             m.on(label("qrchat-rtt"), t0),
             vec![Action::Route(ChannelUse::Rtt)]
         );
+        // The chat's OPEN was lost and is on its way again: the offerer's next channel
+        // (a transfer) arrives first. It is not the chat.
+        assert_eq!(
+            m.on(label("qrchat-file"), t0),
+            vec![Action::Route(ChannelUse::Owner)]
+        );
         assert_eq!(
             m.on(label("chat"), t0),
             vec![Action::Route(ChannelUse::Chat)]
+        );
+        assert_eq!(
+            m.on(label("chat"), t0),
+            vec![Action::Route(ChannelUse::Owner)],
+            "one chat only"
         );
         assert_eq!(
             m.on(label("qrchat-file"), t0),
@@ -853,6 +901,35 @@ mod tests {
         let (mut m, t0) = machine(Role::Offerer, false);
         m.on(Fact::RemoteApplied { qrchat: true }, t0);
         assert!(events(&m.on(Fact::Pc(PcState::Disconnected), t0)).is_empty());
+    }
+
+    #[test]
+    fn a_link_whose_chat_never_opens_is_named_not_waited_on() {
+        let (mut m, t0) = machine(Role::Answerer, false);
+        m.on(Fact::RemoteApplied { qrchat: true }, t0);
+        m.on(
+            Fact::LocalReady {
+                candidates: 1,
+                timed_out: false,
+            },
+            t0,
+        );
+        m.on(Fact::Pc(PcState::Connected), t0 + secs(5));
+        m.on(Fact::DtlsConnected, t0 + secs(5));
+        assert_eq!(m.deadline(), Some(t0 + secs(5) + CONNECT_TIMEOUT));
+        assert!(m.on(Fact::Tick, t0 + secs(34)).is_empty());
+        let ev = events(&m.on(Fact::Tick, t0 + secs(35)));
+        assert_eq!(
+            ev,
+            vec![SessionEvent::Closed(CloseReason::ChatNeverOpened(
+                CONNECT_TIMEOUT
+            ))]
+        );
+        // Once open, the rule is gone.
+        let (mut m, t0) = machine(Role::Answerer, false);
+        m.on(Fact::Pc(PcState::Connected), t0);
+        open(&mut m, t0 + secs(1));
+        assert_eq!(m.deadline(), None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod session;
 
 use std::time::{Duration, Instant};
 
+use crate::chat::delivery::{self, MessageId};
 use crate::signal::SdpKind;
 
 pub use channel::{Channel, ChannelMessage, MAX_CHANNEL_MESSAGE, SEND_HIGH_WATER};
@@ -63,6 +64,10 @@ pub struct RtcConfig {
     pub peer_timeout: Duration,
     /// The certificate to use; None: a fresh one per session.
     pub identity: Option<Identity>,
+    /// The chat's delivery state (message ids, acks, what to send again after a
+    /// re-pairing with the same app): an app hands the same one to every pairing of a chat.
+    /// None: a fresh one for this session.
+    pub delivery: Option<delivery::Shared>,
 }
 
 impl RtcConfig {
@@ -85,6 +90,7 @@ impl Default for RtcConfig {
             gather_timeout: Duration::from_secs(3),
             peer_timeout: PEER_TIMEOUT,
             identity: None,
+            delivery: None,
         }
     }
 }
@@ -168,6 +174,9 @@ pub enum SessionEvent {
     Binary(usize),
     /// Round-trip time to the peer, measured every [`RTT_EVERY`] (qrchat peers only).
     Rtt(Duration),
+    /// The peer app showed these messages of ours (qrchat peers only; ids from
+    /// [`Session::send_marked`]), oldest first.
+    Delivered(Vec<MessageId>),
     /// The peer opened a further channel (qrchat peers only: a file transfer). Open.
     Channel(Channel),
     /// Something the user should know that does not end the session.
@@ -198,6 +207,8 @@ pub enum CloseReason {
     ChatBroke(String),
     /// The connection was closed before the chat opened.
     ClosedEarly,
+    /// The path and DTLS came up, but the chat channel did not open within this time.
+    ChatNeverOpened(Duration),
 }
 
 impl std::fmt::Display for CloseReason {
@@ -227,6 +238,12 @@ impl std::fmt::Display for CloseReason {
             ),
             CloseReason::ChatBroke(why) => write!(f, "the chat channel broke: {why}"),
             CloseReason::ClosedEarly => f.write_str("the connection was closed"),
+            CloseReason::ChatNeverOpened(d) => write!(
+                f,
+                "the link came up but the chat channel did not open within {} s (the other \
+                 side may be an app that does not speak qrchat's channels); pair again",
+                d.as_secs()
+            ),
         }
     }
 }

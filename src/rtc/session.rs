@@ -25,6 +25,7 @@ use super::{
     candidate_count, net, servers, Channel, LinkState, RtcConfig, RtcError, SessionEvent,
     CHANNEL_LABEL, ICE_DISCONNECTED, ICE_FAILED, ICE_KEEPALIVE,
 };
+use crate::chat::delivery::{self, MessageId};
 use crate::signal::{self, SdpKind, SessionDescription};
 
 /// A DTLS certificate and its fingerprint: who this side is to its peers. Sessions made
@@ -97,6 +98,8 @@ pub struct Session {
     remote_fp: std::sync::OnceLock<[u8; 32]>,
     role: Role,
     peer_timeout: Duration,
+    delivery: delivery::Shared,
+    send_order: tokio::sync::Mutex<()>,
 }
 
 impl Session {
@@ -237,7 +240,9 @@ impl Session {
             Instant::now(),
         );
         forward_callbacks(&pc, &inputs);
+        let delivery = cfg.delivery.clone().unwrap_or_else(delivery::shared);
         let driver = Driver {
+            delivery: Arc::clone(&delivery),
             machine,
             pc: Arc::clone(&pc),
             events,
@@ -264,6 +269,8 @@ impl Session {
             remote_fp: std::sync::OnceLock::new(),
             role,
             peer_timeout: cfg.peer_timeout,
+            delivery,
+            send_order: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -317,6 +324,13 @@ impl Session {
     /// Send one chat message. Before the chat first opened: [`RtcError::NotOpen`]. While
     /// the link is interrupted the message waits and goes out, in order, once it is back.
     pub async fn send(&self, text: &str) -> Result<(), RtcError> {
+        self.send_marked(text).await.map(|_| ())
+    }
+
+    /// [`Session::send`], and the message's id when the peer is qrchat: it is delivered
+    /// once [`SessionEvent::Delivered`] names it (the peer app acknowledged it). Ids and
+    /// what is still pending live in the chat's [`delivery::Shared`] (RtcConfig::delivery).
+    pub async fn send_marked(&self, text: &str) -> Result<Option<MessageId>, RtcError> {
         if text.len() > crate::chat::MAX_MESSAGE_BYTES {
             return Err(RtcError::TooLong {
                 len: text.len(),
@@ -324,13 +338,30 @@ impl Session {
             });
         }
         match self.state() {
-            Some(LinkState::Open { .. } | LinkState::Interrupted { .. }) => self
-                .outgoing
-                .send(Some(text.to_owned()))
-                .await
-                .map_err(|_| RtcError::Closed),
+            Some(LinkState::Open { .. } | LinkState::Interrupted { .. }) => {
+                // Ids are given in the order the messages are queued (the peer drops a
+                // number at or below one it has shown).
+                let _order = self.send_order.lock().await;
+                let (id, wire) =
+                    delivery::lock(&self.delivery)
+                        .send(text)
+                        .map_err(|_| RtcError::TooLong {
+                            len: text.len(),
+                            max: crate::chat::MAX_MESSAGE_BYTES,
+                        })?;
+                self.outgoing
+                    .send(Some(wire))
+                    .await
+                    .map_err(|_| RtcError::Closed)?;
+                Ok(id)
+            }
             _ => Err(RtcError::NotOpen),
         }
+    }
+
+    /// The chat's delivery state (what is pending, delivered, not delivered).
+    pub fn delivery(&self) -> delivery::Shared {
+        Arc::clone(&self.delivery)
     }
 
     /// Open a further data channel (qrchat peers only); resolves once it is open. The

@@ -56,6 +56,8 @@ pub enum AppEvent {
         id: u64,
         event: TransferEvent,
     },
+    /// `/save NAME` done (the line to show) or not (why).
+    PeerSaved(Result<String, String>),
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +129,18 @@ pub enum Effect {
     /// Stop transfer `id` (the peer is told).
     CancelTransfer {
         id: u64,
+    },
+    /// Agree the pairwise secret with a qrchat peer (known peers): on this channel, which the
+    /// peer opened, or (None) on one we open.
+    Pair {
+        channel: Option<Channel>,
+        peer_fp: [u8; 32],
+    },
+    /// `/save NAME`: keep the peer as a known peer (once the secret is agreed).
+    SavePeer {
+        name: String,
+        peer_fp: [u8; 32],
+        addr: Option<String>,
     },
     Quit,
 }

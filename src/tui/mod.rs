@@ -25,6 +25,7 @@ pub mod event;
 pub mod files;
 pub mod input;
 pub mod keys;
+pub mod known;
 pub mod runner;
 pub mod screens;
 pub mod session;

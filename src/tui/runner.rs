@@ -59,6 +59,8 @@ pub struct Runner {
     transfers: HashMap<u64, Running>,
     /// One scan: listen for a direct answer (starter), hand ours over (joiner).
     direct: bool,
+    /// The pairwise secret being agreed with the peer of this fingerprint (known peers).
+    pair_secret: Option<([u8; 32], super::known::Secret)>,
 }
 
 /// How long the joiner keeps handing its answer over (its QR shows after
@@ -88,6 +90,7 @@ impl Runner {
             receive_dir: None,
             transfers: HashMap::new(),
             direct: false,
+            pair_secret: None,
         }
     }
 
@@ -184,6 +187,24 @@ impl Runner {
                     // An offer not answered yet is declined.
                     r.answer.take();
                 }
+            }
+            Effect::Pair { channel, peer_fp } => {
+                if let Some(link) = self.link() {
+                    let secret = super::known::run_pairing(link, channel, peer_fp);
+                    self.pair_secret = Some((peer_fp, secret));
+                }
+            }
+            Effect::SavePeer {
+                name,
+                peer_fp,
+                addr,
+            } => {
+                let secret = self
+                    .pair_secret
+                    .as_ref()
+                    .filter(|(fp, _)| *fp == peer_fp)
+                    .map(|(_, s)| s.clone());
+                super::known::save(self.link(), secret, name, peer_fp, addr, self.tx.clone());
             }
             Effect::Quit => return true,
         }

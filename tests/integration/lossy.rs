@@ -77,7 +77,7 @@ fn pump(
 }
 
 /// The candidate `addr:port` in a description, and the same description pointing at `via`.
-fn reroute(desc: &SessionDescription, via: SocketAddr) -> (SocketAddr, SessionDescription) {
+pub fn reroute(desc: &SessionDescription, via: SocketAddr) -> (SocketAddr, SessionDescription) {
     let mut real = None;
     let mut sdp = String::new();
     for line in desc.sdp.split("\r\n").filter(|l| !l.is_empty()) {

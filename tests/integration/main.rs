@@ -2,11 +2,13 @@
 mod blip;
 mod cli;
 mod common;
+mod delivery;
 mod direct;
 mod headless;
 mod hostile;
 mod known;
 mod layout;
+mod loss;
 mod lossy;
 mod netns;
 mod onescan;

@@ -645,6 +645,11 @@ impl Proc {
         })
     }
 
+    /// The next stdout line, or None after `limit` (or once stdout is closed).
+    pub fn try_line(&self, limit: Duration) -> Option<String> {
+        self.lines.recv_timeout(limit).ok().map(|(_, l)| l)
+    }
+
     /// Type one line on its stdin.
     pub fn say(&mut self, text: &str) {
         let stdin = self.stdin.as_mut().expect("stdin open");

@@ -338,6 +338,14 @@ impl App {
             }
             AppEvent::Delivered { .. } | AppEvent::AnswerArrived { .. } => vec![],
             AppEvent::Transfer { id, event } => self.on_transfer(id, event),
+            AppEvent::PeerSaved(Ok(line)) => {
+                self.push_line(Who::Info, line);
+                vec![]
+            }
+            AppEvent::PeerSaved(Err(why)) => {
+                self.push_line(Who::Warn, why);
+                vec![]
+            }
         }
     }
 

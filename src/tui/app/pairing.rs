@@ -124,6 +124,8 @@ pub struct Pairing {
     /// One scan, the starter: a peer handed its answer over (no second scan): the chat
     /// asks to compare the safety number and offers to drop the peer.
     pub direct: bool,
+    /// The peer's address as the link's open named it ("10.0.0.2:50001 (host)"), raw.
+    pub remote: Option<String>,
 }
 
 impl Pairing {

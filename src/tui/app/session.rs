@@ -81,7 +81,9 @@ impl App {
                 self.screen = Screen::Chat;
                 self.pairing.conn.failed = None;
                 self.pairing.peer.link = Some(LinkState::Open { route });
-                let peer = remote.as_deref().map(crate::chat::sanitize);
+                let peer = remote
+                    .as_deref()
+                    .map(|r| crate::chat::sanitize(&address_only(r)));
                 self.push_line(
                     Who::Info,
                     format!(
@@ -128,14 +130,37 @@ impl App {
                 }
                 self.pairing.peer.sas = Some(sas);
                 self.pairing.peer.name = peer;
+                // Known peers: the starter opens the pairing channel with a qrchat peer.
+                if let (Some(Role::Starter), Some(true), Some(peer_fp)) = (
+                    self.pairing.role,
+                    self.pairing.peer_qrchat,
+                    self.pairing.peer_fp,
+                ) {
+                    self.outbox.push(Effect::Pair {
+                        channel: None,
+                        peer_fp,
+                    });
+                }
+                self.pairing.remote = remote;
             }
             SessionEvent::Message(text) => {
                 self.push_line(Who::Peer, crate::chat::sanitize(&text));
                 return self.arrived();
             }
             SessionEvent::Rtt(rtt) => self.pairing.peer.rtt = Some(rtt),
+            // The session already sends with ids, drops what was shown and acknowledges;
+            // the marks on my lines follow in the TUI's delivery work.
+            SessionEvent::Delivered(_) => {}
             SessionEvent::Notice(text) => {
                 self.push_line(Who::Warn, crate::chat::sanitize(&text));
+            }
+            SessionEvent::Channel(channel) if channel.label() == crate::known::pair::LABEL => {
+                if let Some(peer_fp) = self.pairing.peer_fp {
+                    return vec![Effect::Pair {
+                        channel: Some(channel),
+                        peer_fp,
+                    }];
+                }
             }
             SessionEvent::Channel(channel) => {
                 // Other labels (a headless peer's "done", which it closes) mean nothing here.
@@ -158,7 +183,17 @@ impl App {
             }
             SessionEvent::Closed(reason) => {
                 if self.screen == Screen::Chat {
-                    self.peer_left(reason.to_string());
+                    let words = match reason {
+                        // The other side closed while we heard nothing from it: it may have
+                        // given up on us (its peer timeout) as much as left; not "left".
+                        CloseReason::PeerLeft if self.pairing.peer.interrupted_at.is_some() => {
+                            "the other side ended the chat while the link was interrupted (it \
+                             stopped hearing this app, or left)"
+                                .to_string()
+                        }
+                        r => r.to_string(),
+                    };
+                    self.peer_left(words);
                 } else if self.pairing.conn.failed.is_none() {
                     self.fail(match reason {
                         CloseReason::PeerLeft => "the other side closed the connection".into(),
@@ -278,5 +313,15 @@ impl App {
             p.conn.since = Some(self.now);
         }
         fx
+    }
+}
+
+/// The peer's address without the candidate type rtc may add (`127.0.0.1:5000 (host)`):
+/// the route already says it in words ("direct on your network").
+fn address_only(remote: &str) -> String {
+    let r = remote.trim();
+    match r.rsplit_once(" (") {
+        Some((addr, typ)) if typ.ends_with(')') && !typ.contains(' ') => addr.to_string(),
+        _ => r.to_string(),
     }
 }

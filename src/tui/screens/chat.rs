@@ -308,6 +308,7 @@ fn send(app: &mut App) -> Vec<Effect> {
             follow(app);
             return match cmd {
                 Command::Send(args) => app.send_command(&args),
+                Command::Save(name) => app.save_peer(&name),
                 Command::Cancel => app.cancel_transfers(),
                 Command::Accept => app.answer_offer(true),
                 Command::Decline => app.answer_offer(false),
@@ -334,6 +335,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
          escapes, ~); Tab completes the path",
     ),
     ("/accept", "accept the files offered (also Ctrl-Y)"),
+    (
+        "/save NAME",
+        "keep the peer as NAME (then: qrchat connect NAME)",
+    ),
     ("/decline", "decline them (also Ctrl-N)"),
     (
         "/cancel",
@@ -350,6 +355,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
 /// The chat's commands.
 enum Command {
     Send(String),
+    Save(String),
     Cancel,
     Accept,
     Decline,
@@ -388,6 +394,7 @@ fn command(text: &str) -> Parsed {
     let bare = rest.trim().is_empty();
     Parsed::Command(match (name, bare) {
         ("send", _) => Command::Send(rest.to_string()),
+        ("save", _) => Command::Save(rest.trim().to_string()),
         ("cancel", true) => Command::Cancel,
         ("accept", true) => Command::Accept,
         ("decline", true) => Command::Decline,

@@ -649,7 +649,12 @@ async fn the_runner_refuses_files_for_a_browser_peer_and_reports_a_failed_channe
         pump(&mut app, &mut runner, &mut rx).await;
         let out = render(&app);
         if qrchat {
-            assert_eq!(log.lock().unwrap().channels, vec!["qrchat-file"]);
+            // the pairing channel (known peers) a starter opens with every qrchat peer, then
+            // the transfer's
+            assert_eq!(
+                log.lock().unwrap().channels,
+                vec!["qrchat-pair", "qrchat-file"]
+            );
             assert!(
                 out.contains("a.txt not sent: could not open a channel for it"),
                 "{out}"
@@ -845,4 +850,35 @@ fn a_transfer_whose_bytes_are_all_across_offers_no_ctrl_x() {
     // Every byte is in; only the verdict is awaited: nothing left to cancel.
     at(&mut app, 1000);
     assert!(!footer(&app).contains("Ctrl-X"), "{}", footer(&app));
+}
+
+/// `/save NAME` (known peers): a good name in an open chat with a qrchat peer asks the
+/// runner to keep it and names the safety number as what is trusted; a bad name, or a
+/// browser peer, is said and asks nothing.
+#[test]
+fn save_names_the_safety_number_and_refuses_what_cannot_be_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = chatting_in(dir.path());
+    let fx = enter(&mut app, "/save bob");
+    assert!(
+        matches!(&fx[..], [Effect::SavePeer { name, .. }] if name == "bob"),
+        "{fx:?}"
+    );
+    let rows = chat_rows(&app).join(" ");
+    assert!(rows.contains("keeping the other side as bob"), "{rows}");
+    assert!(
+        rows.contains("what you trust is the safety number"),
+        "{rows}"
+    );
+    let fx = enter(&mut app, "/save a b");
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(chat_rows(&app).join(" ").contains("cannot be a name"));
+    let mut browser = chatting(100, 24);
+    let pairing = browser.pairing.id;
+    browser.update(AppEvent::Session {
+        pairing,
+        event: SessionEvent::Peer { qrchat: false },
+    });
+    assert!(enter(&mut browser, "/save page").is_empty());
+    assert!(chat_rows(&browser).join(" ").contains("only a qrchat app"));
 }

@@ -98,3 +98,48 @@ fn not_responding_says_when_the_chat_gives_up_and_a_gone_link_offers_no_send() {
     let f = footer(&app);
     assert!(!f.contains("Enter send") && f.contains("Ctrl-R"), "{f}");
 }
+
+#[test]
+fn left_and_stopped_responding_are_told_apart_and_no_candidate_type_is_shown() {
+    // rtc names the remote with its candidate type; the screen says the route in words.
+    let mut app = chatting(120, 20);
+    let mut app2 = starter_with_code(120, 20);
+    app2.update(key(KeyCode::Char('p')));
+    app2.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
+    app2.update(key(KeyCode::Enter));
+    session(
+        &mut app2,
+        SessionEvent::Open {
+            sas: "418 092".into(),
+            remote: Some("127.0.0.1:58115 (host)".into()),
+            route: Route::Lan,
+        },
+    );
+    let out = render(&app2);
+    assert!(!out.contains("(host)"), "{out}");
+    assert!(
+        out.contains("connected to 127.0.0.1:58115 (direct on your network)"),
+        "{out}"
+    );
+    // A close that comes while the link was interrupted is not called leaving.
+    session(
+        &mut app,
+        SessionEvent::State(LinkState::Interrupted {
+            since: std::time::Instant::now(),
+        }),
+    );
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLeft));
+    let out = render(&app);
+    assert!(!out.contains("the peer left"), "{out}");
+    assert!(
+        out.contains("the other side ended the chat while the link was interrupted"),
+        "{out}"
+    );
+    // A plain leave is a leave; silence to the end is "stopped responding".
+    let mut app = chatting(120, 20);
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLeft));
+    assert!(render(&app).contains("the peer left the chat"));
+    let mut app = chatting(120, 20);
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
+    assert!(render(&app).contains("the peer stopped responding"));
+}

@@ -36,7 +36,10 @@ fn the_joiner_hands_its_answer_over_and_shows_its_qr_only_without_an_ack() {
     let t0 = app.now;
     let s = render(&app);
     assert!(s.contains("handing my answer to the other side"), "{s}");
-    assert!(!s.contains(crate::tui::screens::my_code::TEXT_HEADER), "{s}");
+    assert!(
+        !s.contains(crate::tui::screens::my_code::TEXT_HEADER),
+        "{s}"
+    );
     // Still within the wait: no QR.
     app.set_now(t0 + Duration::from_millis(1400));
     assert!(render(&app).contains("handing my answer"));
