@@ -905,10 +905,11 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
     let t = Tmux::within("repair", Duration::from_secs(150));
     let nocam = t.dir.join("no-camera.png");
     let log_b = t.dir.join("b.log");
+    // A gives B 12 s: time to type during the outage before it gives up.
     launch(
         &t,
         "a",
-        "--start --no-direct --bind 127.0.0.1 --peer-timeout 5",
+        "--start --no-direct --bind 127.0.0.1 --peer-timeout 12",
     );
     // Without job control (`set +m`) the shell does not take the terminal back when B's
     // process is stopped below.
@@ -937,6 +938,14 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
         assert!(st.success(), "pkill {sig} found no qrchat for B");
     };
     signal("-STOP");
+    // A types while B is gone: held, and after the re-pairing sent again (issue 17).
+    t.wait("a", "A sees the link interrupted", |s| {
+        s.contains("not responding")
+    });
+    for i in 1..=3 {
+        t.type_text("a", &format!("sent during the outage {i}"));
+        t.keys("a", &["Enter"]);
+    }
     t.wait("a", "A's link gone for good, with Ctrl-R offered", |s| {
         s.contains("the peer stopped responding") && s.contains("Ctrl-R: new code")
     });
@@ -976,6 +985,27 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
             trim_screen(&s)
         );
     }
+    // Every message typed during the outage arrives once, in order; the one B had
+    // already shown is not shown again.
+    let s = t.wait("b", "the outage's messages, sent again", |s| {
+        s.contains("peer  sent during the outage 3")
+    });
+    let rows: Vec<&str> = s.lines().filter(|l| l.contains("peer  ")).collect();
+    let got: Vec<&str> = rows
+        .iter()
+        .filter_map(|l| l.split("peer  ").nth(1).map(str::trim))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "before the break",
+            "sent during the outage 1",
+            "sent during the outage 2",
+            "sent during the outage 3"
+        ],
+        "{}",
+        trim_screen(&s)
+    );
     t.type_text("b", "after the re-pair");
     t.keys("b", &["Enter"]);
     t.wait("a", "B's message over the new link", |s| {
@@ -1398,7 +1428,7 @@ fn a_headless_sender_offers_to_the_tui_which_accepts() {
         ))
     });
     t.wait("a", "the headless side told", |s| {
-        s.contains("qrchat: sent 1 file(s), 300 kB: the other side verified them")
+        s.contains("qrchat: sent 1 file, 300 kB: the other side verified them")
     });
     assert!(std::fs::read(inbox.join("report.pdf")).unwrap() == data);
     // The headless side's "done" channel is not a transfer: nothing more is offered.

@@ -27,6 +27,9 @@ use super::{
 const GOODBYE: Duration = Duration::from_secs(2);
 /// Progress events at most this often.
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+/// A progress report carries a rate only once this much has moved in this run (before
+/// that it is no measure of the link).
+const RATE_AFTER_BYTES: u64 = 1 << 20;
 
 /// The next message from the peer, cancel-safe: an unfinished `recv` is kept for the
 /// next call, so polling the inbox between chunks loses nothing.
@@ -78,7 +81,11 @@ impl Meter {
         let top: Vec<&Entry> = entries.iter().filter(|e| !e.path.contains('/')).collect();
         let name = match top.as_slice() {
             [one] => one.path.clone(),
-            _ => format!("{} items", top.len()),
+            // counted as the summary at the end counts (files, and folders among them)
+            _ => super::items_words(
+                entries.iter().filter(|e| e.kind == Kind::File).count(),
+                entries.iter().filter(|e| e.kind == Kind::Dir).count(),
+            ),
         };
         Meter {
             tx: opts.progress.clone(),
@@ -115,7 +122,10 @@ impl Meter {
         }
         self.last = Some(now);
         let secs = (now - self.start).as_secs_f64();
-        let rate = if secs > 0.0 {
+        // A rate needs something to measure: over a few kilobytes it is noise (a tiny file
+        // "at 37 kB/s", the time mostly the round trips), so none is reported (0) before a
+        // MiB has moved.
+        let rate = if secs > 0.0 && self.moved >= RATE_AFTER_BYTES {
             self.moved as f64 / secs
         } else {
             0.0
@@ -179,7 +189,11 @@ async fn last_word<W: Wire>(inbox: &mut Inbox<'_, W>, msg: &Control) {
 fn peer_message(err: &TransferError) -> String {
     match err {
         TransferError::Place { path, .. } => format!("the receiver cannot place {path}"),
-        TransferError::Source { .. } => "the sender cannot read a file".into(),
+        // the file's own name and why, never the folder it is in
+        TransferError::Source { path, why } => match path.file_name() {
+            Some(name) => format!("the sender cannot read {}: {why}", name.to_string_lossy()),
+            None => format!("the sender cannot read a file: {why}"),
+        },
         TransferError::Io { path, source } => format!("{path}: {}", source.kind()),
         other => other.to_string(),
     }
@@ -828,7 +842,12 @@ pub async fn send<W: Wire>(
     opts: Options,
 ) -> Result<SendReport, TransferError> {
     let owned = paths_in.to_vec();
-    let plan = blocking(move || plan(&owned)).await??;
+    let plan = match blocking(move || plan(&owned)).await? {
+        Ok(plan) => plan,
+        // the receiver is told what it is (its channel is open and waits for an offer),
+        // not left to see the channel close as a broken link
+        Err(e) => return Err(fail(&mut Inbox::new(wire), e).await),
+    };
     let mut report = SendReport {
         files: plan.entries.iter().filter(|e| e.kind == Kind::File).count(),
         dirs: plan.entries.iter().filter(|e| e.kind == Kind::Dir).count(),

@@ -85,6 +85,12 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
     if cfg.rtc.identity.is_none() {
         cfg.rtc.identity = Some(crate::rtc::Identity::generate()?);
     }
+    // One delivery state likewise (message ids and acks, chat::delivery): after Ctrl-R
+    // with the same app, what it never confirmed is sent again, in order, and it shows
+    // each message once.
+    if cfg.rtc.delivery.is_none() {
+        cfg.rtc.delivery = Some(crate::chat::delivery::shared());
+    }
     let connector = session::connector(cfg.rtc);
     let camera = cfg.camera;
     let receive_dir = cfg
