@@ -25,6 +25,8 @@ use super::{
 
 /// How long a goodbye (an error or cancel message, the close) may take.
 const GOODBYE: Duration = Duration::from_secs(2);
+/// How long our own close may take once the peer has closed (see [`last_word`]).
+const CLOSED_GOODBYE: Duration = Duration::from_millis(100);
 /// Progress events at most this often.
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 /// A progress report carries a rate only once this much has moved in this run (before
@@ -176,13 +178,20 @@ async fn fail<W: Wire>(inbox: &mut Inbox<'_, W>, err: TransferError) -> Transfer
 /// soon as it reads `done`, `decline`, `cancel` or `error`.
 async fn last_word<W: Wire>(inbox: &mut Inbox<'_, W>, msg: &Control) {
     let wire = inbox.wire;
+    let mut peer_closed = false;
     if let Ok(Ok(())) = tokio::time::timeout(GOODBYE, wire.send(proto::encode(msg))).await {
-        let _ = tokio::time::timeout(GOODBYE, async {
+        peer_closed = tokio::time::timeout(GOODBYE, async {
             while let Ok(Some(_)) = inbox.next().await {}
         })
-        .await;
+        .await
+        .is_ok();
     }
-    let _ = tokio::time::timeout(GOODBYE, wire.close()).await;
+    // Once the peer has closed, it has read our last word: nothing of ours is left to
+    // deliver. A close that waits for our data to drain would then wait for an
+    // acknowledgement that may never come (a peer that leaves right after closing takes
+    // its last SACK with it), and the receiver's "verified" came 2 s after the sender's.
+    let limit = if peer_closed { CLOSED_GOODBYE } else { GOODBYE };
+    let _ = tokio::time::timeout(limit, wire.close()).await;
 }
 
 /// What the peer is told: relative paths only, never this machine's folders.
