@@ -300,6 +300,7 @@ impl Cli {
             history: t.history.clone(),
             quiet: t.quiet,
             receive: t.receive.clone(),
+            no_direct: c.no_direct,
         }
     }
 }

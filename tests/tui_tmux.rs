@@ -205,7 +205,7 @@ fn two_tuis_pair_by_paste_chat_and_quit_cleanly() {
     t.type_text(
         "a",
         &format!(
-            "{bin} --start --bind 127.0.0.1 --log {}; echo EXIT=$?",
+            "{bin} --start --no-direct --bind 127.0.0.1 --log {}; echo EXIT=$?",
             log_a.display()
         ),
     );
@@ -361,7 +361,7 @@ fn ctrl_c_on_every_screen_exits_0_with_a_clean_terminal() {
         ),
         (
             "mycode",
-            "--start --bind 127.0.0.1".into(),
+            "--start --no-direct --bind 127.0.0.1".into(),
             vec![],
             " c copy ",
         ),
@@ -386,7 +386,7 @@ fn ctrl_c_on_every_screen_exits_0_with_a_clean_terminal() {
     }
 
     // Connecting: A takes the answer of a joiner that has already quit, then Ctrl-C.
-    launch(&t, "a", "--start --bind 127.0.0.1");
+    launch(&t, "a", "--start --no-direct --bind 127.0.0.1");
     launch(
         &t,
         "b",
@@ -409,7 +409,7 @@ fn ctrl_c_on_every_screen_exits_0_with_a_clean_terminal() {
 #[test]
 fn joining_by_scanning_a_camera_file_of_the_code() {
     let t = Tmux::new("scan");
-    launch(&t, "a", "--start --bind 127.0.0.1");
+    launch(&t, "a", "--start --no-direct --bind 127.0.0.1");
     let offer = read_code(&t, "a");
     let m = qrchat::qr::matrix(&offer).expect("a QR for the offer");
     let shot = t.dir.join("offer-qr.png");
@@ -441,7 +441,7 @@ fn joining_by_scanning_a_camera_file_of_the_code() {
 fn pasting_forgives_and_unfocused_messages_ring() {
     let t = Tmux::new("forgive");
     let nocam = t.dir.join("no-camera.png");
-    launch(&t, "a", "--start --bind 127.0.0.1");
+    launch(&t, "a", "--start --no-direct --bind 127.0.0.1");
     launch(
         &t,
         "b",
@@ -537,7 +537,7 @@ fn the_joiner_waits_for_its_code_to_be_read() {
     let t = Tmux::within("wait", Duration::from_secs(150));
     let nocam = t.dir.join("no-camera.png");
     let nocam = nocam.display();
-    launch(&t, "a", "--start --bind 127.0.0.1");
+    launch(&t, "a", "--start --no-direct --bind 127.0.0.1");
     launch(
         &t,
         "b",
@@ -600,7 +600,7 @@ fn the_joiner_waits_for_its_code_to_be_read() {
 
     // Esc while waiting cancels that answer and goes back to reading their code; the app
     // goes on (no exit), and a new code pairs from there.
-    launch(&t, "c", "--start --bind 127.0.0.1");
+    launch(&t, "c", "--start --no-direct --bind 127.0.0.1");
     launch(
         &t,
         "d",
@@ -716,7 +716,7 @@ fn pair_in_lan(t: &Tmux, lan: &Lan, b_args: &str) {
     launch_cmd(
         t,
         "a",
-        &format!("ip netns exec {na} {bin} --start --bind 10.99.60.1"),
+        &format!("ip netns exec {na} {bin} --start --no-direct --bind 10.99.60.1"),
     );
     launch_cmd(
         t,
@@ -906,7 +906,11 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
     let nocam = t.dir.join("no-camera.png");
     let log_b = t.dir.join("b.log");
     // A gives B 12 s: time to type during the outage before it gives up.
-    launch(&t, "a", "--start --bind 127.0.0.1 --peer-timeout 12");
+    launch(
+        &t,
+        "a",
+        "--start --no-direct --bind 127.0.0.1 --peer-timeout 12",
+    );
     // Without job control (`set +m`) the shell does not take the terminal back when B's
     // process is stopped below.
     launch_cmd(
@@ -1033,7 +1037,11 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
 /// loopback; returns once both show the chat.
 fn pair_two(t: &Tmux, a_args: &str, b_args: &str) {
     let nocam = t.dir.join("no-camera.png");
-    launch(t, "a", &format!("--start --bind 127.0.0.1 {a_args}"));
+    launch(
+        t,
+        "a",
+        &format!("--start --no-direct --bind 127.0.0.1 {a_args}"),
+    );
     launch(
         t,
         "b",
@@ -1384,7 +1392,10 @@ fn a_headless_sender_offers_to_the_tui_which_accepts() {
     launch(
         &t,
         "a",
-        &format!("offer --bind 127.0.0.1 --send {}", file.display()),
+        &format!(
+            "offer --no-direct --bind 127.0.0.1 --send {}",
+            file.display()
+        ),
     );
     // B: the TUI, joining.
     launch(
@@ -1417,7 +1428,7 @@ fn a_headless_sender_offers_to_the_tui_which_accepts() {
         ))
     });
     t.wait("a", "the headless side told", |s| {
-        s.contains("qrchat: sent 1 file(s), 300 kB: the other side verified them")
+        s.contains("qrchat: sent 1 file, 300 kB: the other side verified them")
     });
     assert!(std::fs::read(inbox.join("report.pdf")).unwrap() == data);
     // The headless side's "done" channel is not a transfer: nothing more is offered.
@@ -1488,6 +1499,43 @@ fn a_download_folder_without_room_is_said_on_both_sides() {
     t.type_text("b", "no room here");
     t.keys("b", &["Enter"]);
     t.wait("a", "B's message", |s| s.contains("peer  no room here"));
+    quit_all(&t, &["a", "b"]);
+}
+
+/// One scan: B pastes A's code and both land in the chat with no second code; A is asked to
+/// compare the safety number (anyone who photographed its code could have joined) and
+/// Ctrl-O drops the peer and shows a new code, the chat kept.
+#[test]
+fn one_scan_pairs_two_tuis_with_one_paste_and_the_starter_can_drop_the_peer() {
+    let t = Tmux::new("onescan");
+    let nocam = t.dir.join("no-camera.png");
+    launch(&t, "a", "--start --bind 127.0.0.1");
+    launch(
+        &t,
+        "b",
+        &format!("--join --bind 127.0.0.1 --camera-file {}", nocam.display()),
+    );
+    let offer = read_code(&t, "a");
+    paste_code(&t, "b", &offer);
+    // No second code: both are in the chat, with the same safety number.
+    let sa = t.wait("a", "the chat with a safety number", |s| sas(s).is_some());
+    let sb = t.wait("b", "the chat with a safety number", |s| sas(s).is_some());
+    assert_eq!(sas(&sa), sas(&sb), "both sides show the same safety number");
+    let sa = t.wait("a", "the ask to compare", |s| {
+        flat(s).contains("a peer read your code and joined")
+    });
+    assert!(flat(&sa).contains("Ctrl-O"), "{}", trim_screen(&sa));
+    t.type_text("b", "one scan was enough");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "B's message", |s| {
+        s.contains("peer  one scan was enough")
+    });
+    // Not them: Ctrl-O drops the peer, shows a new code, and keeps the chat.
+    t.keys("a", &["C-o"]);
+    t.wait("a", "a new code", |s| s.contains(" c copy "));
+    t.wait("b", "the peer gone", |s| s.contains("✗ the peer left"));
+    let new = read_code(&t, "a");
+    assert_ne!(new, offer, "a new code");
     quit_all(&t, &["a", "b"]);
 }
 

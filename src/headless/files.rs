@@ -163,16 +163,16 @@ impl Files {
                 self.sending = false;
                 match r {
                     Ok(rep) if rep.skipped.is_empty() => super::status(format!(
-                        "sent {} file(s), {}{}: the other side verified them",
-                        rep.files,
+                        "sent {}, {}{}: the other side verified them",
+                        transfer::items_words(rep.files, rep.dirs),
                         transfer::human_bytes(rep.bytes),
                         resumed(rep.resumed)
                     )),
                     Ok(rep) => {
                         let n = rep.skipped.len();
                         self.fail(format!(
-                            "sent {} file(s); {n} could not be sent: {}",
-                            rep.files - n.min(rep.files),
+                            "sent {}; {n} could not be sent: {}",
+                            transfer::items_words(rep.files - n.min(rep.files), rep.dirs),
                             rep.skipped
                                 .iter()
                                 .map(|p| p.display().to_string())
@@ -190,8 +190,8 @@ impl Files {
                         super::status(format!("received {} (verified)", f.display()));
                     }
                     super::status(format!(
-                        "received {} file(s), {}{}",
-                        rep.files.len(),
+                        "received {}, {}{}",
+                        transfer::items_words(rep.files.len(), rep.dirs),
                         transfer::human_bytes(rep.bytes),
                         resumed(rep.resumed)
                     ));
@@ -221,12 +221,17 @@ impl Files {
             .eta
             .map(|d| format!(", {} s left", d.as_secs()))
             .unwrap_or_default();
+        // no rate (nor time left) until there is one to tell (see transfer::Progress)
+        let rate = if p.rate > 0.0 {
+            format!(", {}/s", transfer::human_bytes(p.rate as u64))
+        } else {
+            String::new()
+        };
         let text = format!(
-            "{verb} {}: {} of {} ({pct}%), {}/s{eta}",
+            "{verb} {}: {} of {} ({pct}%){rate}{eta}",
             crate::chat::sanitize_line(&p.name),
             transfer::human_bytes(p.done),
             transfer::human_bytes(p.total),
-            transfer::human_bytes(p.rate as u64),
         );
         if self.tty {
             let mut err = std::io::stderr().lock();

@@ -25,8 +25,13 @@ use super::{
 
 /// How long a goodbye (an error or cancel message, the close) may take.
 const GOODBYE: Duration = Duration::from_secs(2);
+/// How long our own close may take once the peer has closed (see [`last_word`]).
+const CLOSED_GOODBYE: Duration = Duration::from_millis(100);
 /// Progress events at most this often.
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+/// A progress report carries a rate only once this much has moved in this run (before
+/// that it is no measure of the link).
+const RATE_AFTER_BYTES: u64 = 1 << 20;
 
 /// The next message from the peer, cancel-safe: an unfinished `recv` is kept for the
 /// next call, so polling the inbox between chunks loses nothing.
@@ -78,7 +83,11 @@ impl Meter {
         let top: Vec<&Entry> = entries.iter().filter(|e| !e.path.contains('/')).collect();
         let name = match top.as_slice() {
             [one] => one.path.clone(),
-            _ => format!("{} items", top.len()),
+            // counted as the summary at the end counts (files, and folders among them)
+            _ => super::items_words(
+                entries.iter().filter(|e| e.kind == Kind::File).count(),
+                entries.iter().filter(|e| e.kind == Kind::Dir).count(),
+            ),
         };
         Meter {
             tx: opts.progress.clone(),
@@ -115,7 +124,10 @@ impl Meter {
         }
         self.last = Some(now);
         let secs = (now - self.start).as_secs_f64();
-        let rate = if secs > 0.0 {
+        // A rate needs something to measure: over a few kilobytes it is noise (a tiny file
+        // "at 37 kB/s", the time mostly the round trips), so none is reported (0) before a
+        // MiB has moved.
+        let rate = if secs > 0.0 && self.moved >= RATE_AFTER_BYTES {
             self.moved as f64 / secs
         } else {
             0.0
@@ -166,20 +178,31 @@ async fn fail<W: Wire>(inbox: &mut Inbox<'_, W>, err: TransferError) -> Transfer
 /// soon as it reads `done`, `decline`, `cancel` or `error`.
 async fn last_word<W: Wire>(inbox: &mut Inbox<'_, W>, msg: &Control) {
     let wire = inbox.wire;
+    let mut peer_closed = false;
     if let Ok(Ok(())) = tokio::time::timeout(GOODBYE, wire.send(proto::encode(msg))).await {
-        let _ = tokio::time::timeout(GOODBYE, async {
+        peer_closed = tokio::time::timeout(GOODBYE, async {
             while let Ok(Some(_)) = inbox.next().await {}
         })
-        .await;
+        .await
+        .is_ok();
     }
-    let _ = tokio::time::timeout(GOODBYE, wire.close()).await;
+    // Once the peer has closed, it has read our last word: nothing of ours is left to
+    // deliver. A close that waits for our data to drain would then wait for an
+    // acknowledgement that may never come (a peer that leaves right after closing takes
+    // its last SACK with it), and the receiver's "verified" came 2 s after the sender's.
+    let limit = if peer_closed { CLOSED_GOODBYE } else { GOODBYE };
+    let _ = tokio::time::timeout(limit, wire.close()).await;
 }
 
 /// What the peer is told: relative paths only, never this machine's folders.
 fn peer_message(err: &TransferError) -> String {
     match err {
         TransferError::Place { path, .. } => format!("the receiver cannot place {path}"),
-        TransferError::Source { .. } => "the sender cannot read a file".into(),
+        // the file's own name and why, never the folder it is in
+        TransferError::Source { path, why } => match path.file_name() {
+            Some(name) => format!("the sender cannot read {}: {why}", name.to_string_lossy()),
+            None => format!("the sender cannot read a file: {why}"),
+        },
         TransferError::Io { path, source } => format!("{path}: {}", source.kind()),
         other => other.to_string(),
     }
@@ -828,7 +851,12 @@ pub async fn send<W: Wire>(
     opts: Options,
 ) -> Result<SendReport, TransferError> {
     let owned = paths_in.to_vec();
-    let plan = blocking(move || plan(&owned)).await??;
+    let plan = match blocking(move || plan(&owned)).await? {
+        Ok(plan) => plan,
+        // the receiver is told what it is (its channel is open and waits for an offer),
+        // not left to see the channel close as a broken link
+        Err(e) => return Err(fail(&mut Inbox::new(wire), e).await),
+    };
     let mut report = SendReport {
         files: plan.entries.iter().filter(|e| e.kind == Kind::File).count(),
         dirs: plan.entries.iter().filter(|e| e.kind == Kind::Dir).count(),

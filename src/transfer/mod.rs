@@ -50,14 +50,16 @@ pub enum Direction {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
     pub direction: Direction,
-    /// The transfer's name: the one top-level entry (`photos`, `a.pdf`) or `N items`.
+    /// The transfer's name: the one top-level entry (`photos`, `a.pdf`) or, for several,
+    /// what they hold in [`items_words`] (`4 files in 2 folders`).
     pub name: String,
     /// The file under way (relative path), empty between files.
     pub file: String,
     /// Content bytes that are across, resumed ones included.
     pub done: u64,
     pub total: u64,
-    /// Bytes per second moved in this run (resumed bytes do not count).
+    /// Bytes per second moved in this run (resumed bytes do not count); 0 until a MiB
+    /// has moved (a tiny file shows no rate).
     pub rate: f64,
     /// Time left at that rate (None until a rate is known).
     pub eta: Option<Duration>,
@@ -244,6 +246,22 @@ pub fn human_bytes(n: u64) -> String {
         format!("{v:.1} {}", UNITS[u])
     } else {
         format!("{v:.0} {}", UNITS[u])
+    }
+}
+
+/// What a transfer holds, in words: `1 file`, `4 files`, `4 files in 2 folders`. The
+/// progress name of a transfer of several items and the summary at its end (TUI and
+/// headless) both say it so, so the counts agree.
+pub fn items_words(files: usize, dirs: usize) -> String {
+    let files = if files == 1 {
+        "1 file".to_string()
+    } else {
+        format!("{files} files")
+    };
+    match dirs {
+        0 => files,
+        1 => format!("{files} in 1 folder"),
+        n => format!("{files} in {n} folders"),
     }
 }
 

@@ -685,7 +685,9 @@ async fn the_sender_refuses_what_the_receiver_would() {
     write(&src.path().join("a\nb"), b"x");
     write(&src.path().join("x/same"), b"1");
     write(&src.path().join("y/same"), b"2");
-    let (a, _b) = pipe(4);
+    // nobody reads the other end (the sender tells it why it stops, and does not wait)
+    let (a, b) = pipe(4);
+    drop(b);
     let r = send(&a, &[src.path().join("a\nb")], Options::default()).await;
     assert!(
         matches!(&r, Err(TransferError::Source { why, .. }) if why.contains("control character")),
@@ -941,4 +943,78 @@ async fn one_partial_has_one_writer() {
         std::fs::read(dst.path().join("a.bin")).unwrap(),
         noise(100_000, 9)
     );
+}
+
+#[tokio::test]
+async fn a_sender_that_cannot_read_tells_the_receiver_what_it_is() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    let (tx, rx) = run(
+        &[src.path().join("notes.txt")],
+        dst.path(),
+        Policy::AcceptAll,
+    )
+    .await;
+    assert!(matches!(tx, Err(TransferError::Source { .. })), "{tx:?}");
+    // what it is, with the file's name and not the sender's folders; not "the link broke"
+    let rx = rx.expect_err("the receiver has nothing");
+    let said = rx.to_string();
+    assert!(
+        matches!(rx, TransferError::Peer { .. }) && said.contains("cannot read notes.txt"),
+        "{said}"
+    );
+    assert!(!said.contains(&src.path().display().to_string()), "{said}");
+    assert!(tree(dst.path()).is_empty());
+}
+
+/// The progress reports of one transfer of `files`, as the receiver sees them.
+async fn progress_of(files: &[PathBuf], dst: &Path) -> Vec<Progress> {
+    let (a, b) = pipe(8);
+    let (ptx, mut prx) = tokio::sync::mpsc::channel(1024);
+    let o = Options {
+        progress: Some(ptx),
+        cancel: CancelSignal::never(),
+    };
+    let (tx, rx) = tokio::join!(
+        send(&a, files, Options::default()),
+        receive(&b, dst, Policy::AcceptAll, o)
+    );
+    tx.unwrap();
+    rx.unwrap();
+    let mut all = Vec::new();
+    while let Ok(p) = prx.try_recv() {
+        all.push(p);
+    }
+    all
+}
+
+#[tokio::test]
+async fn a_tiny_file_shows_no_rate() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    write(&src.path().join("tiny.txt"), b"hello");
+    let all = progress_of(&[src.path().join("tiny.txt")], dst.path()).await;
+    let last = all.last().expect("progress events");
+    assert_eq!((last.done, last.total), (5, 5));
+    // five bytes in a millisecond are no measure of the link: no rate, no time left
+    assert!(
+        all.iter().all(|p| p.rate == 0.0 && p.eta.is_none()),
+        "{all:?}"
+    );
+}
+
+#[tokio::test]
+async fn several_items_are_counted_as_the_summary_counts_them() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    let s = src.path();
+    write(&s.join("a.txt"), b"a");
+    write(&s.join("docs/b.txt"), b"b");
+    write(&s.join("docs/sub/c.txt"), b"c");
+    let all = progress_of(&[s.join("a.txt"), s.join("docs")], dst.path()).await;
+    // 3 files, 2 folders (docs, docs/sub): the words the end of a transfer uses too
+    assert_eq!(all.last().unwrap().name, "3 files in 2 folders");
+    assert_eq!(items_words(3, 2), "3 files in 2 folders");
+    assert_eq!(items_words(1, 0), "1 file");
+    assert_eq!(items_words(2, 1), "2 files in 1 folder");
 }

@@ -41,6 +41,16 @@ pub enum AppEvent {
     Camera(CameraEvent),
     /// The transcript (`--history`) for this chat was opened here, or could not be.
     Saving(Result<std::path::PathBuf, Arc<crate::chat::HistoryError>>),
+    /// One scan, the joiner: how handing my answer over went.
+    Delivered {
+        pairing: u64,
+        outcome: crate::direct::Delivery,
+    },
+    /// One scan, the starter: a peer read my code and handed its answer over; applied.
+    AnswerArrived {
+        pairing: u64,
+        answer: SessionDescription,
+    },
     /// News of transfer `id` (see `transfers.rs`).
     Transfer {
         id: u64,

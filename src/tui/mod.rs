@@ -71,6 +71,8 @@ pub struct Config {
     pub quiet: bool,
     /// `--receive DIR`: accepted files go here (else the download folder's `qrchat/`).
     pub receive: Option<std::path::PathBuf>,
+    /// `--no-direct`: strict two-scan pairing.
+    pub no_direct: bool,
 }
 
 /// Run the app on the terminal until the user quits. Ctrl-C ends it with `Ok(())`.
@@ -118,6 +120,9 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
             .filter(|h| !h.is_empty())
             .map(std::path::PathBuf::from),
         cwd: std::env::current_dir().ok(),
+        // One scan, unless asked not to or the codes are for browser pages (which cannot
+        // hand an answer over).
+        direct: !cfg.no_direct && !cfg.json,
     };
     let history = cfg.history;
     let result = event_loop(&mut term, opts, connector, camera, history, receive_dir).await;
@@ -140,9 +145,11 @@ async fn event_loop(
     receive_dir: Option<std::path::PathBuf>,
 ) -> anyhow::Result<Vec<String>> {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let direct = opts.direct;
     let mut runner = Runner::new(connector, camera, tx, Box::new(std::io::stdout()))
         .with_history(history)
-        .with_receive_dir(receive_dir);
+        .with_receive_dir(receive_dir)
+        .with_direct(direct);
     let started = Instant::now();
     let (mut app, fx) = App::new(opts);
     let mut quit = runner.execute_all(fx);

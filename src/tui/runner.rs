@@ -16,6 +16,8 @@ use tokio::task::JoinHandle;
 use super::event::{AppEvent, Effect, Notifier, TransferEvent};
 use super::session::{Channel, Connector, Link, RtcError, SessionDescription};
 use super::CameraSpec;
+use crate::direct::{self, Delivery};
+use crate::signal;
 use crate::transfer::{self, CancelHandle, Policy, Progress};
 
 /// Why a transfer to a browser page fails (the session refuses it a channel).
@@ -55,9 +57,15 @@ pub struct Runner {
     /// Where accepted files go.
     receive_dir: Option<PathBuf>,
     transfers: HashMap<u64, Running>,
+    /// One scan: listen for a direct answer (starter), hand ours over (joiner).
+    direct: bool,
     /// The pairwise secret being agreed with the peer of this fingerprint (known peers).
     pair_secret: Option<([u8; 32], super::known::Secret)>,
 }
+
+/// How long the joiner keeps handing its answer over (its QR shows after
+/// `app::HAND_OVER_WAIT` without an acknowledgement; delivery goes on behind it).
+const DELIVERY_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Runner {
     pub fn new(
@@ -81,8 +89,16 @@ impl Runner {
             saved: vec![],
             receive_dir: None,
             transfers: HashMap::new(),
+            direct: false,
             pair_secret: None,
         }
+    }
+
+    /// One scan (unless `--no-direct` or `--json`): the starter listens for the joiner's
+    /// answer, the joiner hands its answer over directly.
+    pub fn with_direct(mut self, direct: bool) -> Runner {
+        self.direct = direct;
+        self
     }
 
     /// Accepted files go into `dir` (`--receive`, or the default download folder).
@@ -341,6 +357,7 @@ impl Runner {
         let slot = self.link.clone();
         let connector = self.connector.clone();
         let forward_tx = tx.clone();
+        let direct = self.direct;
         self.task = Some(tokio::spawn(async move {
             let forward = tokio::spawn(async move {
                 while let Some(event) = srx.recv().await {
@@ -352,18 +369,57 @@ impl Runner {
                     }
                 }
             });
-            let made = match offer {
+            let made = match &offer {
                 None => connector.offer(stx).await,
-                Some(o) => connector.answer(o, stx).await,
+                Some(o) => connector.answer(o.clone(), stx).await,
             };
             match made {
                 Ok(link) => {
                     *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(link.clone());
-                    let _ = tx.send(AppEvent::Local {
-                        pairing,
-                        desc: link.local_description(),
-                    });
-                    serve(link, crx, tx, pairing).await;
+                    let mine = link.local_description();
+                    // One scan, the starter: listen at my candidates; the code says so.
+                    let listener = match (&offer, direct) {
+                        (None, true) => match direct::listen_for_answer(&mine).await {
+                            Ok(l) => Some(l),
+                            Err(e) => {
+                                tracing::info!("not listening for a direct answer: {e}");
+                                None
+                            }
+                        },
+                        _ => None,
+                    };
+                    let desc = match &listener {
+                        Some(_) => SessionDescription {
+                            kind: mine.kind,
+                            sdp: signal::mark_direct(&mine.sdp),
+                        },
+                        None => mine.clone(),
+                    };
+                    let _ = tx.send(AppEvent::Local { pairing, desc });
+                    // One scan, the joiner: hand my answer over, behind the app's wait.
+                    let delivery = match &offer {
+                        Some(o) if direct && signal::accepts_direct(&o.sdp) => {
+                            let (o, tx) = (o.clone(), tx.clone());
+                            Some(tokio::spawn(async move {
+                                let code = match signal::encode(&mine, signal::Format::Auto) {
+                                    Ok(c) => c,
+                                    Err(e) => {
+                                        let outcome = Delivery::Failed(e.to_string());
+                                        let _ = tx.send(AppEvent::Delivered { pairing, outcome });
+                                        return;
+                                    }
+                                };
+                                let outcome =
+                                    direct::deliver_answer(&o, &mine, &code, DELIVERY_TIME).await;
+                                let _ = tx.send(AppEvent::Delivered { pairing, outcome });
+                            }))
+                        }
+                        _ => None,
+                    };
+                    serve(link, crx, tx, pairing, listener).await;
+                    if let Some(d) = delivery {
+                        d.abort();
+                    }
                 }
                 Err(error) => {
                     let _ = tx.send(AppEvent::SessionError {
@@ -434,18 +490,48 @@ async fn serve(
     mut cmds: UnboundedReceiver<Cmd>,
     tx: UnboundedSender<AppEvent>,
     pairing: u64,
+    mut listener: Option<direct::Listener<SessionDescription>>,
 ) {
-    while let Some(c) = cmds.recv().await {
+    loop {
+        let delivered = async {
+            match &mut listener {
+                Some(l) => l.won().await,
+                None => std::future::pending().await,
+            }
+        };
+        let c = tokio::select! {
+            c = cmds.recv() => match c {
+                Some(c) => c,
+                None => break,
+            },
+            answer = delivered => {
+                // The code is used up: nothing listens any more.
+                listener = None;
+                match link.accept_answer(answer.clone()).await {
+                    Ok(()) => {
+                        let _ = tx.send(AppEvent::AnswerArrived { pairing, answer });
+                    }
+                    Err(error) => {
+                        let _ = tx.send(AppEvent::SessionError {
+                            pairing,
+                            error: Arc::new(error),
+                        });
+                    }
+                }
+                continue;
+            }
+        };
         match c {
-            Cmd::Accept(d) => match link.accept_answer(d).await {
-                Ok(()) => {}
-                Err(error) => {
+            // Scanned or pasted: the code is used up too.
+            Cmd::Accept(d) => {
+                listener = None;
+                if let Err(error) = link.accept_answer(d).await {
                     let _ = tx.send(AppEvent::SessionError {
                         pairing,
                         error: Arc::new(error),
                     });
                 }
-            },
+            }
             Cmd::Send(t) => {
                 if let Err(e) = link.send(t).await {
                     let _ = tx.send(AppEvent::SendError(Arc::new(e)));

@@ -392,7 +392,8 @@ fn start_and_join_take_the_apps_options_and_headless_help_lists_only_its_own() {
 #[test]
 fn join_with_a_code_shows_the_answer_at_once() {
     let Some(t) = Tmux::new() else { return };
-    let mut alice = Peer::spawn(&["offer"]);
+    // Two scans (the answer's code is what is shown; one scan is tests/tui_tmux.rs's).
+    let mut alice = Peer::spawn(&["offer", "--no-direct"]);
     let offer = alice.line();
     t.start(&[BIN, "join", &offer, "--bind", "127.0.0.1"]);
     let screen = t.wait_for("my code");

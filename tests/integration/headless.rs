@@ -210,6 +210,38 @@ fn files_and_folders_cross_both_ways_and_both_exit_0() {
     assert!(std::path::Path::new(&p("got_a/folder/empty")).is_dir());
 }
 
+/// The receiver says "received ... (verified)" with the sender's "verified them", not
+/// seconds later (it used to wait 2 s for its own close to drain after the sender had
+/// gone), and a tiny file shows no rate.
+#[test]
+fn the_receiver_says_verified_with_the_sender() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |s: &str| dir.path().join(s).display().to_string();
+    std::fs::write(p("note.txt"), b"hello").unwrap();
+    let (send, inbox) = (p("note.txt"), p("in"));
+    let mut alice = Proc::loopback(&["offer", "--send", &send]);
+    let offer = alice.line(T);
+    let mut bob = Proc::loopback(&["answer", "--receive", &inbox, &offer]);
+    bob.hang_up();
+    let answer = bob.line(T);
+    alice.say(&answer);
+    alice.hang_up();
+    let (sent, _) = alice.wait_stderr("the other side verified them", T);
+    let (got, _) = bob.wait_stderr("(verified)", T);
+    let gap = got.saturating_duration_since(sent);
+    assert!(
+        gap < Duration::from_millis(1500),
+        "the receiver said verified {gap:?} after the sender"
+    );
+    let (code_b, err_b) = bob.exit(T);
+    assert_eq!(code_b, 0, "{err_b}");
+    let (code_a, err_a) = alice.exit(T);
+    assert_eq!(code_a, 0, "{err_a}");
+    for line in err_a.lines().chain(err_b.lines()) {
+        assert!(!line.contains("B/s"), "a rate for five bytes: {line}");
+    }
+}
+
 /// Without `--receive` the offered files are declined, the sender is told why and exits
 /// non-zero with that reason; nothing is written.
 #[test]

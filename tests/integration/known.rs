@@ -124,6 +124,21 @@ fn known_peers_remember_restart_and_connect_by_name() {
     // Both apps restarted since: twice, by name, no code.
     connect_and_talk(&net, &a, &da, &b, &db, &sas);
     connect_and_talk(&net, &a, &da, &b, &db, &sas);
+
+    // While Bob is in that chat, another request is told he is busy (no hang, no link).
+    let mut bob = qrchat(&net, &b, &db, &["listen"]);
+    bob.wait_stderr("listening for known peers", T);
+    let mut alice = qrchat(&net, &a, &da, &["connect", "bob"]);
+    alice.say("first");
+    assert_eq!(bob.line(T), "first");
+    let (code, err) = qrchat(&net, &a, &da, &["connect", "bob"]).exit(T);
+    assert_ne!(code, 0);
+    assert!(err.contains("bob is in another chat"), "{err}");
+    bob.say("still here");
+    assert_eq!(alice.line(T), "still here");
+    alice.hang_up();
+    assert_eq!(alice.exit(T).0, 0);
+    assert_eq!(bob.exit(T).0, 0);
 }
 
 #[test]

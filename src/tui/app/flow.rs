@@ -136,6 +136,17 @@ impl App {
         fx
     }
 
+    /// One scan, the starter: the peer that joined by handing its answer over is not the
+    /// one meant (the safety numbers differ, or someone photographed the code): drop it
+    /// and show a new code, keeping this chat.
+    pub(crate) fn drop_direct_peer(&mut self) -> Vec<Effect> {
+        self.push_line(
+            Who::Warn,
+            "dropped the peer that joined with my code; a new code follows".into(),
+        );
+        self.repair()
+    }
+
     /// Try the same role again with a fresh session (and the same chat).
     pub(crate) fn retry(&mut self) -> Vec<Effect> {
         let mut fx = vec![Effect::StopCamera, Effect::Close];
@@ -310,6 +321,7 @@ impl App {
             _ => {
                 p.json_reply =
                     signal::answer_format(c.encoding, self.opts.json) == signal::Format::Json;
+                p.offer_direct = self.opts.direct && signal::accepts_direct(&c.desc.sdp);
                 p.gathering = Some((self.now, 0));
                 self.screen = Screen::MyCode;
                 vec![Effect::Join {

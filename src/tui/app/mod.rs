@@ -37,6 +37,9 @@ pub const FOUND_PAUSE: Duration = Duration::from_millis(600);
 pub const ASK_AGAIN: Duration = Duration::from_secs(10);
 /// The window title; with unread messages, "(N) qrchat".
 pub const TITLE: &str = "qrchat";
+/// One scan: how long the joiner shows "handing my answer to the other side…" before its
+/// answer's QR, when no acknowledgement came (a LAN delivery takes milliseconds).
+pub const HAND_OVER_WAIT: Duration = Duration::from_millis(1500);
 
 /// Who makes the offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +106,9 @@ pub struct Options {
     /// from.
     pub home: Option<PathBuf>,
     pub cwd: Option<PathBuf>,
+    /// One scan (unless `--no-direct` or `--json`): the joiner's answer is handed over
+    /// directly and its QR waits [`HAND_OVER_WAIT`] for the acknowledgement.
+    pub direct: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -324,6 +330,13 @@ impl App {
                 self.push_line(Who::Warn, format!("this chat is not saved: {e}"));
                 vec![]
             }
+            AppEvent::Delivered { pairing, outcome } if pairing == self.pairing.id => {
+                self.on_delivered(outcome)
+            }
+            AppEvent::AnswerArrived { pairing, answer } if pairing == self.pairing.id => {
+                self.on_answer_arrived(answer)
+            }
+            AppEvent::Delivered { .. } | AppEvent::AnswerArrived { .. } => vec![],
             AppEvent::Transfer { id, event } => self.on_transfer(id, event),
             AppEvent::PeerSaved(Ok(line)) => {
                 self.push_line(Who::Info, line);

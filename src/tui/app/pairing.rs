@@ -114,6 +114,16 @@ pub struct Pairing {
     pub peer: PeerState,
     /// Whether the peer is qrchat (None until its code is applied).
     pub peer_qrchat: Option<bool>,
+    /// One scan, the joiner: their code takes a direct answer (we hand ours over).
+    pub offer_direct: bool,
+    /// One scan, the joiner: handing my answer over since (app time), until it is
+    /// acknowledged or refused or fails; the QR waits `HAND_OVER_WAIT` for it.
+    pub handing: Option<Duration>,
+    /// One scan, the joiner: the other side's code was used up by someone else.
+    pub used_up: bool,
+    /// One scan, the starter: a peer handed its answer over (no second scan): the chat
+    /// asks to compare the safety number and offers to drop the peer.
+    pub direct: bool,
     /// The peer's address as the link's open named it ("10.0.0.2:50001 (host)"), raw.
     pub remote: Option<String>,
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{App, LocalCode, LocalError, Notifier, Role, Screen, Who, TITLE};
+use crate::direct::Delivery;
 use crate::rtc::LinkState;
 use crate::signal::{self, SessionDescription};
 use crate::tui::event::Effect;
@@ -90,7 +91,16 @@ impl App {
                         peer.as_deref().unwrap_or("the peer")
                     ),
                 );
-                if self.pairing.pasted {
+                if self.pairing.direct {
+                    self.push_line(
+                        Who::Warn,
+                        format!(
+                            "a peer read your code and joined (no second scan): compare the \
+                             safety number {sas} with theirs (say it aloud). Not them? Ctrl-O \
+                             drops them and shows a new code."
+                        ),
+                    );
+                } else if self.pairing.pasted {
                     self.push_line(
                         Who::Warn,
                         format!(
@@ -245,6 +255,9 @@ impl App {
         } else {
             signal::Format::Auto
         };
+        if p.role == Some(Role::Joiner) && p.offer_direct {
+            p.handing = Some(self.now);
+        }
         match signal::encode(&desc, format) {
             Ok(blob) => {
                 let qr = crate::qr::matrix(&blob)
@@ -259,6 +272,47 @@ impl App {
             }
             Err(e) => p.local_error = Some(LocalError::Encode(e)),
         }
+    }
+}
+
+impl App {
+    /// One scan, the joiner: how handing my answer over went.
+    pub(super) fn on_delivered(&mut self, outcome: Delivery) -> Vec<Effect> {
+        let p = &mut self.pairing;
+        p.handing = None;
+        match outcome {
+            Delivery::Accepted { .. } => {
+                if self.screen == Screen::MyCode {
+                    self.screen = Screen::Connecting;
+                    p.conn.since = Some(self.now);
+                    p.conn
+                        .states
+                        .push("the other side took my answer (one scan)".into());
+                }
+            }
+            Delivery::UsedUp { .. } => p.used_up = true,
+            Delivery::Failed(why) => {
+                tracing::info!("direct delivery failed: {why}");
+            }
+        }
+        vec![]
+    }
+
+    /// One scan, the starter: a peer read my code and handed its answer over; the runner
+    /// applied it. As if scanned, but the chat will ask to compare the safety number.
+    pub(super) fn on_answer_arrived(&mut self, answer: SessionDescription) -> Vec<Effect> {
+        let mut fx = vec![];
+        if self.screen == Screen::Scan {
+            fx.push(Effect::StopCamera);
+        }
+        let p = &mut self.pairing;
+        p.peer_fp = signal::fingerprint_of(&answer.sdp);
+        p.direct = true;
+        if matches!(self.screen, Screen::MyCode | Screen::Scan | Screen::Paste) {
+            self.screen = Screen::Connecting;
+            p.conn.since = Some(self.now);
+        }
+        fx
     }
 }
 

@@ -100,6 +100,14 @@ pub const KEYS: &[Binding] = &[
         run: |app, _| app.cancel_transfers(),
     },
     Binding {
+        label: "Ctrl-O",
+        chords: &[ctrl('o')],
+        hint: |_| "not them? new code",
+        help: "after a peer joined by handing its answer over (one scan): drop it and show a new code, keeping this chat",
+        when: |app| app.pairing.direct && app.pairing.peer.left.is_none(),
+        run: |app, _| app.drop_direct_peer(),
+    },
+    Binding {
         label: "Ctrl-R",
         chords: &[ctrl('r')],
         hint: |_| "new code, keep chat",

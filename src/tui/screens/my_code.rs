@@ -115,6 +115,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         draw_gathering(f, area, app);
         return;
     };
+    if handing_over(app) {
+        draw_handing(f, area, app);
+        return;
+    }
     let next = next_step(app);
     let cands = format!(
         "reachable {}{}",
@@ -259,6 +263,29 @@ fn min_size(lines: &[String]) -> (u16, u16) {
     )
 }
 
+/// One scan, the joiner: still within the wait for the acknowledgement.
+pub fn handing_over(app: &App) -> bool {
+    app.pairing
+        .handing
+        .is_some_and(|t| app.now < t + crate::tui::app::HAND_OVER_WAIT)
+}
+
+fn draw_handing(f: &mut Frame, area: Rect, app: &App) {
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(ui::spinner(app), ui::key_style()),
+            Span::raw(" handing my answer to the other side…"),
+        ]),
+        Line::raw(""),
+        Line::styled(
+            "If it does not get through, my answer's QR shows here in a moment.",
+            ui::dim_style(),
+        ),
+    ];
+    let r = ui::centered(area, 72, 5);
+    ui::boxed(f, r, "my answer", lines);
+}
+
 fn draw_gathering(f: &mut Frame, area: Rect, app: &App) {
     let (since, n) = app.pairing.gathering.unwrap_or_default();
     let what = match app.pairing.role {
@@ -289,6 +316,12 @@ fn next_step(app: &App) -> Line<'static> {
     let text = match app.pairing.role {
         Some(Role::Starter) => {
             "Let the other side scan this (Join), then scan their answer: s, or paste it: p"
+        }
+        _ if app.pairing.used_up => {
+            "The other side's code is used up: someone else joined with it first. Ask for a new code."
+        }
+        _ if app.pairing.handing.is_some() => {
+            "Let the other side scan this answer (I am still handing it over directly)."
         }
         _ => "Now let the other side scan this answer. The chat opens when they have it.",
     };

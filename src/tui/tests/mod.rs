@@ -30,6 +30,7 @@ mod keys;
 mod leaving;
 mod link_states;
 mod notify;
+mod onescan;
 mod paste;
 mod screens;
 mod scripted_runner;

@@ -486,8 +486,8 @@ impl DTLSConn {
             reset_local_sequence_number: false,
         };
 
-        // qrchat patch 1 of 2 (see ARCHITECTURE.md, "The vendored DTLS fork"): application
-        // data is sealed and sent right here, on the caller's task. Upstream handed every
+        // qrchat patch 1 of 2 (see ARCHITECTURE.md, "The vendored DTLS and util forks"):
+        // application data is sealed and sent right here, on the caller's task. Upstream handed every
         // record to the writer task and waited for its answer on a fresh channel: two task
         // wake-ups per 1.2 KB SCTP packet, the top of the bulk-transfer profile. Only
         // handshake records need the writer task (its handshake cache); sequence numbers

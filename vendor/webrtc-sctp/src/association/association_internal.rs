@@ -270,6 +270,21 @@ impl AssociationInternal {
             //}
 
             log::debug!("[{}] association closed", self.name);
+            // qrchat patch 4 of 7: one line with the transfer's retransmissions, at info so
+            // that a --log file has it (benches/links.rs reads it).
+            let fast = self.stats.get_num_fast_retrans();
+            let t3 = self.stats.get_num_t3_retrans();
+            log::info!(
+                "[{}] association closed: DATA chunks sent: {}, DATA chunks retransmitted: {} \
+                 ({} fast, {} after {} T3-rtx timeouts), SACKs received: {}",
+                self.name,
+                self.stats.get_num_datas_out(),
+                fast + t3,
+                fast,
+                t3,
+                self.stats.get_num_t3timeouts(),
+                self.stats.get_num_sacks()
+            );
             log::debug!(
                 "[{}] stats nDATAs (in) : {}",
                 self.name,
@@ -335,6 +350,10 @@ impl AssociationInternal {
             // NOTE: shutdown is not used here because it resets the stream.
             if !s.read_shutdown.swap(true, Ordering::SeqCst) {
                 s.read_notifier.notify_waiters();
+                // qrchat patch 7 of 7: and a permit for a reader that is between its check
+                // and its wait (notify_waiters wakes only those already waiting, so the
+                // reader of a reset stream slept until its caller's timeout)
+                s.read_notifier.notify_one();
             }
             s.write_shutdown.store(true, Ordering::SeqCst);
         }
@@ -463,7 +482,12 @@ impl AssociationInternal {
             loop {
                 let tsn = self.cumulative_tsn_ack_point + i + 1;
                 if let Some(c) = self.inflight_queue.get_mut(tsn) {
-                    if c.acked || c.abandoned() || c.nsent > 1 || c.miss_indicator < 3 {
+                    // qrchat patch 6 of 7: a chunk sent again before is sent once more when
+                    // its miss indicator reached 3 again (counted only from SACKs that
+                    // newly acknowledge data sent after that retransmission, see
+                    // process_fast_retransmission); upstream left every lost retransmission
+                    // to the T3-rtx timer.
+                    if c.acked || c.abandoned() || c.miss_indicator < 3 {
                         i += 1;
                         continue;
                     }
@@ -486,6 +510,9 @@ impl AssociationInternal {
                     fast_retrans_size += data_chunk_size;
                     self.stats.inc_fast_retrans();
                     c.nsent += 1;
+                    // qrchat patch 6 of 7
+                    c.miss_indicator = 0;
+                    c.rtx_fence = self.my_next_tsn.wrapping_sub(1);
                 } else {
                     break; // end of pending data
                 }
@@ -1343,45 +1370,65 @@ impl AssociationInternal {
         // b)  In fast-recovery AND the Cumulative TSN Ack Point advanced
         //     the miss indications are incremented for all TSNs reported missing
         //     in the SACK.
-        if !self.in_fast_recovery || cum_tsn_ack_point_advanced {
-            let max_tsn = if !self.in_fast_recovery {
-                // a) increment only for missing TSNs prior to the HTNA
-                htna
-            } else {
-                // b) increment for all TSNs reported missing
-                cum_tsn_ack_point + (self.inflight_queue.len() as u32) + 1
+        let count_first = !self.in_fast_recovery || cum_tsn_ack_point_advanced;
+        let max_tsn = if !self.in_fast_recovery {
+            // a) increment only for missing TSNs prior to the HTNA
+            htna
+        } else {
+            // b) increment for all TSNs reported missing
+            cum_tsn_ack_point + (self.inflight_queue.len() as u32) + 1
+        };
+        // qrchat patch 6 of 7: a chunk that was sent again is missed again only by a SACK
+        // that newly acknowledges a TSN sent after that retransmission (its fence) and
+        // above it, whether or not in fast recovery: then that retransmission was lost
+        // too, and fast retransmit sends it once more instead of waiting for the T3-rtx
+        // timer (a lost retransmission never lets the cumulative ack advance, so upstream
+        // counted no more misses for it). The congestion window is cut once per recovery.
+        // without counting first transmissions, only chunks below the HTNA can be missed
+        let last = if count_first { max_tsn } else { htna };
+        let mut tsn = cum_tsn_ack_point + 1;
+        while sna32lt(tsn, last) {
+            let Some(c) = self.inflight_queue.get_mut(tsn) else {
+                return Err(Error::ErrTsnRequestNotExist);
             };
+            tsn += 1;
+            if c.acked || c.abandoned() || c.miss_indicator >= 3 {
+                continue;
+            }
+            let missed = if c.nsent > 1 {
+                sna32gt(htna, c.rtx_fence) && sna32lt(c.tsn, htna)
+            } else {
+                count_first && sna32lt(c.tsn, max_tsn)
+            };
+            if !missed {
+                continue;
+            }
+            c.miss_indicator += 1;
+            if c.miss_indicator < 3 {
+                continue;
+            }
+            self.will_retransmit_fast = true;
+            if !self.in_fast_recovery {
+                // 2)  If not in Fast Recovery, adjust the ssthresh and cwnd of the
+                //     destination address(es) to which the missing DATA chunks were
+                //     last sent, according to the formula described in Section 7.2.3.
+                self.in_fast_recovery = true;
+                self.fast_recover_exit_point = htna;
+                // qrchat patch 6 of 7: a loss that fast retransmit repairs cuts the window
+                // to 70%, as CUBIC does (RFC 8312), not to half: on a LAN the round trip of
+                // two user-space stacks is milliseconds, so the window in packets, which
+                // random loss keeps small, is all the rate there is.
+                self.ssthresh = std::cmp::max(self.cwnd / 10 * 7, 4 * self.mtu);
+                self.cwnd = self.ssthresh;
+                self.partial_bytes_acked = 0;
 
-            let mut tsn = cum_tsn_ack_point + 1;
-            while sna32lt(tsn, max_tsn) {
-                if let Some(c) = self.inflight_queue.get_mut(tsn) {
-                    if !c.acked && !c.abandoned() && c.miss_indicator < 3 {
-                        c.miss_indicator += 1;
-                        if c.miss_indicator == 3 && !self.in_fast_recovery {
-                            // 2)  If not in Fast Recovery, adjust the ssthresh and cwnd of the
-                            //     destination address(es) to which the missing DATA chunks were
-                            //     last sent, according to the formula described in Section 7.2.3.
-                            self.in_fast_recovery = true;
-                            self.fast_recover_exit_point = htna;
-                            self.ssthresh = std::cmp::max(self.cwnd / 2, 4 * self.mtu);
-                            self.cwnd = self.ssthresh;
-                            self.partial_bytes_acked = 0;
-                            self.will_retransmit_fast = true;
-
-                            log::trace!(
-                                "[{}] updated cwnd={} ssthresh={} inflight={} (FR)",
-                                self.name,
-                                self.cwnd,
-                                self.ssthresh,
-                                self.inflight_queue.get_num_bytes()
-                            );
-                        }
-                    }
-                } else {
-                    return Err(Error::ErrTsnRequestNotExist);
-                }
-
-                tsn += 1;
+                log::trace!(
+                    "[{}] updated cwnd={} ssthresh={} inflight={} (FR)",
+                    self.name,
+                    self.cwnd,
+                    self.ssthresh,
+                    self.inflight_queue.get_num_bytes()
+                );
             }
         }
 
@@ -1890,6 +1937,7 @@ impl AssociationInternal {
 
             c.since = SystemTime::now(); // use to calculate RTT and also for maxPacketLifeTime
             c.nsent = 1; // being sent for the first time
+            self.stats.inc_datas_out(); // qrchat patch 4 of 7
 
             self.check_partial_reliability_status(&c);
 
@@ -2097,6 +2145,10 @@ impl AssociationInternal {
                 bytes_to_send += c.user_data.len();
 
                 c.nsent += 1;
+                self.stats.inc_t3_retrans(); // qrchat patch 4 of 7
+                // qrchat patch 6 of 7
+                c.miss_indicator = 0;
+                c.rtx_fence = self.my_next_tsn.wrapping_sub(1);
             } else {
                 break; // end of pending data
             }

@@ -8,6 +8,10 @@ pub(crate) struct AssociationStats {
     n_t3timeouts: AtomicU64,
     n_ack_timeouts: AtomicU64,
     n_fast_retrans: AtomicU64,
+    // qrchat patch 4 of 7: DATA chunks sent the first time, and sent again after a T3-rtx
+    // timeout (n_fast_retrans counts those sent again by fast retransmit).
+    n_datas_out: AtomicU64,
+    n_t3_retrans: AtomicU64,
 }
 
 impl AssociationStats {
@@ -51,11 +55,29 @@ impl AssociationStats {
         self.n_fast_retrans.load(Ordering::SeqCst)
     }
 
+    pub(crate) fn inc_datas_out(&self) {
+        self.n_datas_out.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get_num_datas_out(&self) -> u64 {
+        self.n_datas_out.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn inc_t3_retrans(&self) {
+        self.n_t3_retrans.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get_num_t3_retrans(&self) -> u64 {
+        self.n_t3_retrans.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn reset(&self) {
         self.n_datas.store(0, Ordering::SeqCst);
         self.n_sacks.store(0, Ordering::SeqCst);
         self.n_t3timeouts.store(0, Ordering::SeqCst);
         self.n_ack_timeouts.store(0, Ordering::SeqCst);
         self.n_fast_retrans.store(0, Ordering::SeqCst);
+        self.n_datas_out.store(0, Ordering::SeqCst);
+        self.n_t3_retrans.store(0, Ordering::SeqCst);
     }
 }

@@ -122,6 +122,10 @@ pub struct ChunkPayloadData {
     /// Retransmission flag set when T1-RTX timeout occurred and this
     /// chunk is still in the inflight queue
     pub(crate) retransmit: bool,
+
+    /// qrchat patch 6 of 7: the highest TSN sent when this chunk was last sent again: a
+    /// SACK that newly acknowledges a later TSN means that retransmission was lost too.
+    pub(crate) rtx_fence: u32,
 }
 
 impl Default for ChunkPayloadData {
@@ -143,6 +147,7 @@ impl Default for ChunkPayloadData {
             abandoned: Arc::new(AtomicBool::new(false)),
             all_inflight: Arc::new(AtomicBool::new(false)),
             retransmit: false,
+            rtx_fence: 0,
         }
     }
 }
@@ -222,6 +227,7 @@ impl Chunk for ChunkPayloadData {
             abandoned: Arc::new(AtomicBool::new(false)),
             all_inflight: Arc::new(AtomicBool::new(false)),
             retransmit: false,
+            rtx_fence: 0,
         })
     }
 

@@ -383,6 +383,8 @@ impl Stream {
             && !self.read_shutdown.swap(true, Ordering::SeqCst)
         {
             self.read_notifier.notify_waiters();
+            // qrchat patch 7 of 7: see unregister_stream
+            self.read_notifier.notify_one();
         }
 
         if how == Shutdown::Both

@@ -21,8 +21,8 @@ use crate::vnet::conn::{ConnObserver, UdpConn};
 use crate::vnet::router::*;
 use crate::{conn, ifaces, Conn};
 
-/// qrchat patch 1 of 1 (see ARCHITECTURE.md, "The vendored util fork"): the socket buffer
-/// each UDP socket asks the OS for, both ways. The Linux default (208 KiB of kernel
+/// qrchat patch 1 of 2 (see ARCHITECTURE.md, "The vendored DTLS and util forks"): the socket
+/// buffer each UDP socket asks the OS for, both ways. The Linux default (208 KiB of kernel
 /// accounting, about 90 datagrams of 1.2 KB) overflows when SCTP sends a burst of its
 /// window (up to 1 MiB) while the receiving process is busy, and every drop costs a
 /// retransmission and a halved congestion window. The OS caps the request at its own
@@ -559,6 +559,7 @@ impl Net {
             }
             Net::Ifs(_) => {
                 let sock = UdpSocket::bind(addr).await?;
+                // qrchat patch 1 of 2: every socket qrchat binds asks for the larger buffers.
                 grow_socket_buffers(&sock);
                 Ok(Arc::new(sock))
             }

@@ -902,7 +902,7 @@ async fn test_net_virtual_two_ips_on_a_nic() -> Result<()> {
     Ok(())
 }
 
-// qrchat patch 1 of 1: a bound socket asks for a bigger receive buffer than the OS default.
+// qrchat patch 1 of 2: a bound socket asks for a bigger receive buffer than the OS default.
 #[cfg(unix)]
 #[tokio::test]
 async fn test_net_native_bind_grows_the_receive_buffer() -> Result<()> {
