@@ -355,6 +355,19 @@ impl Driver {
                     let _ = w.await;
                 };
                 let _ = tokio::time::timeout(Duration::from_secs(5), flushed).await;
+                // Handed to SCTP is not arrived: wait (bounded) until the peer's SCTP
+                // acknowledged every byte of the chat (webrtc-sctp counts a stream's
+                // buffered amount down on SACK), so the last line or ack is not lost with
+                // the connection when a packet of it was (a lost ack made the peer report
+                // a delivered line as not delivered).
+                if let Some(ch) = &run.chat {
+                    let acked = async {
+                        while ch.buffered_amount() > 0 {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    };
+                    let _ = tokio::time::timeout(Duration::from_secs(3), acked).await;
+                }
             } else {
                 w.abort();
             }
