@@ -322,7 +322,11 @@ pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
                 }
                 Delivery::Failed(why) => {
                     tracing::info!("direct delivery failed: {why}");
-                    status("could not hand my answer over directly; give this answer code to the other side; waiting for the link…");
+                    // The acknowledgement can be lost while the answer itself got through
+                    // (a lossy path): once the link is coming up, the code is not needed.
+                    if session.state() == Some(LinkState::WaitingForPeer) {
+                        status("could not hand my answer over directly; give this answer code to the other side; waiting for the link…");
+                    }
                 }
             }
             std::future::pending().await

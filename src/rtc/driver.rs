@@ -67,6 +67,10 @@ struct Run {
     writer: Option<tokio::task::JoinHandle<()>>,
     paused: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The peer's description has reached the driver (`Input::Remote`).
+    remote_known: bool,
+    /// Channels that opened before that: held, then handled in order once it has.
+    held: Vec<Input>,
 }
 
 impl Driver {
@@ -81,6 +85,8 @@ impl Driver {
             writer: None,
             paused: watch::channel(false).0,
             tasks: Vec::new(),
+            remote_known: false,
+            held: Vec::new(),
         };
         let mut incoming: VecDeque<Arc<RTCDataChannel>> = VecDeque::new();
         loop {
@@ -92,6 +98,17 @@ impl Driver {
                 },
                 _ = sleep_until(deadline), if deadline.is_some() => Input::Fact(Fact::Tick),
             };
+            // The offerer learns of the answer when `set_remote_description` returns, and
+            // under load the link can come up before that: the chat would open with no
+            // fingerprint (safety number "unknown") and the peer's channels be refused as
+            // a browser's. So a channel that opens first waits for the peer's description.
+            let input = match input {
+                i @ (Input::Incoming(_) | Input::ChatReady(_)) if !run.remote_known => {
+                    run.held.push(i);
+                    continue;
+                }
+                i => i,
+            };
             let fact = match input {
                 Input::Fact(f) => f,
                 Input::Remote {
@@ -102,6 +119,10 @@ impl Driver {
                     run.remote_fp = fingerprint;
                     run.remote_addresses = addresses;
                     run.qrchat = qrchat;
+                    run.remote_known = true;
+                    for held in run.held.drain(..) {
+                        let _ = self.inputs.send(held);
+                    }
                     Fact::RemoteApplied { qrchat }
                 }
                 Input::Incoming(dc) => {
