@@ -104,7 +104,9 @@ impl App {
 
     /// Close whatever was under way and begin again from the first screen, with a new chat.
     pub(crate) fn new_pairing(&mut self) -> Vec<Effect> {
-        let mut fx = vec![Effect::StopCamera, Effect::Close];
+        // The old chat's undelivered messages are given up: a later pairing, even with the
+        // same app, is a new chat and does not resend them.
+        let mut fx = vec![Effect::StopCamera, Effect::Close, Effect::NewChat];
         self.chat = Chat::default();
         self.kept = None;
         if self.opts.start {
@@ -122,6 +124,9 @@ impl App {
     /// same peer app is recognised and the safety number stays the same.
     pub(crate) fn repair(&mut self) -> Vec<Effect> {
         self.end_transfers();
+        // The old link is closed (if Ctrl-O drops a live peer, it ends here): what it did
+        // not deliver is marked so; a re-pairing with the same app sends it again.
+        self.undelivered();
         let draft = self.composer.clone();
         let kept = self.pairing.clone();
         let fx = self.retry();
