@@ -168,9 +168,11 @@ impl App {
             // A browser peer: plain text, no acks, no mark.
             Ok(None) => line.delivery = None,
             Err(e) => {
-                line.delivery = Some(Delivery::NotDelivered);
+                let was = line.delivery.replace(Delivery::NotDelivered);
                 let text = line.text.clone();
-                self.save_line(Who::Info, &format!("not delivered: {text}"));
+                if was != Some(Delivery::NotDelivered) {
+                    self.save_line(Who::Info, &format!("not delivered: {text}"));
+                }
                 self.push_line(Who::Warn, format!("not sent: {e}"));
             }
         }
@@ -208,12 +210,11 @@ impl App {
     }
 
     /// The link ended for good (or is being dropped): what is still pending is not
-    /// delivered, on screen and in the transcript. A message whose id never came back
-    /// never will (its pairing is over).
+    /// delivered, on screen and in the transcript. A `Sent` of this pairing may still come
+    /// (it raced the close): it gives the line its id, for a resend after a re-pairing.
     pub(crate) fn undelivered(&mut self) {
         let mut lost = Vec::new();
         for line in self.chat.lines.iter_mut() {
-            line.awaiting_id = false;
             if line.delivery == Some(Delivery::Pending) {
                 line.delivery = Some(Delivery::NotDelivered);
                 lost.push(line.text.clone());
@@ -221,6 +222,14 @@ impl App {
         }
         for text in lost {
             self.save_line(Who::Info, &format!("not delivered: {text}"));
+        }
+    }
+
+    /// A new pairing: the reports of the last one's sends are ignored from now on (another
+    /// pairing id), so no line waits for one.
+    pub(crate) fn forget_awaiting(&mut self) {
+        for line in self.chat.lines.iter_mut() {
+            line.awaiting_id = false;
         }
     }
 

@@ -65,6 +65,7 @@ impl App {
     /// is emptied (its history stays).
     fn fresh(&mut self, role: Option<Role>) {
         self.pairing = Pairing::new(self.pairing.id + 1, role, &self.opts);
+        self.forget_awaiting();
         self.composer.clear();
         self.screen = Screen::Start;
     }
@@ -247,6 +248,7 @@ impl App {
         // The abandoned re-pairing's late events are ignored (another id).
         kept.id = self.pairing.id + 1;
         self.pairing = kept;
+        self.forget_awaiting();
         self.screen = Screen::Chat;
         vec![Effect::StopCamera, Effect::Close]
     }

@@ -246,6 +246,31 @@ async fn a_re_pairing_with_the_same_app_makes_them_pending_again_until_acknowled
 }
 
 #[tokio::test]
+async fn a_sent_report_that_comes_after_the_close_still_gives_the_line_its_id() {
+    let mut rig = Rig::new(script(true), None).await;
+    rig.pair_with(0xBB).await;
+    typed(&mut rig.app, "racing the close");
+    let fx = rig.app.update(key(KeyCode::Enter));
+    // The link ends before the session's report of the send is in.
+    let pairing = rig.app.pairing.id;
+    rig.app.update(AppEvent::Session {
+        pairing,
+        event: SessionEvent::Closed(CloseReason::PeerLost),
+    });
+    assert_eq!(rig.mark("racing the close"), Some(Delivery::NotDelivered));
+    rig.runner.execute_all(fx);
+    rig.pump().await;
+    assert_eq!(rig.mark("racing the close"), Some(Delivery::NotDelivered));
+    // rtc kept it in the outbox: after Ctrl-R with the same app it is pending, then
+    // delivered.
+    rig.update(ctrl('r')).await;
+    rig.pair_with(0xBB).await;
+    assert_eq!(rig.mark("racing the close"), Some(Delivery::Pending));
+    rig.event(SessionEvent::Delivered(vec![id(1)])).await;
+    assert_eq!(rig.mark("racing the close"), Some(Delivery::Delivered));
+}
+
+#[tokio::test]
 async fn a_re_pairing_with_another_app_leaves_them_not_delivered() {
     let mut rig = Rig::new(script(true), None).await;
     rig.pair_with(0xBB).await;
