@@ -246,7 +246,14 @@ fn two_tuis_pair_by_paste_chat_and_quit_cleanly() {
     t.type_text("b", "and hi from B");
     t.keys("b", &["Enter"]);
     t.wait("a", "B's message", |s| s.contains("peer  and hi from B"));
-    t.wait("a", "A's own line", |s| s.contains("you   hello from A ✓"));
+    // A's own line ends with the delivery mark (its text has a ✓ of its own): B's app
+    // acknowledged it over the real link.
+    t.wait("a", "A's own line, delivered", |s| {
+        s.contains("you   hello from A ✓ ✓")
+    });
+    t.wait("b", "B's own line, delivered", |s| {
+        s.contains("you   and hi from B ✓")
+    });
 
     // A quits: the chat is not saved, so the first Ctrl-C asks and the second quits. B sees
     // the peer leave; then B quits too. Both exit 0.
@@ -946,9 +953,17 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
         t.type_text("a", &format!("sent during the outage {i}"));
         t.keys("a", &["Enter"]);
     }
-    t.wait("a", "A's link gone for good, with Ctrl-R offered", |s| {
+    let s = t.wait("a", "A's link gone for good, with Ctrl-R offered", |s| {
         s.contains("the peer stopped responding") && s.contains("Ctrl-R: new code")
     });
+    // What B never acknowledged is marked so; what it showed is delivered.
+    assert!(
+        s.contains("you   before the break ✓")
+            && (1..=3)
+                .all(|i| s.contains(&format!("you   sent during the outage {i} (not delivered)"))),
+        "{}",
+        trim_screen(&s)
+    );
     signal("-CONT");
     let s = t.wait("b", "B's link gone for good, with Ctrl-R offered", |s| {
         s.contains("Ctrl-R: new code")
@@ -1006,6 +1021,10 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
         "{}",
         trim_screen(&s)
     );
+    // On A they are delivered now.
+    t.wait("a", "the outage's messages delivered", |s| {
+        (1..=3).all(|i| s.contains(&format!("you   sent during the outage {i} ✓")))
+    });
     t.type_text("b", "after the re-pair");
     t.keys("b", &["Enter"]);
     t.wait("a", "B's message over the new link", |s| {

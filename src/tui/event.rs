@@ -9,6 +9,7 @@ use crossterm::event::KeyEvent;
 use image::GrayImage;
 
 use crate::camera::CameraError;
+use crate::chat::delivery::MessageId;
 use crate::rtc::{Channel, RtcError, SessionEvent};
 use crate::signal::SessionDescription;
 use crate::transfer::{OfferSummary, Progress, ReceiveReport, SendReport};
@@ -37,7 +38,12 @@ pub enum AppEvent {
         pairing: u64,
         error: Arc<RtcError>,
     },
-    SendError(Arc<RtcError>),
+    /// A message of pairing `pairing` went to the session (in the order they were sent):
+    /// its id (a qrchat peer acknowledges it), None (a browser peer: no marks), or why not.
+    Sent {
+        pairing: u64,
+        result: Result<Option<MessageId>, Arc<RtcError>>,
+    },
     Camera(CameraEvent),
     /// The transcript (`--history`) for this chat was opened here, or could not be.
     Saving(Result<std::path::PathBuf, Arc<crate::chat::HistoryError>>),
@@ -89,6 +95,9 @@ pub enum Effect {
     Send(String),
     /// Close the current session (if any).
     Close,
+    /// A new chat: what the last one never got delivered is given up (not sent again to a
+    /// later pairing, even with the same app).
+    NewChat,
     /// Put text on the clipboard (OSC 52).
     Copy(String),
     OpenCamera,

@@ -91,6 +91,7 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
     if cfg.rtc.delivery.is_none() {
         cfg.rtc.delivery = Some(crate::chat::delivery::shared());
     }
+    let delivery = cfg.rtc.delivery.clone();
     let connector = session::connector(cfg.rtc);
     let camera = cfg.camera;
     let receive_dir = cfg
@@ -125,7 +126,16 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
         direct: !cfg.no_direct && !cfg.json,
     };
     let history = cfg.history;
-    let result = event_loop(&mut term, opts, connector, camera, history, receive_dir).await;
+    let result = event_loop(
+        &mut term,
+        opts,
+        connector,
+        camera,
+        history,
+        receive_dir,
+        delivery,
+    )
+    .await;
     let _ = term.show_cursor();
     drop(term);
     drop(guard);
@@ -143,13 +153,15 @@ async fn event_loop(
     camera: CameraSpec,
     history: Option<std::path::PathBuf>,
     receive_dir: Option<std::path::PathBuf>,
+    delivery: Option<crate::chat::delivery::Shared>,
 ) -> anyhow::Result<Vec<String>> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let direct = opts.direct;
     let mut runner = Runner::new(connector, camera, tx, Box::new(std::io::stdout()))
         .with_history(history)
         .with_receive_dir(receive_dir)
-        .with_direct(direct);
+        .with_direct(direct)
+        .with_delivery(delivery);
     let started = Instant::now();
     let (mut app, fx) = App::new(opts);
     let mut quit = runner.execute_all(fx);

@@ -61,6 +61,9 @@ pub struct Runner {
     direct: bool,
     /// The pairwise secret being agreed with the peer of this fingerprint (known peers).
     pair_secret: Option<([u8; 32], super::known::Secret)>,
+    /// The chat's delivery state, shared with every session (`RtcConfig::delivery`): a new
+    /// chat gives up what the last one never got delivered.
+    delivery: Option<crate::chat::delivery::Shared>,
 }
 
 /// How long the joiner keeps handing its answer over (its QR shows after
@@ -91,7 +94,14 @@ impl Runner {
             transfers: HashMap::new(),
             direct: false,
             pair_secret: None,
+            delivery: None,
         }
+    }
+
+    /// The delivery state the sessions share (the one in their `RtcConfig`).
+    pub fn with_delivery(mut self, delivery: Option<crate::chat::delivery::Shared>) -> Runner {
+        self.delivery = delivery;
+        self
     }
 
     /// One scan (unless `--no-direct` or `--json`): the starter listens for the joiner's
@@ -134,6 +144,14 @@ impl Runner {
             Effect::AcceptAnswer(d) => self.command(Cmd::Accept(d)),
             Effect::Send(t) => self.command(Cmd::Send(t)),
             Effect::Close => self.close(),
+            Effect::NewChat => {
+                if let Some(d) = &self.delivery {
+                    let gone = crate::chat::delivery::lock(d).forget_undelivered();
+                    if !gone.is_empty() {
+                        tracing::info!(n = gone.len(), "a new chat: undelivered messages given up");
+                    }
+                }
+            }
             Effect::Copy(text) => {
                 use base64::Engine;
                 let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
@@ -532,10 +550,10 @@ async fn serve(
                     });
                 }
             }
+            // Reported for every message, in order: the app matches it to its line.
             Cmd::Send(t) => {
-                if let Err(e) = link.send(t).await {
-                    let _ = tx.send(AppEvent::SendError(Arc::new(e)));
-                }
+                let result = link.send(t).await.map_err(Arc::new);
+                let _ = tx.send(AppEvent::Sent { pairing, result });
             }
         }
     }

@@ -4,9 +4,12 @@
 //! screen begins a new one.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use super::{App, SCROLLBACK};
+use crate::chat::delivery::MessageId;
 use crate::tui::event::Effect;
+use crate::tui::session::RtcError;
 use crate::tui::transfers::Transfer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +41,25 @@ pub struct ChatLine {
     /// For my messages to a peer that acknowledges them: where the message stands. None:
     /// not tracked (status lines, the peer's lines, a browser peer).
     pub delivery: Option<Delivery>,
+    /// My message's id, once the session gave it (`AppEvent::Sent`).
+    pub id: Option<MessageId>,
+    /// My message went to the runner; its `AppEvent::Sent` has not come back yet (they come
+    /// back in the order sent, so the oldest such line is the next one's).
+    pub awaiting_id: bool,
+    /// Marked not delivered once, then sent again after a re-pairing with the same app
+    /// (the transcript says so when it arrives after all).
+    pub resent: bool,
+}
+
+impl Delivery {
+    /// The mark after my line: quiet for pending and delivered, a word for the loss.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Delivery::Pending => "⋯",
+            Delivery::Delivered => "✓",
+            Delivery::NotDelivered => "(not delivered)",
+        }
+    }
 }
 
 /// What outlives a pairing: the lines, the view of them, the transfers, the transcript.
@@ -53,6 +75,9 @@ pub struct Chat {
     pub transfers: Vec<Transfer>,
     /// Chat lines go to the transcript (`--history`, once it is open).
     pub saving: bool,
+    /// The highest of my messages the peer acknowledged (acks are cumulative): a `Sent`
+    /// that comes back after its ack is delivered at once.
+    pub acked: Option<MessageId>,
 }
 
 impl App {
@@ -91,6 +116,9 @@ impl App {
             text,
             transfer,
             delivery: None,
+            id: None,
+            awaiting_id: false,
+            resent: false,
         });
         if chat.lines.len() > SCROLLBACK {
             chat.lines.pop_front();
@@ -100,6 +128,119 @@ impl App {
         }
         if chat.scroll.is_some() {
             chat.unseen += 1;
+        }
+    }
+}
+
+impl App {
+    /// A message of mine, handed to the session: pending (with a mark) to a qrchat peer,
+    /// unmarked to a browser page.
+    pub(crate) fn push_mine(&mut self, text: String) {
+        self.push_line(Who::Me, text);
+        let marked = self.pairing.peer_qrchat == Some(true);
+        if let Some(line) = self.chat.lines.back_mut() {
+            line.awaiting_id = true;
+            line.delivery = marked.then_some(Delivery::Pending);
+        }
+    }
+
+    /// The session took (or refused) my oldest message still waiting for its id.
+    pub(super) fn on_sent(&mut self, result: Result<Option<MessageId>, Arc<RtcError>>) {
+        let acked = self.chat.acked;
+        let Some(line) = self.chat.lines.iter_mut().find(|l| l.awaiting_id) else {
+            if let Err(e) = result {
+                self.push_line(Who::Warn, format!("not sent: {e}"));
+            }
+            return;
+        };
+        line.awaiting_id = false;
+        match result {
+            Ok(Some(id)) => {
+                line.id = Some(id);
+                let done = acked.is_some_and(|a| a.chat == id.chat && id.seq <= a.seq);
+                // Still pending unless the link already ended (then it is not delivered).
+                line.delivery = match line.delivery {
+                    _ if done => Some(Delivery::Delivered),
+                    Some(Delivery::NotDelivered) => Some(Delivery::NotDelivered),
+                    _ => Some(Delivery::Pending),
+                };
+            }
+            // A browser peer: plain text, no acks, no mark.
+            Ok(None) => line.delivery = None,
+            Err(e) => {
+                let was = line.delivery.replace(Delivery::NotDelivered);
+                let text = line.text.clone();
+                if was != Some(Delivery::NotDelivered) {
+                    self.save_line(Who::Info, &format!("not delivered: {text}"));
+                }
+                self.push_line(Who::Warn, format!("not sent: {e}"));
+            }
+        }
+    }
+
+    /// The peer acknowledged these of mine; acks are cumulative: everything of that chat
+    /// up to the newest is delivered.
+    pub(super) fn on_acked(&mut self, ids: &[MessageId]) {
+        let Some(top) = ids.iter().max_by_key(|i| i.seq).copied() else {
+            return;
+        };
+        if self
+            .chat
+            .acked
+            .is_none_or(|a| a.chat != top.chat || a.seq < top.seq)
+        {
+            self.chat.acked = Some(top);
+        }
+        let mut late = Vec::new();
+        for line in self.chat.lines.iter_mut() {
+            let Some(id) = line.id else { continue };
+            if id.chat == top.chat
+                && id.seq <= top.seq
+                && line.delivery != Some(Delivery::Delivered)
+            {
+                line.delivery = Some(Delivery::Delivered);
+                if std::mem::take(&mut line.resent) {
+                    late.push(line.text.clone());
+                }
+            }
+        }
+        for text in late {
+            self.save_line(Who::Info, &format!("delivered after re-pairing: {text}"));
+        }
+    }
+
+    /// The link ended for good (or is being dropped): what is still pending is not
+    /// delivered, on screen and in the transcript. A `Sent` of this pairing may still come
+    /// (it raced the close): it gives the line its id, for a resend after a re-pairing.
+    pub(crate) fn undelivered(&mut self) {
+        let mut lost = Vec::new();
+        for line in self.chat.lines.iter_mut() {
+            if line.delivery == Some(Delivery::Pending) {
+                line.delivery = Some(Delivery::NotDelivered);
+                lost.push(line.text.clone());
+            }
+        }
+        for text in lost {
+            self.save_line(Who::Info, &format!("not delivered: {text}"));
+        }
+    }
+
+    /// A new pairing: the reports of the last one's sends are ignored from now on (another
+    /// pairing id), so no line waits for one.
+    pub(crate) fn forget_awaiting(&mut self) {
+        for line in self.chat.lines.iter_mut() {
+            line.awaiting_id = false;
+        }
+    }
+
+    /// A re-pairing with the same qrchat app opened: the session sends what was not
+    /// delivered again, in order, with the same ids; those lines are pending again.
+    pub(super) fn resending(&mut self) {
+        for line in self.chat.lines.iter_mut() {
+            if line.id.is_some() && line.delivery == Some(Delivery::NotDelivered) {
+                line.delivery = Some(Delivery::Pending);
+                line.resent = true;
+            }
         }
     }
 }

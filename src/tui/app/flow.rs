@@ -65,6 +65,7 @@ impl App {
     /// is emptied (its history stays).
     fn fresh(&mut self, role: Option<Role>) {
         self.pairing = Pairing::new(self.pairing.id + 1, role, &self.opts);
+        self.forget_awaiting();
         self.composer.clear();
         self.screen = Screen::Start;
     }
@@ -104,7 +105,9 @@ impl App {
 
     /// Close whatever was under way and begin again from the first screen, with a new chat.
     pub(crate) fn new_pairing(&mut self) -> Vec<Effect> {
-        let mut fx = vec![Effect::StopCamera, Effect::Close];
+        // The old chat's undelivered messages are given up: a later pairing, even with the
+        // same app, is a new chat and does not resend them.
+        let mut fx = vec![Effect::StopCamera, Effect::Close, Effect::NewChat];
         self.chat = Chat::default();
         self.kept = None;
         if self.opts.start {
@@ -122,6 +125,9 @@ impl App {
     /// same peer app is recognised and the safety number stays the same.
     pub(crate) fn repair(&mut self) -> Vec<Effect> {
         self.end_transfers();
+        // The old link is closed (if Ctrl-O drops a live peer, it ends here): what it did
+        // not deliver is marked so; a re-pairing with the same app sends it again.
+        self.undelivered();
         let draft = self.composer.clone();
         let kept = self.pairing.clone();
         let fx = self.retry();
@@ -242,6 +248,7 @@ impl App {
         // The abandoned re-pairing's late events are ignored (another id).
         kept.id = self.pairing.id + 1;
         self.pairing = kept;
+        self.forget_awaiting();
         self.screen = Screen::Chat;
         vec![Effect::StopCamera, Effect::Close]
     }

@@ -315,10 +315,12 @@ impl App {
             AppEvent::Session { .. } | AppEvent::Local { .. } | AppEvent::SessionError { .. } => {
                 vec![]
             }
-            AppEvent::SendError(e) => {
-                self.push_line(Who::Warn, format!("not sent: {e}"));
+            AppEvent::Sent { pairing, result } if pairing == self.pairing.id => {
+                self.on_sent(result);
                 vec![]
             }
+            // A pairing that is over: its lines were marked when it ended.
+            AppEvent::Sent { .. } => vec![],
             AppEvent::Camera(ev) => self.on_camera(ev),
             AppEvent::Saving(Ok(path)) => {
                 let path = crate::chat::sanitize(&path.display().to_string());

@@ -112,12 +112,19 @@ impl App {
                 }
                 if let Some(fp) = self.pairing.peer_fp {
                     match self.last_peer {
-                        Some(prev) if prev == fp => self.push_line(
-                            Who::Info,
-                            "the same app as before (the same certificate): the safety number \
-                             is unchanged"
-                                .into(),
-                        ),
+                        Some(prev) if prev == fp => {
+                            self.push_line(
+                                Who::Info,
+                                "the same app as before (the same certificate): the safety \
+                                 number is unchanged"
+                                    .into(),
+                            );
+                            // The session sends what it never got acknowledged again, first
+                            // (chat::delivery's new_pairing, the same rule).
+                            if self.pairing.peer_qrchat == Some(true) {
+                                self.resending();
+                            }
+                        }
                         Some(_) => self.push_line(
                             Who::Warn,
                             "this is a different peer than before (another certificate): \
@@ -148,9 +155,7 @@ impl App {
                 return self.arrived();
             }
             SessionEvent::Rtt(rtt) => self.pairing.peer.rtt = Some(rtt),
-            // The session already sends with ids, drops what was shown and acknowledges;
-            // the marks on my lines follow in the TUI's delivery work.
-            SessionEvent::Delivered(_) => {}
+            SessionEvent::Delivered(ids) => self.on_acked(&ids),
             SessionEvent::Notice(text) => {
                 self.push_line(Who::Warn, crate::chat::sanitize(&text));
             }
@@ -182,6 +187,7 @@ impl App {
                 );
             }
             SessionEvent::Closed(reason) => {
+                self.undelivered();
                 if self.screen == Screen::Chat {
                     let words = match reason {
                         // The other side closed while we heard nothing from it: it may have

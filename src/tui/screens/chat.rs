@@ -17,7 +17,7 @@ use unicode_width::UnicodeWidthStr;
 use std::time::Duration;
 
 use crate::rtc::LinkState;
-use crate::tui::app::{App, ChatLine, Who, NOT_RESPONDING};
+use crate::tui::app::{App, ChatLine, Delivery, Who, NOT_RESPONDING};
 use crate::tui::event::Effect;
 use crate::tui::files::{self, Completion};
 use crate::tui::input;
@@ -323,9 +323,23 @@ fn send(app: &mut App) -> Vec<Effect> {
     app.composer.take();
     composer_changed(app, &before);
     follow(app);
-    app.push_line(Who::Me, crate::chat::sanitize(&text));
+    app.push_mine(crate::chat::sanitize(&text));
     vec![Effect::Send(text)]
 }
+
+/// The marks after my messages, for the help box: (the mark, what it means).
+pub const MARKS: &[(&str, &str)] = &[
+    (
+        "⋯",
+        "sent, not yet confirmed by the peer's app (waits through an interrupted link)",
+    ),
+    ("✓", "delivered: the peer's app showed it"),
+    (
+        "(not delivered)",
+        "the link ended first; Ctrl-R with the same app sends it again (a new chat does not)",
+    ),
+    ("no mark", "to a browser page, which confirms nothing"),
+];
 
 /// The chat's commands for the help box: (what is typed, what it does).
 pub const COMMANDS: &[(&str, &str)] = &[
@@ -492,7 +506,16 @@ fn split_keep_spaces(s: &str) -> impl Iterator<Item = &str> {
 }
 
 fn rows_of(line: &ChatLine, width: usize) -> usize {
-    wrap(&line.text, width).len()
+    wrap(&shown(line), width).len()
+}
+
+/// A line's text as shown: my messages to a qrchat peer end with their delivery mark
+/// (`⋯` pending, `✓` delivered, "(not delivered)").
+fn shown(line: &ChatLine) -> std::borrow::Cow<'_, str> {
+    match line.delivery {
+        Some(d) => format!("{} {}", line.text, d.mark()).into(),
+        None => line.text.as_str().into(),
+    }
 }
 
 /// Follow the newest message again.
@@ -811,23 +834,22 @@ impl Widget for Messages<'_> {
         let height = area.height as usize;
         let (mut i, hidden) = app.chat.scroll.unwrap_or((lines.len() - 1, 0));
         i = i.min(lines.len() - 1);
-        // Collect rows bottom-up: (line index, row index within it, text).
-        let mut rows: Vec<(usize, usize, String)> = Vec::with_capacity(height);
+        // Collect rows bottom-up: (line index, row index within it, text, the line's rows).
+        let mut rows: Vec<(usize, usize, String, usize)> = Vec::with_capacity(height);
         let mut skip = hidden;
         loop {
-            let wrapped = wrap(&lines[i].text, width);
+            let wrapped = wrap(&shown(&lines[i]), width);
             let n = wrapped.len();
             for (r, text) in wrapped.into_iter().enumerate().rev() {
                 if skip > 0 {
                     skip -= 1;
                     continue;
                 }
-                rows.push((i, r, text));
+                rows.push((i, r, text, n));
                 if rows.len() == height {
                     break;
                 }
             }
-            let _ = n;
             if rows.len() == height || i == 0 {
                 break;
             }
@@ -835,7 +857,7 @@ impl Widget for Messages<'_> {
         }
         // Top-aligned when there are fewer rows than the height? No: bottom-aligned, like a chat.
         let y0 = area.y + (height - rows.len()) as u16;
-        for (k, (li, r, text)) in rows.iter().rev().enumerate() {
+        for (k, (li, r, text, n)) in rows.iter().rev().enumerate() {
             let y = y0 + k as u16;
             let line = &lines[*li];
             let (name, style) = match line.who {
@@ -854,6 +876,18 @@ impl Widget for Messages<'_> {
                 _ => Style::new(),
             };
             buf.set_stringn(area.x + PREFIX, y, text, width, text_style);
+            // The mark in its own style, where the line's last row ends with it.
+            if let Some(d) = line.delivery {
+                let mark = d.mark();
+                if *r + 1 == *n && text.ends_with(mark) {
+                    let x = area.x + PREFIX + input::width(&text[..text.len() - mark.len()]) as u16;
+                    let style = match d {
+                        Delivery::NotDelivered => ui::warn_style(),
+                        Delivery::Pending | Delivery::Delivered => ui::dim_style(),
+                    };
+                    buf.set_stringn(x, y, mark, width, style);
+                }
+            }
         }
     }
 }

@@ -89,6 +89,8 @@ pub fn lines() -> Vec<(&'static str, &'static str)> {
     }
     out.push(("", "Chat commands (type them, then Enter)"));
     out.extend(super::chat::COMMANDS.iter().copied());
+    out.push(("", "Marks after your messages (to another qrchat)"));
+    out.extend(super::chat::MARKS.iter().copied());
     out
 }
 
@@ -117,8 +119,13 @@ fn rows(inner: usize) -> Vec<Line<'static>> {
             continue;
         }
         let wrapped = super::chat::wrap(what, inner.saturating_sub(KEY_COLS).max(8));
+        // A key wider than its column ("(not delivered)") gets a row of its own.
+        let own_row = crate::tui::input::width(k) > KEY_COLS - 2;
+        if own_row {
+            out.push(Line::styled(format!("  {k}"), ui::key_style()));
+        }
         for (i, w) in wrapped.into_iter().enumerate() {
-            let key = if i == 0 {
+            let key = if i == 0 && !own_row {
                 format!("  {k:<11}")
             } else {
                 " ".repeat(KEY_COLS)

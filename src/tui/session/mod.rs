@@ -14,6 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 pub use self::rtc::connector;
 pub use self::scripted::{ScriptLog, Scripted};
+pub use crate::chat::delivery::MessageId;
 pub use crate::rtc::{Channel, CloseReason, RtcError, SessionEvent};
 pub use crate::signal::{SdpKind, SessionDescription};
 
@@ -37,7 +38,9 @@ pub trait Link: Send + Sync {
     /// Our complete local description (post gathering).
     fn local_description(&self) -> SessionDescription;
     fn accept_answer(&self, answer: SessionDescription) -> BoxFuture<'_, Result<(), RtcError>>;
-    fn send(&self, text: String) -> BoxFuture<'_, Result<(), RtcError>>;
+    /// Send a chat message; its id when the peer is qrchat (it is delivered once
+    /// `SessionEvent::Delivered` names it), None for a browser peer (no acks, no marks).
+    fn send(&self, text: String) -> BoxFuture<'_, Result<Option<MessageId>, RtcError>>;
     fn close(&self) -> BoxFuture<'_, ()>;
     /// Open a further channel (a file transfer's); resolves once it is open. Only a qrchat
     /// peer takes one (`SessionEvent::Peer` says which): else `RtcError::NotQrchat`.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Channel, Connector, Link, RtcError, SessionDescription, SessionEvent};
+use super::{Channel, Connector, Link, MessageId, RtcError, SessionDescription, SessionEvent};
 use crate::rtc::{RtcConfig, Session};
 
 /// Sessions made with this configuration.
@@ -45,8 +45,8 @@ impl Link for RtcLink {
     fn accept_answer(&self, answer: SessionDescription) -> BoxFuture<'_, Result<(), RtcError>> {
         Box::pin(async move { self.0.accept_answer(&answer).await })
     }
-    fn send(&self, text: String) -> BoxFuture<'_, Result<(), RtcError>> {
-        Box::pin(async move { self.0.send(&text).await })
+    fn send(&self, text: String) -> BoxFuture<'_, Result<Option<MessageId>, RtcError>> {
+        Box::pin(async move { self.0.send_marked(&text).await })
     }
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.0.close())

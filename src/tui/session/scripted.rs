@@ -6,7 +6,12 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Channel, Connector, Link, RtcError, SdpKind, SessionDescription, SessionEvent};
+use super::{
+    Channel, Connector, Link, MessageId, RtcError, SdpKind, SessionDescription, SessionEvent,
+};
+
+/// The chat id the scripted session's message ids carry.
+pub const SCRIPTED_CHAT: u64 = 0x5c1;
 
 /// A scripted session for tests: hands out a fixed local description, replays scripted
 /// events at each step and records what the app sent.
@@ -108,9 +113,16 @@ impl Link for ScriptedLink {
         }
         Box::pin(async { Ok(()) })
     }
-    fn send(&self, text: String) -> BoxFuture<'_, Result<(), RtcError>> {
-        self.script.log.lock().unwrap().sent.push(text);
-        Box::pin(async { Ok(()) })
+    fn send(&self, text: String) -> BoxFuture<'_, Result<Option<MessageId>, RtcError>> {
+        let mut log = self.script.log.lock().unwrap();
+        log.sent.push(text);
+        // As a real session does: ids for a qrchat peer, numbered across the pairings of
+        // the test (one log, as one chat's delivery state), none for a browser.
+        let id = self.script.qrchat.then(|| MessageId {
+            chat: SCRIPTED_CHAT,
+            seq: log.sent.len() as u64,
+        });
+        Box::pin(async move { Ok(id) })
     }
     fn close(&self) -> BoxFuture<'_, ()> {
         self.script.log.lock().unwrap().closed += 1;

@@ -122,12 +122,14 @@ fn snapshot_help_scrolls_on_a_small_terminal() {
     }
     let out = render(&app);
     assert!(out.contains(", 0 below"), "{out}");
-    // The last section, the chat's commands, is in view down to its last line (from its
-    // first command; its heading is one row above on a terminal this small).
+    // The last section, the marks after my messages, is in view down to its last line.
     assert!(
-        out.contains("/send PATH") && out.contains("(also Ctrl-X)"),
+        out.contains("Marks after your messages")
+            && out.contains("(not delivered)")
+            && out.contains("no mark"),
         "the last section comes into view: {out}"
     );
+    insta::assert_snapshot!("help_small_end", out);
     app.update(key(KeyCode::Esc));
     assert!(app.help.is_none());
 }

@@ -29,6 +29,7 @@ mod history;
 mod keys;
 mod leaving;
 mod link_states;
+mod marks;
 mod notify;
 mod onescan;
 mod paste;
