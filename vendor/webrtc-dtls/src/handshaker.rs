@@ -315,6 +315,12 @@ impl DTLSConn {
     async fn send(&mut self) -> Result<HandshakeState> {
         // Send flights
         if let Some(pkts) = self.flights.clone() {
+            // qrchat patch 3 of 3: keep the flight that ends our handshake, to send again.
+            if self.current_flight.is_last_send_flight() {
+                if let Ok(mut last) = self.last_flight.lock() {
+                    *last = Some(pkts.clone());
+                }
+            }
             self.write_packets(pkts).await?;
         }
 

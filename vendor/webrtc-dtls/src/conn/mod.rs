@@ -42,7 +42,7 @@ pub(crate) const INITIAL_TICKER_INTERVAL: Duration = Duration::from_secs(1);
 pub(crate) const COOKIE_LENGTH: usize = 20;
 pub(crate) const DEFAULT_NAMED_CURVE: NamedCurve = NamedCurve::X25519;
 pub(crate) const INBOUND_BUFFER_SIZE: usize = 8192;
-/// qrchat patch 2 of 2: decrypted records the reader task may queue for `read` (upstream: 1).
+/// qrchat patch 2 of 3: decrypted records the reader task may queue for `read` (upstream: 1).
 /// At most 64 x 8 KiB; in practice 64 SCTP packets of 1.2 KB.
 const DECRYPTED_QUEUE: usize = 64;
 // Default replay protection window is specified by RFC 6347 Section 4.1.2.6
@@ -71,7 +71,19 @@ struct ConnReaderContext {
     handshake_tx: mpsc::Sender<(oneshot::Sender<()>, mpsc::Sender<()>)>,
     handshake_done_rx: mpsc::Receiver<()>,
     packet_tx: Arc<mpsc::Sender<PacketSendRequest>>,
+    // qrchat patch 3 of 3: the last flight, sent again when the peer retransmits its own.
+    last_flight: LastFlight,
+    last_resend: Option<std::time::Instant>,
 }
+
+/// qrchat patch 3 of 3 (see ARCHITECTURE.md, "The vendored DTLS and util forks"): the
+/// flight that ended our handshake (the server's ChangeCipherSpec + Finished). Upstream
+/// stopped the handshake machine once it was sent, so when that flight was lost the peer's
+/// retransmissions went unanswered, the peer never finished its handshake, and the link
+/// said "connected" on one side only (SCTP's INIT then failed after 18 s): about 1 pairing
+/// in 20 at 5% packet loss. RFC 6347 4.2.4: the side that sent the last flight answers a
+/// retransmitted flight by sending its last flight again.
+pub(crate) type LastFlight = Arc<std::sync::Mutex<Option<Vec<Packet>>>>;
 
 // Conn represents a DTLS connection
 pub struct DTLSConn {
@@ -106,6 +118,8 @@ pub struct DTLSConn {
     pub(crate) packet_tx: Arc<mpsc::Sender<PacketSendRequest>>,
     pub(crate) handle_queue_tx: mpsc::Sender<mpsc::Sender<()>>,
     pub(crate) handshake_done_tx: Option<mpsc::Sender<()>>,
+    // qrchat patch 3 of 3
+    pub(crate) last_flight: LastFlight,
 
     reader_close_tx: Mutex<Option<mpsc::Sender<()>>>,
 }
@@ -291,7 +305,7 @@ impl DTLSConn {
             )
         };
 
-        // qrchat patch 2 of 2: room for a burst of decrypted records, so that the reader task
+        // qrchat patch 2 of 3: room for a burst of decrypted records, so that the reader task
         // does not stop and wait for the SCTP reader after every 1.2 KB packet (upstream: 1).
         let (decrypted_tx, decrypted_rx) = mpsc::channel(DECRYPTED_QUEUE);
         let (handshake_tx, handshake_rx) = mpsc::channel(1);
@@ -309,6 +323,9 @@ impl DTLSConn {
         let cache2 = cache.clone();
         let handshake_completed_successfully = Arc::new(AtomicBool::new(false));
         let handshake_completed_successfully2 = Arc::clone(&handshake_completed_successfully);
+        // qrchat patch 3 of 3
+        let last_flight: LastFlight = Arc::new(std::sync::Mutex::new(None));
+        let last_flight2 = Arc::clone(&last_flight);
 
         let mut c = DTLSConn {
             conn: Arc::clone(&conn),
@@ -327,6 +344,7 @@ impl DTLSConn {
             packet_tx,
             handle_queue_tx,
             handshake_done_tx: Some(handshake_done_tx),
+            last_flight,
             reader_close_tx: Mutex::new(Some(reader_close_tx)),
         };
 
@@ -379,6 +397,8 @@ impl DTLSConn {
                 handshake_tx,
                 handshake_done_rx,
                 packet_tx: packet_tx2,
+                last_flight: last_flight2,
+                last_resend: None,
             };
 
             //trace!("before enter read_and_buffer: {}] ", srv_cli_str(is_client));
@@ -486,7 +506,7 @@ impl DTLSConn {
             reset_local_sequence_number: false,
         };
 
-        // qrchat patch 1 of 2 (see ARCHITECTURE.md, "The vendored DTLS and util forks"):
+        // qrchat patch 1 of 3 (see ARCHITECTURE.md, "The vendored DTLS and util forks"):
         // application data is sealed and sent right here, on the caller's task. Upstream handed every
         // record to the writer task and waited for its answer on a fresh channel: two task
         // wake-ups per 1.2 KB SCTP packet, the top of the bulk-transfer profile. Only
@@ -859,6 +879,25 @@ impl DTLSConn {
             if hs {
                 has_handshake = true
             }
+        }
+
+        // qrchat patch 3 of 3: after our handshake is over, a handshake record from the peer
+        // is its retransmission (it never got our last flight): send that flight again, at
+        // most every 100 ms (a flight spans several datagrams).
+        if has_handshake && handshake_completed_successfully.load(Ordering::SeqCst) {
+            let due = ctx
+                .last_resend
+                .is_none_or(|t| t.elapsed() >= std::time::Duration::from_millis(100));
+            let flight = ctx.last_flight.lock().map(|f| f.clone()).unwrap_or(None);
+            if let (true, Some(pkts)) = (due, flight) {
+                ctx.last_resend = Some(std::time::Instant::now());
+                debug!(
+                    "{}: the peer retransmitted its flight: sending our last flight again",
+                    srv_cli_str(ctx.is_client)
+                );
+                let _ = ctx.packet_tx.send((pkts, None)).await;
+            }
+            return Ok(());
         }
 
         if has_handshake {
