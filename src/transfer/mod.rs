@@ -4,8 +4,11 @@
 //! * [`paths`]: the receive-folder rules (pure, plus the careful folder walk).
 //! * [`proto`]: the wire protocol, documented there; decoding is hostile-input safe.
 //! * [`state`]: each side as a pure state machine (order, sizes, resume points).
-//! * the driver ([`send`], [`receive`]): bytes between a [`Wire`] and the filesystem,
-//!   streamed (a chunk at a time: memory stays flat whatever the file size).
+//! * [`send`], and [`receive`] (or in two steps: [`offer`], then [`Offer`]'s answer):
+//!   bytes between a [`Wire`] and the filesystem, streamed (a chunk at a time: memory
+//!   stays flat whatever the file size), over the helpers both share: `wire` (reading the
+//!   peer cancel-safely, and `end`, the one place a failure ends a transfer), `progress`
+//!   and `disk`.
 //! * [`dirs`]: the default receive folder (`~/Downloads/qrchat`, XDG-aware).
 //! * [`pipe`]: an in-memory [`Wire`] for tests and benches.
 //!
@@ -14,20 +17,25 @@
 //! stops it with a [`CancelHandle`]; both report [`Progress`] on a channel.
 
 pub mod dirs;
-mod driver;
+mod disk;
 pub mod paths;
 pub mod pipe;
+mod progress;
 pub mod proto;
+mod receive;
 mod rtc_wire;
+mod send;
 pub mod state;
+mod wire;
 
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use driver::{receive, send};
 pub use proto::{ErrorCode, Msg};
+pub use receive::{offer, receive, Answer, Offer};
+pub use send::send;
 
 /// A message channel a transfer runs over (an rtc data channel, or a [`pipe`]):
 /// reliable, ordered, messages kept whole. `send` waits while too much is buffered.

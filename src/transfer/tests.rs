@@ -1,4 +1,4 @@
-//! Driver tests: real files in temporary folders, both sides over the in-memory pipe.
+//! Transfer tests: real files in temporary folders, both sides over the in-memory pipe.
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -203,6 +203,41 @@ async fn the_user_is_asked() {
         assert_eq!(rx.unwrap().declined, !accept);
     }
     assert_eq!(tree(dst.path()), ["b.txt", "docs/", "docs/a.txt"]);
+}
+
+/// Two steps: while the user is still deciding (an answer that never comes), the
+/// sender's cancel ends the offer at once, with its reason; nothing is written.
+#[tokio::test]
+async fn the_senders_cancel_is_heard_while_the_user_decides() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    write(&src.path().join("a.txt"), b"hello");
+    let (a, b) = pipe(64);
+    let (button, signal) = cancel_pair();
+    let opts = Options {
+        cancel: signal,
+        ..Default::default()
+    };
+    let receiving = async {
+        let offer = super::offer(&b, Options::default()).await.unwrap();
+        assert_eq!(offer.summary().names, ["a.txt"]);
+        assert_eq!(offer.summary().bytes, 5);
+        button.cancel("changed my mind");
+        offer.answer(std::future::pending::<Answer>()).await
+    };
+    let paths = [src.path().join("a.txt")];
+    let both = async { tokio::join!(send(&a, &paths, opts), receiving) };
+    let (tx, rx) = tokio::time::timeout(std::time::Duration::from_secs(10), both)
+        .await
+        .expect("the cancel was not heard while the user decided");
+    assert!(matches!(tx, Err(TransferError::Cancelled(_))), "{tx:?}");
+    match rx {
+        Err(e @ TransferError::PeerCancelled(_)) => {
+            assert_eq!(e.to_string(), "the other side cancelled: changed my mind")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(tree(dst.path()).is_empty());
 }
 
 /// A wire that presses a cancel button once `after` content bytes went through it
