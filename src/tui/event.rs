@@ -64,6 +64,26 @@ pub enum AppEvent {
     },
     /// `/save NAME` done (the line to show) or not (why).
     PeerSaved(Result<String, String>),
+    /// Known peers: who is known, and who of them answered on this network just now.
+    KnownPeers {
+        known: Vec<String>,
+        here: Vec<super::known::Here>,
+    },
+    /// A known peer wants to chat (request `ask`, answered with [`Effect::AnswerKnown`]).
+    KnownAsk {
+        ask: u64,
+        peer: super::known::Here,
+    },
+    /// Reaching a known peer for pairing `pairing` moved on (words for the connecting screen).
+    KnownStep {
+        pairing: u64,
+        step: String,
+    },
+    /// Reaching a known peer (or answering one) for pairing `pairing` failed: one line.
+    KnownFailed {
+        pairing: u64,
+        why: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +170,18 @@ pub enum Effect {
         name: String,
         peer_fp: [u8; 32],
         addr: Option<String>,
+    },
+    /// Connect to the known peer `name` (its user is asked) as pairing `pairing`; `keep`:
+    /// a reconnect that keeps the chat (the same app: what it did not get is sent again).
+    ConnectKnown {
+        pairing: u64,
+        name: String,
+        keep: bool,
+    },
+    /// The user's answer to known-peer request `ask`.
+    AnswerKnown {
+        ask: u64,
+        answer: super::known::Reply,
     },
     Quit,
 }

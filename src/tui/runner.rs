@@ -60,6 +60,9 @@ pub struct Runner {
     /// The chat's delivery state, shared with every session (`RtcConfig::delivery`): a new
     /// chat gives up what the last one never got delivered.
     delivery: Option<crate::chat::delivery::Shared>,
+    /// Known peers: the listener, the start screen's probes, the requests (None: the app
+    /// runs without the lasting identity, `--ephemeral`).
+    known: Option<super::known::Side>,
 }
 
 /// How long the joiner keeps handing its answer over (its QR shows after
@@ -91,6 +94,24 @@ impl Runner {
             direct: false,
             pair_secret: None,
             delivery: None,
+            known: None,
+        }
+    }
+
+    /// Known peers (listen, look for them, connect by name), with the lasting identity.
+    pub fn with_known(mut self, known: Option<super::known::Side>) -> Runner {
+        self.known = known;
+        if let Some(k) = &mut self.known {
+            k.listen(&self.tx);
+        }
+        self
+    }
+
+    /// Look for known peers while the start screen shows (the loop calls it after every
+    /// update; cheap when nothing changes).
+    pub fn presence(&mut self, on: bool) {
+        if let Some(k) = &mut self.known {
+            k.presence(on, &self.tx);
         }
     }
 
@@ -220,9 +241,94 @@ impl Runner {
                     .map(|(_, s)| s.clone());
                 super::known::save(self.link(), secret, name, peer_fp, addr, self.tx.clone());
             }
+            Effect::ConnectKnown {
+                pairing,
+                name,
+                keep,
+            } => {
+                let vouch = self.vouch(keep);
+                let (stx, making) = match &self.known {
+                    Some(k) => {
+                        let (stx, srx) = mpsc::unbounded_channel();
+                        (
+                            Some(srx),
+                            k.connect(name, pairing, stx, self.tx.clone(), vouch),
+                        )
+                    }
+                    None => (None, known_off()),
+                };
+                self.begin_with(pairing, stx, making);
+            }
+            Effect::AnswerKnown { ask, answer } => {
+                use super::known::Reply;
+                let Some(k) = &mut self.known else {
+                    return false;
+                };
+                match answer {
+                    Reply::Decline => k.refuse(ask, crate::known::discovery::Answer::Decline),
+                    Reply::Busy => k.refuse(ask, crate::known::discovery::Answer::Busy),
+                    Reply::Accept { pairing, keep } => {
+                        let vouch = self.vouch(keep);
+                        let Some(k) = &mut self.known else {
+                            return false;
+                        };
+                        let (stx, srx) = mpsc::unbounded_channel();
+                        let making = k.accept(ask, stx, vouch);
+                        self.begin_with(pairing, Some(srx), making);
+                    }
+                }
+            }
             Effect::Quit => return true,
         }
         false
+    }
+
+    /// A reconnect that keeps the chat: once the peer's answer is in, the delivery state
+    /// hears that the next pairing is with the same app (its certificate is fresh).
+    fn vouch(&self, keep: bool) -> Option<Box<dyn FnOnce() + Send>> {
+        let d = self.delivery.clone().filter(|_| keep)?;
+        Some(Box::new(move || {
+            crate::chat::delivery::lock(&d).vouch_same_app();
+        }))
+    }
+
+    /// A known-peer session: `making` gives the link (its events on `events`), then it is
+    /// served as any; if it fails, the app hears why in one line.
+    fn begin_with(
+        &mut self,
+        pairing: u64,
+        events: Option<UnboundedReceiver<crate::rtc::SessionEvent>>,
+        making: super::known::Making,
+    ) {
+        self.close();
+        let (ctx, crx) = mpsc::unbounded_channel();
+        self.cmds = Some(ctx);
+        let tx = self.tx.clone();
+        let slot = self.link.clone();
+        self.task = Some(tokio::spawn(async move {
+            let forward = events.map(|mut srx| {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    while let Some(event) = srx.recv().await {
+                        if tx.send(AppEvent::Session { pairing, event }).is_err() {
+                            break;
+                        }
+                    }
+                })
+            });
+            match making.await {
+                Ok(link) => {
+                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(link.clone());
+                    serve(link, crx, tx, pairing, None).await;
+                }
+                Err(why) => {
+                    let _ = tx.send(AppEvent::KnownFailed { pairing, why });
+                }
+            }
+            if let Some(f) = forward {
+                let _ = f.await;
+            }
+        }));
     }
 
     fn link(&self) -> Option<Arc<dyn Link>> {
@@ -359,6 +465,10 @@ impl Runner {
 
     fn begin(&mut self, pairing: u64, offer: Option<SessionDescription>) {
         self.close();
+        // A code pairing: no known peer vouches for it (a reconnect that failed did).
+        if let Some(d) = &self.delivery {
+            crate::chat::delivery::lock(d).unvouch();
+        }
         let (stx, mut srx) = mpsc::unbounded_channel();
         let (ctx, crx) = mpsc::unbounded_channel();
         self.cmds = Some(ctx);
@@ -477,6 +587,13 @@ impl Runner {
             let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
         }
     }
+}
+
+/// Known peers without the lasting identity.
+fn known_off() -> super::known::Making {
+    Box::pin(async {
+        Err("known peers need the lasting identity (this app runs with --ephemeral)".to_string())
+    })
 }
 
 /// Progress reports of transfer `id` as app events, until the transfer drops its sender.
