@@ -1449,7 +1449,7 @@ fn a_headless_sender_offers_to_the_tui_which_accepts() {
         ))
     });
     t.wait("a", "the headless side told", |s| {
-        s.contains("qrchat: sent 1 file, 300 kB: the other side verified them")
+        s.contains("qrchat: sent report.pdf (300 kB, 1 file): verified by the peer")
     });
     assert!(std::fs::read(inbox.join("report.pdf")).unwrap() == data);
     // The headless side's "done" channel is not a transfer: nothing more is offered.

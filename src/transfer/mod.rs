@@ -27,6 +27,7 @@ mod rtc_wire;
 mod send;
 pub mod state;
 mod wire;
+pub mod words;
 
 use std::future::Future;
 use std::io;
@@ -83,22 +84,13 @@ pub struct OfferSummary {
     pub bytes: u64,
 }
 
-/// A question for the user: accept this offer? Answer on `answer` (true: accept).
-/// Dropping `answer` declines.
-#[derive(Debug)]
-pub struct OfferRequest {
-    pub summary: OfferSummary,
-    pub answer: tokio::sync::oneshot::Sender<bool>,
-}
-
-/// How the receiver answers an offer.
+/// How the receiver answers an offer in one step ([`receive`]); [`offer`] and [`Offer`]
+/// answer it in two (the TUI's question).
 #[derive(Debug, Clone)]
 pub enum Policy {
     AcceptAll,
     /// Decline, telling the sender why.
     Decline(String),
-    /// Ask (the TUI's prompt).
-    Ask(tokio::sync::mpsc::Sender<OfferRequest>),
 }
 
 /// Stops a transfer from outside (the user's cancel). Cheap to clone.
@@ -237,6 +229,33 @@ pub enum TransferError {
     },
     #[error("the channel failed: {0}")]
     Wire(io::Error),
+    /// See [`peer_takes_files`].
+    #[error(
+        "files need qrchat on both sides (the other side is a browser page, which takes chat only)"
+    )]
+    NeedsQrchat,
+    #[error("not connected")]
+    NotConnected,
+    #[error("could not open a channel for it: {0}")]
+    NoChannel(String),
+}
+
+/// The rule that files need a qrchat peer, in one place: a browser page takes chat only.
+/// `qrchat` is what the session said of the peer (None: not known yet; the session then
+/// refuses the file channel itself, which [`channel_error`] words the same).
+pub fn peer_takes_files(qrchat: Option<bool>) -> Result<(), TransferError> {
+    match qrchat {
+        Some(false) => Err(TransferError::NeedsQrchat),
+        _ => Ok(()),
+    }
+}
+
+/// Why a transfer's channel did not open, as the transfer's error.
+pub fn channel_error(e: crate::rtc::RtcError) -> TransferError {
+    match e {
+        crate::rtc::RtcError::NotQrchat => TransferError::NeedsQrchat,
+        e => TransferError::NoChannel(e.to_string()),
+    }
 }
 
 /// `1.5 MB`, `320 kB`, `17 B` (decimal units, as file managers show sizes).

@@ -23,8 +23,7 @@ use super::proto::{self, Control, Entry, Kind, Sha256};
 use super::state::{Receiver, RxEvent};
 use super::wire::{end, last_word, unexpected_event, Inbox};
 use super::{
-    CancelSignal, Direction, OfferRequest, OfferSummary, Options, Policy, ReceiveReport,
-    TransferError, Wire,
+    CancelSignal, Direction, OfferSummary, Options, Policy, ReceiveReport, TransferError, Wire,
 };
 
 /// Receive one transfer into `dir` (created if missing). The offer is answered by
@@ -40,27 +39,6 @@ pub async fn receive<W: Wire>(
     match policy {
         Policy::AcceptAll => offer.accept(dir).await,
         Policy::Decline(reason) => Ok(offer.decline(&reason).await),
-        Policy::Ask(ask) => {
-            let (atx, arx) = tokio::sync::oneshot::channel();
-            let summary = offer.summary().clone();
-            let asked = ask.send(OfferRequest {
-                summary,
-                answer: atx,
-            });
-            if asked.await.is_err() {
-                return Ok(offer.decline("nobody is there to accept files").await);
-            }
-            let dir = dir.to_path_buf();
-            offer
-                .answer(async move {
-                    match arx.await {
-                        Ok(true) => Answer::Accept(dir),
-                        // no reason: the sender says "the other side declined", once
-                        _ => Answer::Decline(String::new()),
-                    }
-                })
-                .await
-        }
     }
 }
 

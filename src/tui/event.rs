@@ -1,6 +1,6 @@
 //! What moves between the app and the world: [`AppEvent`]s come in (terminal, session,
 //! camera, transfers), [`Effect`]s go out to the runner. A leaf: the runner, the camera
-//! task and the transfer driver import only this, never the app's state.
+//! task and the transfer tasks import only this, never the app's state.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use crate::camera::CameraError;
 use crate::chat::delivery::MessageId;
 use crate::rtc::{Channel, RtcError, SessionEvent};
 use crate::signal::SessionDescription;
-use crate::transfer::{OfferSummary, Progress, ReceiveReport, SendReport};
+use crate::transfer::{OfferSummary, Progress, ReceiveReport, SendReport, TransferError};
 
 /// Everything that can happen to the app.
 #[derive(Debug, Clone)]
@@ -226,6 +226,6 @@ pub enum TransferEvent {
     Progress(Progress),
     Sent(SendReport),
     Received(ReceiveReport),
-    /// It ended without completing: why, in words.
-    Failed(String),
+    /// It ended without completing: why (its words are its `Display`).
+    Failed(Arc<TransferError>),
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,15 +14,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::event::{AppEvent, Effect, Notifier, TransferEvent};
-use super::session::{Channel, Connector, Link, RtcError, SessionDescription};
+use super::session::{Channel, Connector, Link, SessionDescription};
 use super::CameraSpec;
 use crate::direct::{self, Delivery};
 use crate::signal;
-use crate::transfer::{self, CancelHandle, Policy, Progress};
-
-/// Why a transfer to a browser page fails (the session refuses it a channel).
-const FILES_NEED_QRCHAT: &str =
-    "files need qrchat on both sides (the other side is a browser page, which takes chat only)";
+use crate::transfer::{self, Answer, CancelHandle, Progress, TransferError};
 
 /// A transfer task and what the user can still tell it.
 struct Running {
@@ -209,9 +205,9 @@ impl Runner {
             Effect::ReceiveFiles { id, channel } => self.receive_files(id, channel),
             Effect::DeclineFiles { channel, why } => {
                 tokio::spawn(async move {
-                    let policy = Policy::Decline(why);
-                    let r = transfer::receive(&channel, Path::new(""), policy, Default::default());
-                    let _ = r.await;
+                    if let Ok(offer) = transfer::offer(&channel, Default::default()).await {
+                        offer.decline(&why).await;
+                    }
                     channel.close().await;
                 });
             }
@@ -341,14 +337,10 @@ impl Runner {
 
     fn send_files(&mut self, id: u64, paths: Vec<PathBuf>) {
         let tx = self.tx.clone();
-        let failed = |why: &str| {
-            let _ = tx.send(AppEvent::Transfer {
-                id,
-                event: TransferEvent::Failed(why.into()),
-            });
-        };
         let Some(link) = self.link() else {
-            return failed("not connected");
+            let event = TransferEvent::Failed(Arc::new(TransferError::NotConnected));
+            let _ = tx.send(AppEvent::Transfer { id, event });
+            return;
         };
         let (cancel, signal) = transfer::cancel_pair();
         let (ptx, prx) = mpsc::channel(16);
@@ -360,25 +352,25 @@ impl Runner {
         let open = link.open_channel(transfer::proto::LABEL);
         let task = tokio::spawn(async move {
             let run = async move {
-                let ch = open.await.map_err(|e| match e {
-                    RtcError::NotQrchat => FILES_NEED_QRCHAT.to_owned(),
-                    e => format!("could not open a channel for it: {e}"),
-                })?;
+                let ch = open.await.map_err(transfer::channel_error)?;
                 let r = transfer::send(&ch, &paths, opts).await;
                 // The outcome is known; the goodbye need not hold it up.
                 tokio::spawn(async move { ch.close().await });
-                r.map_err(|e| e.to_string())
+                r
             };
             let (r, ()) = tokio::join!(run, forward(id, prx, tx.clone()));
             let event = match r {
                 Ok(rep) => TransferEvent::Sent(rep),
-                Err(why) => TransferEvent::Failed(why),
+                Err(why) => TransferEvent::Failed(Arc::new(why)),
             };
             let _ = tx.send(AppEvent::Transfer { id, event });
         });
         self.track(id, cancel, None, task);
     }
 
+    /// Receive in two steps: the offer goes to the app as a question, and the user's
+    /// answer (the one channel `Running::answer`) is awaited by the transfer itself, which
+    /// meanwhile still hears the peer's cancel.
     fn receive_files(&mut self, id: u64, channel: Channel) {
         let tx = self.tx.clone();
         // Without a folder the app declines every offer: nothing is written.
@@ -389,34 +381,33 @@ impl Runner {
             progress: Some(ptx),
             cancel: signal,
         };
-        let (ask_tx, mut ask_rx) = mpsc::channel(1);
-        let (answer_tx, mut answer_rx) = oneshot::channel::<bool>();
+        let (answer_tx, answer_rx) = oneshot::channel::<bool>();
         let task = tokio::spawn(async move {
-            let run = async move {
-                let r = transfer::receive(&channel, &dir, Policy::Ask(ask_tx), opts).await;
-                tokio::spawn(async move { channel.close().await });
-                r.map_err(|e| e.to_string())
-            };
             let offer_tx = tx.clone();
-            let ask = async move {
-                let Some(req) = ask_rx.recv().await else {
-                    return;
+            let run = async move {
+                let receive = async {
+                    let offer = transfer::offer(&channel, opts).await?;
+                    let _ = offer_tx.send(AppEvent::Transfer {
+                        id,
+                        event: TransferEvent::Offer(offer.summary().clone()),
+                    });
+                    let answer = async move {
+                        match answer_rx.await {
+                            Ok(true) => Answer::Accept(dir),
+                            // no reason: the sender says "the other side declined"
+                            _ => Answer::Decline(String::new()),
+                        }
+                    };
+                    offer.answer(answer).await
                 };
-                let _ = offer_tx.send(AppEvent::Transfer {
-                    id,
-                    event: TransferEvent::Offer(req.summary),
-                });
-                let mut answer = req.answer;
-                tokio::select! {
-                    yes = &mut answer_rx => { let _ = answer.send(yes.unwrap_or(false)); }
-                    // The transfer ended while the user was asked (the peer cancelled).
-                    _ = answer.closed() => {}
-                }
+                let r = receive.await;
+                tokio::spawn(async move { channel.close().await });
+                r
             };
-            let (r, (), ()) = tokio::join!(run, ask, forward(id, prx, tx.clone()));
+            let (r, ()) = tokio::join!(run, forward(id, prx, tx.clone()));
             let event = match r {
                 Ok(rep) => TransferEvent::Received(rep),
-                Err(why) => TransferEvent::Failed(why),
+                Err(why) => TransferEvent::Failed(Arc::new(why)),
             };
             let _ = tx.send(AppEvent::Transfer { id, event });
         });
