@@ -642,10 +642,11 @@ impl Side {
             }
             return;
         }
-        self.listen(tx);
         if self.probe.as_ref().is_some_and(|t| !t.is_finished()) {
             return;
         }
+        // Each time the start screen comes back: a peer saved meanwhile makes it listen.
+        self.listen(tx);
         let (dir, port, bind, own) = (
             self.dir.clone(),
             self.port,
