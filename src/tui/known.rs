@@ -348,6 +348,18 @@ impl App {
     }
 }
 
+/// The prompt's keys, for the help and the man page (they come before any screen's).
+pub const PROMPT_KEYS: &[(&str, &str)] = &[
+    (
+        "Enter",
+        "accept: the chat opens (after a chat with it ended, that chat goes on)",
+    ),
+    (
+        "Esc",
+        "decline: the other side sees \"bob declined\"; unanswered, it goes after 55 s",
+    ),
+];
+
 /// The prompt line while a known peer asks.
 pub fn prompt(app: &App) -> Option<String> {
     let a = app.known.ask.as_ref()?;
