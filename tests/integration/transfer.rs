@@ -34,18 +34,9 @@ async fn incoming(rx: &mut mpsc::UnboundedReceiver<SessionEvent>) -> Channel {
     .await
 }
 
-/// Bytes that do not repeat in any short period (a misplaced chunk shows), from `seed`.
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+/// Bytes that do not repeat in any short period (a misplaced chunk shows), from `seed`:
+/// the one generator lives in loss.rs, which the lossy bench includes too.
+pub use crate::loss::bytes as noise;
 
 fn write(p: &Path, data: &[u8]) {
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
