@@ -375,7 +375,15 @@ impl Driver {
         if let Some(w) = run.writer.take() {
             if flush && !*run.paused.borrow() {
                 let end = self.end_outgoing.clone();
+                // A qrchat peer hears a goodbye last, so it tells "left" from "stopped
+                // responding" even when the close below is lost.
+                let bye = (delivery::lock(&self.delivery).marked()
+                    && !run.peer_gone.load(std::sync::atomic::Ordering::SeqCst))
+                .then(delivery::encode_bye);
                 let flushed = async move {
+                    if let Some(bye) = bye {
+                        let _ = end.send(Some(bye)).await;
+                    }
                     let _ = end.send(None).await;
                     let _ = w.await;
                 };
@@ -499,6 +507,14 @@ async fn read_chat(
             continue;
         }
         let got = delivery::lock(&delivery).receive(&text_of(bytes));
+        if got.bye {
+            // The last thing a leaving qrchat peer sends: the chat ended on purpose, even
+            // when the close that follows is lost.
+            tracing::info!("the peer said goodbye");
+            peer_gone.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = inputs.send(Input::Fact(Fact::ChatEnded));
+            return;
+        }
         if let Some(show) = got.show {
             if inputs
                 .send(Input::Fact(Fact::Pass(SessionEvent::Message(show))))
