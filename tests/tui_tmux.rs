@@ -1447,7 +1447,7 @@ fn a_headless_sender_offers_to_the_tui_which_accepts() {
         ))
     });
     t.wait("a", "the headless side told", |s| {
-        s.contains("qrchat: sent 1 file, 300 kB: the other side verified them")
+        s.contains("qrchat: sent report.pdf (300 kB, 1 file): verified by the peer")
     });
     assert!(std::fs::read(inbox.join("report.pdf")).unwrap() == data);
     // The headless side's "done" channel is not a transfer: nothing more is offered.
@@ -1628,4 +1628,101 @@ fn save_in_the_app_then_connect_by_name() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success());
+}
+
+/// Known peers end to end, in two network namespaces (one LAN): two apps pair by paste and
+/// keep each other (`/save`), both restart; each start screen lists the other; A asks B,
+/// B declines with Esc (A says "bob declined", no chat on either side); A asks again, B
+/// accepts with Enter; the chat names the peer and shows the safety number of the first
+/// pairing, and a message crosses each way.
+#[test]
+fn known_peers_are_listed_asked_declined_then_accepted() {
+    if let Some(why) = no_netns() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let lan = Lan::new("known");
+    let t = Tmux::within("known", Duration::from_secs(120));
+    pair_in_lan(&t, &lan, "");
+    let first = sas(&t.screen("a")).unwrap();
+    t.type_text("a", "/save bob");
+    t.keys("a", &["Enter"]);
+    t.type_text("b", "/save alice");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "bob saved", |s| flat(s).contains("saved as bob"));
+    t.wait("b", "alice saved", |s| flat(s).contains("saved as alice"));
+    quit_all(&t, &["a", "b"]);
+
+    // Both restart (a plain `qrchat`: the start screen), the screen cleared first so the
+    // last run's exit status is not read as this one's.
+    let bin = qrchat_bin();
+    for (name, ns, addr) in [
+        ("a", &lan.names[0], "10.99.60.1"),
+        ("b", &lan.names[1], "10.99.60.2"),
+    ] {
+        t.type_text(
+            name,
+            &format!("clear; ip netns exec {ns} {bin} --bind {addr}; echo EXIT=$?"),
+        );
+        t.keys(name, &["Enter"]);
+    }
+    t.wait("a", "bob listed", |s| {
+        s.contains("bob   paired by sight on")
+    });
+    t.wait("b", "alice listed", |s| {
+        s.contains("alice   paired by sight on")
+    });
+
+    // ↑ wraps to the last choice, the one known peer.
+    t.keys("a", &["Up"]);
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the question", |s| {
+        s.contains("alice wants to chat: Enter accept, Esc decline")
+    });
+    t.keys("b", &["Escape"]);
+    let s = t.wait("a", "the refusal", |s| flat(s).contains("bob declined"));
+    assert!(
+        s.contains("Known peers on this network now"),
+        "{}",
+        trim_screen(&s)
+    );
+    let s = t.screen("b");
+    assert!(
+        !s.contains("wants to chat") && !s.contains("connected to") && !exited(&s),
+        "B declined and stays on its start screen:\n{}",
+        trim_screen(&s)
+    );
+
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the question again", |s| {
+        s.contains("alice wants to chat: Enter accept, Esc decline")
+    });
+    t.keys("b", &["Enter"]);
+    let sa = t.wait("a", "the chat with bob", |s| {
+        flat(s).contains("connected to bob (paired by sight on")
+    });
+    let sb = t.wait("b", "the chat with alice", |s| {
+        flat(s).contains("connected to alice (paired by sight on")
+    });
+    assert_eq!(
+        sas(&sa).as_deref(),
+        Some(first.as_str()),
+        "{}",
+        trim_screen(&sa)
+    );
+    assert_eq!(
+        sas(&sb).as_deref(),
+        Some(first.as_str()),
+        "{}",
+        trim_screen(&sb)
+    );
+    t.type_text("a", "hello bob, by name");
+    t.keys("a", &["Enter"]);
+    t.wait("b", "A's message", |s| {
+        s.contains("peer  hello bob, by name")
+    });
+    t.type_text("b", "hello alice");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "B's message", |s| s.contains("peer  hello alice"));
+    quit_all(&t, &["a", "b"]);
 }
