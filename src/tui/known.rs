@@ -28,7 +28,7 @@ use super::app::{App, Role, Screen, Who};
 use super::event::{AppEvent, Effect};
 use super::session::{Channel, Connector, Link, SessionEvent};
 use crate::known::discovery::{self, Answer, Heard, OwnHellos, Request};
-use crate::known::{self, pair, store, KnownPeer, Store};
+use crate::known::{self, pair, store, Store};
 use crate::signal::{self, SdpKind};
 
 /// How often the start screen looks for its known peers (a round lasts at most
@@ -40,38 +40,7 @@ const PROBE_AT_MOST: usize = 16;
 /// `discovery::ACCEPT_WAIT`, a little longer).
 pub const ASK_WAIT: Duration = Duration::from_secs(55);
 
-/// A known peer, as the screens show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Here {
-    pub name: String,
-    /// "2026-12-06": when we paired by sight.
-    pub paired_on: String,
-    /// The safety number saved then.
-    pub sas: String,
-}
-
-impl Here {
-    pub fn of(p: &KnownPeer) -> Here {
-        Here {
-            name: p.name.clone(),
-            paired_on: p.paired_on(),
-            sas: p.safety_number(),
-        }
-    }
-}
-
-/// The user's answer to a known peer's request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reply {
-    /// Answer it as pairing `pairing`; `keep`: the chat that ended with it goes on.
-    Accept {
-        pairing: u64,
-        keep: bool,
-    },
-    Decline,
-    /// The app is in another chat (or asked already).
-    Busy,
-}
+pub use super::event::{Here, Reply};
 
 /// A known peer asking to chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
