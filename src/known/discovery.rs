@@ -21,6 +21,10 @@ pub const DEFAULT_PORT: u16 = 47_153;
 pub const FIND_WAIT: Duration = Duration::from_secs(2);
 /// A hello goes out this often while looking.
 const HELLO_EVERY: Duration = Duration::from_millis(200);
+/// And this often in a presence probe (the app's start screen looks for every known peer
+/// every few seconds: a listener takes 20 datagrams a second from one address, and the
+/// hellos for absent peers must not crowd out the one for the peer that is there).
+const PROBE_HELLO_EVERY: Duration = Duration::from_millis(1000);
 /// An offer is sent again this often until a reply comes.
 const OFFER_EVERY: Duration = Duration::from_millis(300);
 /// With no reply at all to an offer after this, the peer is said not to answer.
@@ -405,6 +409,24 @@ impl Connector {
         bind: &[String],
         own: Option<&OwnHellos>,
     ) -> Result<Connector, ConnectError> {
+        Connector::search(peer, port, bind, own, HELLO_EVERY).await
+    }
+
+    /// Whether `peer` answers on this network now (as [`Connector::find_beside`], with
+    /// fewer hellos: for the start screen's rounds).
+    pub async fn probe(peer: &KnownPeer, port: u16, bind: &[String], own: &OwnHellos) -> bool {
+        Connector::search(peer, port, bind, Some(own), PROBE_HELLO_EVERY)
+            .await
+            .is_ok()
+    }
+
+    async fn search(
+        peer: &KnownPeer,
+        port: u16,
+        bind: &[String],
+        own: Option<&OwnHellos>,
+        every: Duration,
+    ) -> Result<Connector, ConnectError> {
         let keys = Keys::from_secret(&peer.secret);
         let nc: Nonce = lan::random();
         if let Some(o) = own {
@@ -465,11 +487,16 @@ impl Connector {
             sockets,
             found: None,
         };
-        c.look(port, bind).await?;
+        c.look(port, bind, every).await?;
         Ok(c)
     }
 
-    async fn look(&mut self, port: u16, bind: &[String]) -> Result<(), ConnectError> {
+    async fn look(
+        &mut self,
+        port: u16,
+        bind: &[String],
+        every: Duration,
+    ) -> Result<(), ConnectError> {
         let hello = lan::hello(&self.keys, &self.nc);
         let mut targets: Vec<SocketAddr> = crate::rtc::broadcast_addresses(bind)
             .into_iter()
@@ -481,7 +508,7 @@ impl Connector {
         let deadline = tokio::time::Instant::now() + FIND_WAIT;
         let mut refused: Option<IpAddr> = None;
         let mut stranger_at_last: Option<IpAddr> = None;
-        let mut tick = tokio::time::interval(HELLO_EVERY);
+        let mut tick = tokio::time::interval(every);
         loop {
             tokio::select! {
                 _ = tick.tick() => {
@@ -633,8 +660,10 @@ mod tests {
             "{:?}",
             found.map(|c| c.peer_addr())
         );
+        assert!(!Connector::probe(&bob, port, &bind, &own).await);
         // The same search not marked as ours: the listener answers it as bob would.
         let found = Connector::find(&bob, port, &bind).await;
         assert!(found.is_ok(), "{:?}", found.err());
+        assert!(Connector::probe(&bob, port, &bind, &OwnHellos::default()).await);
     }
 }

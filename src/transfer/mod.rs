@@ -59,8 +59,8 @@ pub enum Direction {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
     pub direction: Direction,
-    /// The transfer's name: the one top-level entry (`photos`, `a.pdf`) or, for several,
-    /// what they hold in [`items_words`] (`4 files in 2 folders`).
+    /// The transfer's name, as [`words`] names it everywhere (`a.pdf`, `photos/`,
+    /// `3 items`; sanitised).
     pub name: String,
     /// The file under way (relative path), empty between files.
     pub file: String,
@@ -273,22 +273,6 @@ pub fn human_bytes(n: u64) -> String {
         format!("{v:.1} {}", UNITS[u])
     } else {
         format!("{v:.0} {}", UNITS[u])
-    }
-}
-
-/// What a transfer holds, in words: `1 file`, `4 files`, `4 files in 2 folders`. The
-/// progress name of a transfer of several items and the summary at its end (TUI and
-/// headless) both say it so, so the counts agree.
-pub fn items_words(files: usize, dirs: usize) -> String {
-    let files = if files == 1 {
-        "1 file".to_string()
-    } else {
-        format!("{files} files")
-    };
-    match dirs {
-        0 => files,
-        1 => format!("{files} in 1 folder"),
-        n => format!("{files} in {n} folders"),
     }
 }
 

@@ -26,15 +26,7 @@ pub(super) struct Meter {
 
 impl Meter {
     pub(super) fn new(opts: &Options, direction: Direction, entries: &[Entry]) -> Meter {
-        let top: Vec<&Entry> = entries.iter().filter(|e| !e.path.contains('/')).collect();
-        let name = match top.as_slice() {
-            [one] => one.path.clone(),
-            // counted as the summary at the end counts (files, and folders among them)
-            _ => super::items_words(
-                entries.iter().filter(|e| e.kind == Kind::File).count(),
-                entries.iter().filter(|e| e.kind == Kind::Dir).count(),
-            ),
-        };
+        let name = super::words::entries_name(entries);
         Meter {
             tx: opts.progress.clone(),
             direction,

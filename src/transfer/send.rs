@@ -180,7 +180,6 @@ async fn sending<W: Wire>(
     };
     let mut tx = Sender::new(plan.entries.clone());
     let mut out = Out {
-        wire: inbox.wire,
         inbox,
         cancel: opts.cancel.clone(),
         early: None,
@@ -287,7 +286,6 @@ async fn sending<W: Wire>(
 /// The sender's side of the wire: sends while watching for the receiver's messages and
 /// the user's cancel.
 struct Out<'a, 'b, W: Wire> {
-    wire: &'a W,
     inbox: &'b mut Inbox<'a, W>,
     cancel: CancelSignal,
     /// The receiver's answer heard while our last message was still going out (its reply
@@ -318,7 +316,7 @@ impl<W: Wire> Out<'_, '_, W> {
                 Err(e) => return Err(e),
             }
         }
-        let wire = self.wire;
+        let wire = self.inbox.wire;
         let send = wire.send(msg);
         tokio::pin!(send);
         loop {

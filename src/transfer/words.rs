@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::proto::{Entry, Kind};
 use super::{
     human_bytes, Direction, OfferSummary, Progress, ReceiveReport, SendReport, TransferError,
 };
@@ -50,6 +51,18 @@ pub fn path_name(p: &Path) -> String {
 pub fn paths_name(paths: &[PathBuf]) -> String {
     match paths {
         [one] => path_name(one),
+        many => format!("{} items", many.len()),
+    }
+}
+
+/// The name of a transfer of these entries, as both sides' progress reports give it:
+/// the same as [`paths_name`] and [`offer_name`] give (`photo.jpg`, `photos/`,
+/// `3 items`), so a transfer has one name from its first line to its last.
+pub fn entries_name(entries: &[Entry]) -> String {
+    let top: Vec<&Entry> = entries.iter().filter(|e| !e.path.contains('/')).collect();
+    match top.as_slice() {
+        [one] if one.kind == Kind::Dir => format!("{}/", sanitize(&one.path)),
+        [one] => sanitize(&one.path),
         many => format!("{} items", many.len()),
     }
 }

@@ -186,6 +186,39 @@ pub enum Effect {
     Quit,
 }
 
+/// A known peer, as the screens show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Here {
+    pub name: String,
+    /// "2026-12-06": when we paired by sight.
+    pub paired_on: String,
+    /// The safety number saved then.
+    pub sas: String,
+}
+
+impl Here {
+    pub fn of(p: &crate::known::KnownPeer) -> Here {
+        Here {
+            name: p.name.clone(),
+            paired_on: p.paired_on(),
+            sas: p.safety_number(),
+        }
+    }
+}
+
+/// The user's answer to a known peer's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// Answer it as pairing `pairing`; `keep`: the chat that ended with it goes on.
+    Accept {
+        pairing: u64,
+        keep: bool,
+    },
+    Decline,
+    /// The app is in another chat (or asked already).
+    Busy,
+}
+
 /// How to tell the user something arrived while the terminal is not focused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Notifier {
@@ -228,37 +261,4 @@ pub enum TransferEvent {
     Received(ReceiveReport),
     /// It ended without completing: why (its words are its `Display`).
     Failed(Arc<TransferError>),
-}
-
-/// A known peer, as the screens show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Here {
-    pub name: String,
-    /// "2026-12-06": when we paired by sight.
-    pub paired_on: String,
-    /// The safety number saved then.
-    pub sas: String,
-}
-
-impl Here {
-    pub fn of(p: &crate::known::KnownPeer) -> Here {
-        Here {
-            name: p.name.clone(),
-            paired_on: p.paired_on(),
-            sas: p.safety_number(),
-        }
-    }
-}
-
-/// The user's answer to a known peer's request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reply {
-    /// Answer it as pairing `pairing`; `keep`: the chat that ended with it goes on.
-    Accept {
-        pairing: u64,
-        keep: bool,
-    },
-    Decline,
-    /// The app is in another chat (or asked already).
-    Busy,
 }

@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 
 use super::app::{App, Role, Screen, Who};
 use super::event::{AppEvent, Effect};
+pub use super::event::{Here, Reply};
 use super::session::{Channel, Connector, Link, SessionEvent};
 use crate::known::discovery::{self, Answer, Heard, OwnHellos, Request};
 use crate::known::{self, pair, store, Store};
@@ -39,8 +40,6 @@ const PROBE_AT_MOST: usize = 16;
 /// How long "bob wants to chat" waits for an answer (the asker waits
 /// `discovery::ACCEPT_WAIT`, a little longer).
 pub const ASK_WAIT: Duration = Duration::from_secs(55);
-
-pub use super::event::{Here, Reply};
 
 /// A known peer asking to chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,7 +180,12 @@ impl App {
     /// other pairing is under way (the start screen, a chat that ended, a re-pairing's
     /// screens before a code was read).
     fn can_be_asked(&self) -> bool {
-        if self.known.ask.is_some() || self.quit {
+        self.known.ask.is_none() && self.askable()
+    }
+
+    /// No chat is open and no other pairing is under way.
+    fn askable(&self) -> bool {
+        if self.quit {
             return false;
         }
         match self.screen {
@@ -290,22 +294,14 @@ impl App {
 
     /// The request expired, or the app moved on (into a chat) while it was shown.
     pub(crate) fn known_tick(&mut self) -> Vec<Effect> {
-        let stale = self.known.ask.as_ref().is_some_and(|a| self.now >= a.until);
-        let moved = self.known.ask.is_some() && {
-            let ask = self.known.ask.take();
-            let ok = self.can_be_asked();
-            self.known.ask = ask;
-            !ok
-        };
-        if stale || moved {
-            if let Some(a) = self.known.ask.take() {
-                return vec![Effect::AnswerKnown {
-                    ask: a.id,
-                    answer: Reply::Busy,
-                }];
-            }
+        let (now, askable) = (self.now, self.askable());
+        match self.known.ask.take_if(|a| now >= a.until || !askable) {
+            Some(a) => vec![Effect::AnswerKnown {
+                ask: a.id,
+                answer: Reply::Busy,
+            }],
+            None => vec![],
         }
-        vec![]
     }
 
     /// A chat with a known peer opened: its name, when we paired, the saved safety number;
@@ -614,10 +610,11 @@ impl Side {
             }
             return;
         }
-        self.listen(tx);
         if self.probe.as_ref().is_some_and(|t| !t.is_finished()) {
             return;
         }
+        // Each time the start screen comes back: a peer saved meanwhile makes it listen.
+        self.listen(tx);
         let (dir, port, bind, own) = (
             self.dir.clone(),
             self.port,
@@ -632,10 +629,9 @@ impl Side {
                 let rounds = peers.iter().take(PROBE_AT_MOST).map(|p| {
                     let (bind, own) = (&bind, &own);
                     async move {
-                        discovery::Connector::find_beside(p, port, bind, Some(own))
+                        discovery::Connector::probe(p, port, bind, own)
                             .await
-                            .ok()
-                            .map(|_| Here::of(p))
+                            .then(|| Here::of(p))
                     }
                 });
                 let here = futures::future::join_all(rounds)

@@ -204,7 +204,13 @@ fn a_known_peer_asking_is_accepted_with_enter_and_the_chat_names_it() {
         ))
     );
     assert_eq!(app.screen, Screen::Connecting);
-    assert!(!render(&app).contains("wants to chat"));
+    let screen = words(&app);
+    assert!(!screen.contains("wants to chat"), "{screen}");
+    assert!(
+        screen.contains("Connecting to bob, a known peer"),
+        "{screen}"
+    );
+    assert!(screen.contains("accepted bob: answering"), "{screen}");
     opens(&mut app);
     assert_eq!(app.screen, Screen::Chat);
     let screen = words(&app);
