@@ -144,14 +144,35 @@ fn the_start_screen_lists_the_known_peers_here_and_enter_asks_one() {
     );
     assert!(screen.contains("Asking bob, a known peer"), "{screen}");
 
-    // bob goes away: the list says so at the next round, and the selection follows.
+    // bob goes away: the list says so at the next round, and the selection goes back to
+    // the first choice.
     app.update(key(KeyCode::Esc));
     assert_eq!(app.screen, Screen::Start);
     known(&mut app, vec![bob()]);
-    app.update(key(KeyCode::Up));
+    assert_eq!(app.start_sel, 2, "still on bob");
     known(&mut app, vec![]);
-    assert_eq!(app.start_sel, 1);
+    assert_eq!(app.start_sel, 0);
     assert!(render(&app).contains("No known peer is on this network now"));
+}
+
+#[test]
+fn the_selection_follows_the_peer_when_the_list_changes_under_it() {
+    let (mut app, _) = app_with(false, false, 100, 30);
+    let carol = Here {
+        name: "carol".into(),
+        ..bob()
+    };
+    known(&mut app, vec![bob(), carol.clone()]);
+    app.update(key(KeyCode::Up));
+    assert_eq!(app.start_sel, 3, "on carol");
+    // bob goes: carol moves up a row, and the selection with her.
+    known(&mut app, vec![carol.clone()]);
+    assert_eq!(app.start_sel, 2);
+    // bob comes back before her: still carol.
+    known(&mut app, vec![bob(), carol]);
+    assert_eq!(app.start_sel, 3);
+    let fx = app.update(key(KeyCode::Enter));
+    assert_eq!(connect_fx(&fx), Some(("carol".into(), false)));
 }
 
 #[test]
