@@ -107,7 +107,10 @@ impl Files {
                     e.to_string(),
                 ))
             })?;
-            let r = transfer::send(&ch, &paths, opts).await;
+            // The content goes over a direct TCP connection where one can be made.
+            let wire = transfer::BulkWire::sending(ch.clone());
+            let r = transfer::send(&wire, &paths, opts).await;
+            drop(wire);
             ch.close().await;
             r
         };
@@ -131,7 +134,9 @@ impl Files {
                 }
                 let opts = self.opts();
                 self.running.spawn(async move {
-                    let r = transfer::receive(&ch, &dir, policy, opts).await;
+                    let wire = transfer::BulkWire::receiving(ch.clone());
+                    let r = transfer::receive(&wire, &dir, policy, opts).await;
+                    drop(wire);
                     // The outcome is known now; the goodbye need not hold it up.
                     tokio::spawn(async move { ch.close().await });
                     Outcome::Received(r)

@@ -13,6 +13,7 @@
 //! [`send`]; the receiver gets it from the session and calls [`receive`]. Either side
 //! stops it with a [`CancelHandle`]; both report [`Progress`] on a channel.
 
+pub mod bulk;
 pub mod dirs;
 mod driver;
 pub mod paths;
@@ -26,6 +27,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use bulk::BulkWire;
 pub use driver::{receive, send};
 pub use proto::{ErrorCode, Msg};
 

@@ -258,7 +258,9 @@ impl Runner {
                     RtcError::NotQrchat => FILES_NEED_QRCHAT.to_owned(),
                     e => format!("could not open a channel for it: {e}"),
                 })?;
-                let r = transfer::send(&ch, &paths, opts).await;
+                let wire = transfer::BulkWire::sending(ch.clone());
+                let r = transfer::send(&wire, &paths, opts).await;
+                drop(wire);
                 // The outcome is known; the goodbye need not hold it up.
                 tokio::spawn(async move { ch.close().await });
                 r.map_err(|e| e.to_string())
@@ -287,7 +289,9 @@ impl Runner {
         let (answer_tx, mut answer_rx) = oneshot::channel::<bool>();
         let task = tokio::spawn(async move {
             let run = async move {
-                let r = transfer::receive(&channel, &dir, Policy::Ask(ask_tx), opts).await;
+                let wire = transfer::BulkWire::receiving(channel.clone());
+                let r = transfer::receive(&wire, &dir, Policy::Ask(ask_tx), opts).await;
+                drop(wire);
                 tokio::spawn(async move { channel.close().await });
                 r.map_err(|e| e.to_string())
             };
