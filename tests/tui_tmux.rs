@@ -2,7 +2,9 @@
 //! (the code read off one pane, bracket-pasted into the other, and back), chat both ways,
 //! quit with Ctrl-C, and leave their terminals as they found them.
 //! Also: a joiner that waits (patiently, counting) for a slow starter to read its code,
-//! and a 15 s blip mid-chat between two network namespaces that loses nothing.
+//! and a 15 s blip mid-chat between two network namespaces that loses nothing. Known
+//! peers: listed on the start screen, asked, declined, accepted; a reconnect by name that
+//! keeps the chat and sends again what was lost.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -1447,7 +1449,7 @@ fn a_headless_sender_offers_to_the_tui_which_accepts() {
         ))
     });
     t.wait("a", "the headless side told", |s| {
-        s.contains("qrchat: sent 1 file, 300 kB: the other side verified them")
+        s.contains("qrchat: sent report.pdf (300 kB, 1 file): verified by the peer")
     });
     assert!(std::fs::read(inbox.join("report.pdf")).unwrap() == data);
     // The headless side's "done" channel is not a transfer: nothing more is offered.
@@ -1628,4 +1630,213 @@ fn save_in_the_app_then_connect_by_name() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success());
+}
+
+/// Two apps in the LAN pair by paste and keep each other (A keeps B as bob, B keeps A as
+/// alice), quit, and start again (a plain `qrchat`, the start screen, with `a_args` /
+/// `b_args`) until each lists the other. The safety number of the pairing by sight.
+fn known_and_restarted(t: &Tmux, lan: &Lan, a_args: &str, b_args: &str) -> String {
+    pair_in_lan(t, lan, "");
+    let first = sas(&t.screen("a")).unwrap();
+    t.type_text("a", "/save bob");
+    t.keys("a", &["Enter"]);
+    t.type_text("b", "/save alice");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "bob saved", |s| flat(s).contains("saved as bob"));
+    t.wait("b", "alice saved", |s| flat(s).contains("saved as alice"));
+    quit_all(t, &["a", "b"]);
+
+    // The screen is cleared first so the last run's exit status is not read as this one's;
+    // `set +m` (no job control) keeps the shell from taking the terminal back if the app
+    // is stopped.
+    let bin = qrchat_bin();
+    for (name, ns, addr, args) in [
+        ("a", &lan.names[0], "10.99.60.1", a_args),
+        ("b", &lan.names[1], "10.99.60.2", b_args),
+    ] {
+        t.type_text(
+            name,
+            &format!("clear; set +m; ip netns exec {ns} {bin} --bind {addr} {args}; echo EXIT=$?"),
+        );
+        t.keys(name, &["Enter"]);
+    }
+    t.wait("a", "bob listed", |s| {
+        s.contains("bob   paired by sight on")
+    });
+    t.wait("b", "alice listed", |s| {
+        s.contains("alice   paired by sight on")
+    });
+    first
+}
+
+/// Known peers end to end, in two network namespaces (one LAN): two apps pair by paste and
+/// keep each other (`/save`), both restart; each start screen lists the other; A asks B,
+/// B declines with Esc (A says "bob declined", no chat on either side); A asks again, B
+/// accepts with Enter; the chat names the peer and shows the safety number of the first
+/// pairing, and a message crosses each way.
+#[test]
+fn known_peers_are_listed_asked_declined_then_accepted() {
+    if let Some(why) = no_netns() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let lan = Lan::new("known");
+    let t = Tmux::within("known", Duration::from_secs(120));
+    let first = known_and_restarted(&t, &lan, "", "");
+
+    // ↑ wraps to the last choice, the one known peer.
+    t.keys("a", &["Up"]);
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the question", |s| {
+        s.contains("alice wants to chat: Enter accept, Esc decline")
+    });
+    t.keys("b", &["Escape"]);
+    let s = t.wait("a", "the refusal", |s| flat(s).contains("bob declined"));
+    assert!(
+        s.contains("Known peers on this network now"),
+        "{}",
+        trim_screen(&s)
+    );
+    let s = t.screen("b");
+    assert!(
+        !s.contains("wants to chat") && !s.contains("connected to") && !exited(&s),
+        "B declined and stays on its start screen:\n{}",
+        trim_screen(&s)
+    );
+
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the question again", |s| {
+        s.contains("alice wants to chat: Enter accept, Esc decline")
+    });
+    t.keys("b", &["Enter"]);
+    let sa = t.wait("a", "the chat with bob", |s| {
+        flat(s).contains("connected to bob (paired by sight on")
+    });
+    let sb = t.wait("b", "the chat with alice", |s| {
+        flat(s).contains("connected to alice (paired by sight on")
+    });
+    assert_eq!(
+        sas(&sa).as_deref(),
+        Some(first.as_str()),
+        "{}",
+        trim_screen(&sa)
+    );
+    assert_eq!(
+        sas(&sb).as_deref(),
+        Some(first.as_str()),
+        "{}",
+        trim_screen(&sb)
+    );
+    t.type_text("a", "hello bob, by name");
+    t.keys("a", &["Enter"]);
+    t.wait("b", "A's message", |s| {
+        s.contains("peer  hello bob, by name")
+    });
+    t.type_text("b", "hello alice");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "B's message", |s| s.contains("peer  hello alice"));
+    quit_all(&t, &["a", "b"]);
+}
+
+/// Stop (`-STOP`) or continue (`-CONT`) every process in a namespace (the test's own).
+fn signal_ns(ns: &str, sig: &str) {
+    let out = Command::new("ip")
+        .args(["netns", "pids", ns])
+        .output()
+        .unwrap();
+    let pids = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!pids.trim().is_empty(), "no process in {ns}");
+    for pid in pids.split_whitespace() {
+        let st = Command::new("kill").args([sig, pid]).status().unwrap();
+        assert!(st.success(), "kill {sig} {pid}");
+    }
+}
+
+/// A chat between known peers whose link ends for good (B frozen past A's peer timeout)
+/// with A's lines undelivered: Ctrl-R on A asks bob again by name, B (its chat ended too)
+/// is asked in that chat and accepts; the chat goes on on both sides, A's lines reach B
+/// once each, in order, and are marked delivered.
+#[test]
+fn a_known_peer_reconnect_keeps_the_chat_and_sends_what_was_lost() {
+    if let Some(why) = no_netns() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let lan = Lan::new("kres");
+    let t = Tmux::within("kres", Duration::from_secs(120));
+    // A gives B 6 s, time to type during the outage; B gives A 3 s once it runs again.
+    known_and_restarted(&t, &lan, "--peer-timeout 6", "--peer-timeout 3");
+    t.keys("a", &["Up"]);
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the question", |s| s.contains("alice wants to chat"));
+    t.keys("b", &["Enter"]);
+    t.wait("a", "the chat with bob", |s| {
+        flat(s).contains("connected to bob")
+    });
+    t.type_text("a", "before the break");
+    t.keys("a", &["Enter"]);
+    t.wait("b", "A's message", |s| s.contains("peer  before the break"));
+
+    signal_ns(&lan.names[1], "-STOP");
+    t.wait("a", "A sees the link interrupted", |s| {
+        s.contains("the link is interrupted")
+    });
+    for i in 1..=2 {
+        t.type_text("a", &format!("lost {i}"));
+        t.keys("a", &["Enter"]);
+    }
+    let s = t.wait("a", "A's chat over, Ctrl-R asks bob again", |s| {
+        flat(s).contains("Ctrl-R: ask bob again, keeping this chat")
+    });
+    assert!(
+        (1..=2).all(|i| s.contains(&format!("you   lost {i} (not delivered)"))),
+        "{}",
+        trim_screen(&s)
+    );
+    signal_ns(&lan.names[1], "-CONT");
+    t.wait("b", "B's chat over too", |s| {
+        flat(s).contains("Ctrl-R: ask alice again")
+    });
+
+    t.keys("a", &["C-r"]);
+    let s = t.wait("b", "the question, in the chat that ended", |s| {
+        s.contains("alice wants to chat: Enter accept, Esc decline")
+    });
+    assert!(s.contains("before the break"), "{}", trim_screen(&s));
+    t.keys("b", &["Enter"]);
+    let s = t.wait("a", "A's lines delivered after the reconnect", |s| {
+        s.contains("you   lost 1 ✓") && s.contains("you   lost 2 ✓")
+    });
+    assert!(
+        flat(&s).contains("bob again, the same app"),
+        "{}",
+        trim_screen(&s)
+    );
+    assert!(
+        s.contains("you   before the break ✓"),
+        "{}",
+        trim_screen(&s)
+    );
+    let s = t.wait("b", "A's lost lines on B", |s| s.contains("peer  lost 2"));
+    let shown: Vec<&str> = s
+        .lines()
+        .filter(|l| l.contains("peer  lost ") || l.contains("peer  before the break"))
+        .collect();
+    assert_eq!(
+        shown.len(),
+        3,
+        "each line once, in order:\n{}",
+        trim_screen(&s)
+    );
+    assert!(
+        shown[0].contains("before the break")
+            && shown[1].contains("lost 1")
+            && shown[2].contains("lost 2"),
+        "{}",
+        trim_screen(&s)
+    );
+    t.type_text("b", "got them");
+    t.keys("b", &["Enter"]);
+    t.wait("a", "B's reply", |s| s.contains("peer  got them"));
+    quit_all(&t, &["a", "b"]);
 }

@@ -245,6 +245,11 @@ impl Delivery {
         self.vouched = true;
     }
 
+    /// Take back a vouch whose pairing never opened (a code pairing begins instead).
+    pub fn unvouch(&mut self) {
+        self.vouched = false;
+    }
+
     /// A message to send: its id (None for a browser peer) and the wire text.
     pub fn send(&mut self, text: &str) -> Result<(Option<MessageId>, String), SendError> {
         if text.len() > super::MAX_MESSAGE_BYTES {

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::rtc::{Channel, Session};
-use crate::transfer::{self, Direction, Policy, Progress, TransferError};
+use crate::transfer::{self, words, Direction, Progress, TransferError};
 
 /// A channel with this label from a qrchat peer means: the peer has nothing more to send.
 pub const DONE_LABEL: &str = "qrchat-done";
@@ -25,8 +25,13 @@ pub const DONE_LABEL: &str = "qrchat-done";
 const LINE_EVERY: Duration = Duration::from_secs(3);
 
 enum Outcome {
-    Sent(Result<transfer::SendReport, TransferError>),
-    Received(Result<transfer::ReceiveReport, TransferError>),
+    Sent(String, Result<transfer::SendReport, TransferError>),
+    /// The offer in words (None: it never came), and how it went.
+    Received {
+        offer: Option<(String, String)>,
+        dir: Option<PathBuf>,
+        r: Result<transfer::ReceiveReport, TransferError>,
+    },
 }
 
 pub struct Files {
@@ -89,10 +94,9 @@ impl Files {
             return;
         }
         self.started = true;
-        if !self.peer_qrchat {
-            self.fail(
-                "the other side is not qrchat (a browser page?): it cannot take files".into(),
-            );
+        let name = words::paths_name(&self.send);
+        if let Err(e) = transfer::peer_takes_files(Some(self.peer_qrchat)) {
+            self.fail(words::failed_line(Direction::Send, &name, &e, false));
             return;
         }
         let paths = self.send.clone();
@@ -101,12 +105,7 @@ impl Files {
         // The channel is opened here, in order, before the task runs.
         self.sending = true;
         let open = async move {
-            let ch = open.await.map_err(|e| {
-                TransferError::Wire(std::io::Error::new(
-                    std::io::ErrorKind::BrokenPipe,
-                    e.to_string(),
-                ))
-            })?;
+            let ch = open.await.map_err(transfer::channel_error)?;
             // The content goes over a direct TCP connection where one can be made.
             let wire = transfer::BulkWire::sending(ch.clone());
             let r = transfer::send(&wire, &paths, opts).await;
@@ -114,7 +113,8 @@ impl Files {
             ch.close().await;
             r
         };
-        self.running.spawn(async move { Outcome::Sent(open.await) });
+        self.running
+            .spawn(async move { Outcome::Sent(name, open.await) });
     }
 
     /// The peer opened a channel: a transfer, or its "done".
@@ -122,24 +122,32 @@ impl Files {
         match ch.label() {
             DONE_LABEL => self.peer_done = true,
             transfer::proto::LABEL => {
-                let policy = match &self.receive {
-                    Some(_) => Policy::AcceptAll,
-                    None => Policy::Decline(
-                        "this side takes no files (it was started without --receive)".into(),
-                    ),
-                };
-                let dir = self.receive.clone().unwrap_or_default();
-                if self.receive.is_none() {
-                    super::status("the other side offers files; declined (no --receive DIR)");
-                }
+                let dir = self.receive.clone();
                 let opts = self.opts();
                 self.running.spawn(async move {
+                    let mut said = None;
                     let wire = transfer::BulkWire::receiving(ch.clone());
-                    let r = transfer::receive(&wire, &dir, policy, opts).await;
-                    drop(wire);
+                    let r = async {
+                        let offer = transfer::offer(&wire, opts).await?;
+                        let s = offer.summary();
+                        said = Some((words::offer_name(s), words::offer_words(s)));
+                        match &dir {
+                            Some(dir) => offer.accept(dir).await,
+                            None => {
+                                let why =
+                                    "this side takes no files (it was started without --receive)";
+                                Ok(offer.decline(why).await)
+                            }
+                        }
+                    }
+                    .await;
                     // The outcome is known now; the goodbye need not hold it up.
                     tokio::spawn(async move { ch.close().await });
-                    Outcome::Received(r)
+                    Outcome::Received {
+                        offer: said,
+                        dir,
+                        r,
+                    }
                 });
             }
             other => tracing::debug!(label = other, "ignoring a channel"),
@@ -164,45 +172,31 @@ impl Files {
     fn report(&mut self, outcome: Outcome) {
         self.end_progress_line();
         match outcome {
-            Outcome::Sent(r) => {
+            Outcome::Sent(name, r) => {
                 self.sending = false;
                 match r {
-                    Ok(rep) if rep.skipped.is_empty() => super::status(format!(
-                        "sent {}, {}{}: the other side verified them",
-                        transfer::items_words(rep.files, rep.dirs),
-                        transfer::human_bytes(rep.bytes),
-                        resumed(rep.resumed)
-                    )),
-                    Ok(rep) => {
-                        let n = rep.skipped.len();
-                        self.fail(format!(
-                            "sent {}; {n} could not be sent: {}",
-                            transfer::items_words(rep.files - n.min(rep.files), rep.dirs),
-                            rep.skipped
-                                .iter()
-                                .map(|p| p.display().to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ))
+                    Ok(rep) if rep.skipped.is_empty() => {
+                        super::status(words::sent_line(&name, &rep))
                     }
-                    Err(e) => self.fail(format!("sending failed: {e}")),
+                    // what was left out makes the exit non-zero
+                    Ok(rep) => self.fail(words::sent_line(&name, &rep)),
+                    Err(e) => self.fail(words::failed_line(Direction::Send, &name, &e, false)),
                 }
             }
-            Outcome::Received(r) => match r {
-                Ok(rep) if rep.declined => {}
-                Ok(rep) => {
-                    for f in &rep.files {
-                        super::status(format!("received {} (verified)", f.display()));
+            Outcome::Received { offer, dir, r } => {
+                let (name, offered) = offer.unwrap_or_else(|| ("files".into(), "files".into()));
+                match (r, dir) {
+                    (Ok(rep), _) if rep.declined => super::status(format!(
+                        "the other side offers {offered}; declined (no --receive DIR)"
+                    )),
+                    (Ok(rep), Some(dir)) => super::status(words::received_line(&name, &rep, &dir)),
+                    (Ok(_), None) => {}
+                    (Err(e), _) => {
+                        // a receive that broke keeps what arrived: the error says so
+                        self.fail(words::failed_line(Direction::Receive, &name, &e, false))
                     }
-                    super::status(format!(
-                        "received {}, {}{}",
-                        transfer::items_words(rep.files.len(), rep.dirs),
-                        transfer::human_bytes(rep.bytes),
-                        resumed(rep.resumed)
-                    ));
                 }
-                Err(e) => self.fail(format!("receiving failed: {e}")),
-            },
+            }
         }
     }
 
@@ -213,31 +207,8 @@ impl Files {
 
     /// A progress report: a bar on a terminal, a line every few seconds otherwise.
     pub fn on_progress(&mut self, p: Progress) {
-        let verb = match p.direction {
-            Direction::Send => "sending",
-            Direction::Receive => "receiving",
-        };
-        let pct = p
-            .done
-            .saturating_mul(100)
-            .checked_div(p.total)
-            .unwrap_or(100);
-        let eta = p
-            .eta
-            .map(|d| format!(", {} s left", d.as_secs()))
-            .unwrap_or_default();
-        // no rate (nor time left) until there is one to tell (see transfer::Progress)
-        let rate = if p.rate > 0.0 {
-            format!(", {}/s", transfer::human_bytes(p.rate as u64))
-        } else {
-            String::new()
-        };
-        let text = format!(
-            "{verb} {}: {} of {} ({pct}%){rate}{eta}",
-            crate::chat::sanitize_line(&p.name),
-            transfer::human_bytes(p.done),
-            transfer::human_bytes(p.total),
-        );
+        let name = crate::chat::sanitize_line(&p.name);
+        let text = words::progress_line(p.direction, &name, Some(&p), false);
         if self.tty {
             let mut err = std::io::stderr().lock();
             let _ = write!(err, "\r\x1b[2Kqrchat: {text}");
@@ -332,13 +303,5 @@ impl Files {
                 n - 1
             )),
         }
-    }
-}
-
-fn resumed(bytes: u64) -> String {
-    if bytes == 0 {
-        String::new()
-    } else {
-        format!(" ({} resumed)", transfer::human_bytes(bytes))
     }
 }

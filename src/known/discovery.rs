@@ -21,6 +21,10 @@ pub const DEFAULT_PORT: u16 = 47_153;
 pub const FIND_WAIT: Duration = Duration::from_secs(2);
 /// A hello goes out this often while looking.
 const HELLO_EVERY: Duration = Duration::from_millis(200);
+/// And this often in a presence probe (the app's start screen looks for every known peer
+/// every few seconds: a listener takes 20 datagrams a second from one address, and the
+/// hellos for absent peers must not crowd out the one for the peer that is there).
+const PROBE_HELLO_EVERY: Duration = Duration::from_millis(1000);
 /// An offer is sent again this often until a reply comes.
 const OFFER_EVERY: Duration = Duration::from_millis(300);
 /// With no reply at all to an offer after this, the peer is said not to answer.
@@ -32,6 +36,18 @@ const PER_SOURCE_PER_SEC: u32 = 20;
 const ALL_PER_SEC: u32 = 200;
 /// Requests waiting for the owner at once; more are told busy.
 const WAITING_REQUESTS: usize = 4;
+
+/// The nonces of this process's own hellos (a connector looking while the app's listener
+/// runs): the listener ignores them. The tags are keyed by the pairwise secret, which both
+/// sides hold, so without this the app's own listener would answer its own broadcast as if
+/// it were the peer.
+pub type OwnHellos = Arc<std::sync::Mutex<std::collections::VecDeque<Nonce>>>;
+/// How many of our own recent hello nonces are remembered.
+const OWN_HELLOS: usize = 64;
+
+fn is_own(own: Option<&OwnHellos>, nc: &Nonce) -> bool {
+    own.is_some_and(|o| o.lock().unwrap_or_else(|e| e.into_inner()).contains(nc))
+}
 
 /// The discovery port in use.
 pub fn port() -> u16 {
@@ -145,11 +161,21 @@ impl Listener {
     /// Listen on `port` (all addresses). Known peers are read from `dir` as datagrams come,
     /// so a peer saved or forgotten meanwhile counts at once.
     pub async fn bind(dir: PathBuf, my_fp: [u8; 32], port: u16) -> std::io::Result<Listener> {
+        Listener::bind_beside(dir, my_fp, port, None).await
+    }
+
+    /// As [`Listener::bind`], ignoring the hellos of connectors in this process (`own`).
+    pub async fn bind_beside(
+        dir: PathBuf,
+        my_fp: [u8; 32],
+        port: u16,
+        own: Option<OwnHellos>,
+    ) -> std::io::Result<Listener> {
         let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)).await?;
         let port = sock.local_addr()?.port();
         let (req_tx, requests) = mpsc::channel(WAITING_REQUESTS);
         let (heard_tx, heard) = mpsc::unbounded_channel();
-        let task = tokio::spawn(listen(sock, dir, my_fp, req_tx, heard_tx));
+        let task = tokio::spawn(listen(sock, dir, my_fp, req_tx, heard_tx, own));
         Ok(Listener {
             requests,
             heard,
@@ -210,6 +236,7 @@ async fn listen(
     my_fp: [u8; 32],
     requests: mpsc::Sender<Request>,
     heard: mpsc::UnboundedSender<Heard>,
+    own: Option<OwnHellos>,
 ) {
     let mut responder = lan::Responder::new();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Out>();
@@ -242,9 +269,17 @@ async fn listen(
                 if !budget.allow(from.ip(), now) {
                     continue;
                 }
-                if n > lan::MAX_DATAGRAM || lan::parse(&buf[..n]).is_err() {
-                    tracing::debug!("known peers: ignored a malformed datagram from {from}");
-                    continue;
+                match lan::parse(&buf[..n]) {
+                    _ if n > lan::MAX_DATAGRAM => {
+                        tracing::debug!("known peers: ignored a malformed datagram from {from}");
+                        continue;
+                    }
+                    Err(_) => {
+                        tracing::debug!("known peers: ignored a malformed datagram from {from}");
+                        continue;
+                    }
+                    Ok(Packet::Hello { nc, .. }) if is_own(own.as_ref(), &nc) => continue,
+                    Ok(_) => {}
                 }
                 let peers = match Store::load(&dir) {
                     Ok(s) => s.peers,
@@ -363,8 +398,44 @@ impl Connector {
         port: u16,
         bind: &[String],
     ) -> Result<Connector, ConnectError> {
+        Connector::find_beside(peer, port, bind, None).await
+    }
+
+    /// As [`Connector::find`], from a process whose own listener must not answer (`own`:
+    /// the nonces that listener ignores; see [`OwnHellos`]).
+    pub async fn find_beside(
+        peer: &KnownPeer,
+        port: u16,
+        bind: &[String],
+        own: Option<&OwnHellos>,
+    ) -> Result<Connector, ConnectError> {
+        Connector::search(peer, port, bind, own, HELLO_EVERY).await
+    }
+
+    /// Whether `peer` answers on this network now (as [`Connector::find_beside`], with
+    /// fewer hellos: for the start screen's rounds).
+    pub async fn probe(peer: &KnownPeer, port: u16, bind: &[String], own: &OwnHellos) -> bool {
+        Connector::search(peer, port, bind, Some(own), PROBE_HELLO_EVERY)
+            .await
+            .is_ok()
+    }
+
+    async fn search(
+        peer: &KnownPeer,
+        port: u16,
+        bind: &[String],
+        own: Option<&OwnHellos>,
+        every: Duration,
+    ) -> Result<Connector, ConnectError> {
         let keys = Keys::from_secret(&peer.secret);
         let nc: Nonce = lan::random();
+        if let Some(o) = own {
+            let mut o = o.lock().unwrap_or_else(|e| e.into_inner());
+            if o.len() >= OWN_HELLOS {
+                o.pop_front();
+            }
+            o.push_back(nc);
+        }
         let bcast = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await?;
         bcast.set_broadcast(true)?;
         let mut sockets = vec![Arc::new(bcast)];
@@ -416,11 +487,16 @@ impl Connector {
             sockets,
             found: None,
         };
-        c.look(port, bind).await?;
+        c.look(port, bind, every).await?;
         Ok(c)
     }
 
-    async fn look(&mut self, port: u16, bind: &[String]) -> Result<(), ConnectError> {
+    async fn look(
+        &mut self,
+        port: u16,
+        bind: &[String],
+        every: Duration,
+    ) -> Result<(), ConnectError> {
         let hello = lan::hello(&self.keys, &self.nc);
         let mut targets: Vec<SocketAddr> = crate::rtc::broadcast_addresses(bind)
             .into_iter()
@@ -432,7 +508,7 @@ impl Connector {
         let deadline = tokio::time::Instant::now() + FIND_WAIT;
         let mut refused: Option<IpAddr> = None;
         let mut stranger_at_last: Option<IpAddr> = None;
-        let mut tick = tokio::time::interval(HELLO_EVERY);
+        let mut tick = tokio::time::interval(every);
         loop {
             tokio::select! {
                 _ = tick.tick() => {
@@ -545,5 +621,49 @@ impl Connector {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A listener that knows "bob" under secret S, and in the same process a connector
+    /// looking for bob with S at the listener's address: without `OwnHellos` the app finds
+    /// itself (both sides hold S, the tags have no direction); with it, nobody answers.
+    #[tokio::test]
+    async fn an_app_does_not_find_itself_as_its_known_peer() {
+        let dir = tempfile::tempdir().unwrap();
+        let bob = KnownPeer {
+            name: "bob".into(),
+            fingerprint: [2; 32],
+            my_fingerprint: [1; 32],
+            secret: [7; 32],
+            paired: 0,
+            last_seen: 0,
+            addrs: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+        };
+        crate::known::store::remember(dir.path(), bob.clone()).unwrap();
+        let bind = vec!["127.0.0.1".to_string()];
+
+        let own = OwnHellos::default();
+        let l = Listener::bind_beside(dir.path().into(), [1; 32], 0, Some(own.clone()))
+            .await
+            .unwrap();
+        let port = l.port;
+        let found = Connector::find_beside(&bob, port, &bind, Some(&own)).await;
+        assert!(
+            matches!(
+                found,
+                Err(ConnectError::ForgotUs { .. } | ConnectError::NotHere { .. })
+            ),
+            "{:?}",
+            found.map(|c| c.peer_addr())
+        );
+        assert!(!Connector::probe(&bob, port, &bind, &own).await);
+        // The same search not marked as ours: the listener answers it as bob would.
+        let found = Connector::find(&bob, port, &bind).await;
+        assert!(found.is_ok(), "{:?}", found.err());
+        assert!(Connector::probe(&bob, port, &bind, &OwnHellos::default()).await);
     }
 }

@@ -4,8 +4,11 @@
 //! * [`paths`]: the receive-folder rules (pure, plus the careful folder walk).
 //! * [`proto`]: the wire protocol, documented there; decoding is hostile-input safe.
 //! * [`state`]: each side as a pure state machine (order, sizes, resume points).
-//! * the driver ([`send`], [`receive`]): bytes between a [`Wire`] and the filesystem,
-//!   streamed (a chunk at a time: memory stays flat whatever the file size).
+//! * [`send`], and [`receive`] (or in two steps: [`offer`], then [`Offer`]'s answer):
+//!   bytes between a [`Wire`] and the filesystem, streamed (a chunk at a time: memory
+//!   stays flat whatever the file size), over the helpers both share: `wire` (reading the
+//!   peer cancel-safely, and `end`, the one place a failure ends a transfer), `progress`
+//!   and `disk`.
 //! * [`dirs`]: the default receive folder (`~/Downloads/qrchat`, XDG-aware).
 //! * [`pipe`]: an in-memory [`Wire`] for tests and benches.
 //!
@@ -15,12 +18,17 @@
 
 pub mod bulk;
 pub mod dirs;
-mod driver;
+mod disk;
 pub mod paths;
 pub mod pipe;
+mod progress;
 pub mod proto;
+mod receive;
 mod rtc_wire;
+mod send;
 pub mod state;
+mod wire;
+pub mod words;
 
 use std::future::Future;
 use std::io;
@@ -28,8 +36,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use bulk::BulkWire;
-pub use driver::{receive, send};
 pub use proto::{ErrorCode, Msg};
+pub use receive::{offer, receive, Answer, Offer};
+pub use send::send;
 
 /// A message channel a transfer runs over (an rtc data channel, or a [`pipe`]):
 /// reliable, ordered, messages kept whole. `send` waits while too much is buffered.
@@ -52,8 +61,8 @@ pub enum Direction {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
     pub direction: Direction,
-    /// The transfer's name: the one top-level entry (`photos`, `a.pdf`) or, for several,
-    /// what they hold in [`items_words`] (`4 files in 2 folders`).
+    /// The transfer's name, as [`words`] names it everywhere (`a.pdf`, `photos/`,
+    /// `3 items`; sanitised).
     pub name: String,
     /// The file under way (relative path), empty between files.
     pub file: String,
@@ -77,22 +86,13 @@ pub struct OfferSummary {
     pub bytes: u64,
 }
 
-/// A question for the user: accept this offer? Answer on `answer` (true: accept).
-/// Dropping `answer` declines.
-#[derive(Debug)]
-pub struct OfferRequest {
-    pub summary: OfferSummary,
-    pub answer: tokio::sync::oneshot::Sender<bool>,
-}
-
-/// How the receiver answers an offer.
+/// How the receiver answers an offer in one step ([`receive`]); [`offer`] and [`Offer`]
+/// answer it in two (the TUI's question).
 #[derive(Debug, Clone)]
 pub enum Policy {
     AcceptAll,
     /// Decline, telling the sender why.
     Decline(String),
-    /// Ask (the TUI's prompt).
-    Ask(tokio::sync::mpsc::Sender<OfferRequest>),
 }
 
 /// Stops a transfer from outside (the user's cancel). Cheap to clone.
@@ -231,6 +231,33 @@ pub enum TransferError {
     },
     #[error("the channel failed: {0}")]
     Wire(io::Error),
+    /// See [`peer_takes_files`].
+    #[error(
+        "files need qrchat on both sides (the other side is a browser page, which takes chat only)"
+    )]
+    NeedsQrchat,
+    #[error("not connected")]
+    NotConnected,
+    #[error("could not open a channel for it: {0}")]
+    NoChannel(String),
+}
+
+/// The rule that files need a qrchat peer, in one place: a browser page takes chat only.
+/// `qrchat` is what the session said of the peer (None: not known yet; the session then
+/// refuses the file channel itself, which [`channel_error`] words the same).
+pub fn peer_takes_files(qrchat: Option<bool>) -> Result<(), TransferError> {
+    match qrchat {
+        Some(false) => Err(TransferError::NeedsQrchat),
+        _ => Ok(()),
+    }
+}
+
+/// Why a transfer's channel did not open, as the transfer's error.
+pub fn channel_error(e: crate::rtc::RtcError) -> TransferError {
+    match e {
+        crate::rtc::RtcError::NotQrchat => TransferError::NeedsQrchat,
+        e => TransferError::NoChannel(e.to_string()),
+    }
 }
 
 /// `1.5 MB`, `320 kB`, `17 B` (decimal units, as file managers show sizes).
@@ -248,22 +275,6 @@ pub fn human_bytes(n: u64) -> String {
         format!("{v:.1} {}", UNITS[u])
     } else {
         format!("{v:.0} {}", UNITS[u])
-    }
-}
-
-/// What a transfer holds, in words: `1 file`, `4 files`, `4 files in 2 folders`. The
-/// progress name of a transfer of several items and the summary at its end (TUI and
-/// headless) both say it so, so the counts agree.
-pub fn items_words(files: usize, dirs: usize) -> String {
-    let files = if files == 1 {
-        "1 file".to_string()
-    } else {
-        format!("{files} files")
-    };
-    match dirs {
-        0 => files,
-        1 => format!("{files} in 1 folder"),
-        n => format!("{files} in {n} folders"),
     }
 }
 

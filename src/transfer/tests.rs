@@ -1,4 +1,4 @@
-//! Driver tests: real files in temporary folders, both sides over the in-memory pipe.
+//! Transfer tests: real files in temporary folders, both sides over the in-memory pipe.
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -176,33 +176,72 @@ async fn decline_tells_the_sender_and_writes_nothing() {
     assert!(!into.exists());
 }
 
+/// Two steps: the offer is read, the user sees what it holds, and answers (accept into a
+/// folder, or decline); a decline writes nothing.
 #[tokio::test]
 async fn the_user_is_asked() {
     let src = tempfile::tempdir().unwrap();
     let dst = tempfile::tempdir().unwrap();
     write(&src.path().join("docs/a.txt"), b"hello");
     write(&src.path().join("b.txt"), b"hi");
-    for accept in [true, false] {
-        let (ask_tx, mut ask_rx) = tokio::sync::mpsc::channel(1);
-        let user = tokio::spawn(async move {
-            let req: OfferRequest = ask_rx.recv().await.unwrap();
-            let s = req.summary.clone();
-            req.answer.send(accept).unwrap();
-            s
-        });
-        let (tx, rx) = run(
-            &[src.path().join("docs"), src.path().join("b.txt")],
-            dst.path(),
-            Policy::Ask(ask_tx),
-        )
-        .await;
-        let s = user.await.unwrap();
+    let paths = [src.path().join("docs"), src.path().join("b.txt")];
+    for accept in [false, true] {
+        let (a, b) = pipe(64);
+        let receiving = async {
+            let offer = super::offer(&b, Options::default()).await.unwrap();
+            let s = offer.summary().clone();
+            let answer = if accept {
+                Answer::Accept(dst.path().to_path_buf())
+            } else {
+                Answer::Decline(String::new())
+            };
+            (s, offer.answer(async { answer }).await)
+        };
+        let (tx, (s, rx)) = tokio::join!(send(&a, &paths, Options::default()), receiving);
         assert_eq!(s.names, ["docs", "b.txt"]);
         assert_eq!((s.files, s.dirs, s.bytes), (2, 1, 7));
         assert_eq!(tx.is_ok(), accept, "{tx:?}");
         assert_eq!(rx.unwrap().declined, !accept);
+        if !accept {
+            assert!(tree(dst.path()).is_empty());
+        }
     }
     assert_eq!(tree(dst.path()), ["b.txt", "docs/", "docs/a.txt"]);
+}
+
+/// Two steps: while the user is still deciding (an answer that never comes), the
+/// sender's cancel ends the offer at once, with its reason; nothing is written.
+#[tokio::test]
+async fn the_senders_cancel_is_heard_while_the_user_decides() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    write(&src.path().join("a.txt"), b"hello");
+    let (a, b) = pipe(64);
+    let (button, signal) = cancel_pair();
+    let opts = Options {
+        cancel: signal,
+        ..Default::default()
+    };
+    let receiving = async {
+        let offer = super::offer(&b, Options::default()).await.unwrap();
+        assert_eq!(offer.summary().names, ["a.txt"]);
+        assert_eq!(offer.summary().bytes, 5);
+        button.cancel("changed my mind");
+        offer.answer(std::future::pending::<Answer>()).await
+    };
+    let paths = [src.path().join("a.txt")];
+    let both = async { tokio::join!(send(&a, &paths, opts), receiving) };
+    let (tx, rx) = tokio::time::timeout(std::time::Duration::from_secs(10), both)
+        .await
+        .expect("the cancel was not heard while the user decided");
+    assert!(matches!(tx, Err(TransferError::Cancelled(_))), "{tx:?}");
+    match rx {
+        Err(e @ TransferError::PeerCancelled(_)) => {
+            assert_eq!(e.to_string(), "the other side cancelled: changed my mind")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(tree(dst.path()).is_empty());
 }
 
 /// A wire that presses a cancel button once `after` content bytes went through it
@@ -1004,17 +1043,23 @@ async fn a_tiny_file_shows_no_rate() {
 }
 
 #[tokio::test]
-async fn several_items_are_counted_as_the_summary_counts_them() {
+async fn a_transfer_has_one_name_from_offer_to_summary() {
     let src = tempfile::tempdir().unwrap();
     let dst = tempfile::tempdir().unwrap();
     let s = src.path();
     write(&s.join("a.txt"), b"a");
     write(&s.join("docs/b.txt"), b"b");
     write(&s.join("docs/sub/c.txt"), b"c");
-    let all = progress_of(&[s.join("a.txt"), s.join("docs")], dst.path()).await;
-    // 3 files, 2 folders (docs, docs/sub): the words the end of a transfer uses too
-    assert_eq!(all.last().unwrap().name, "3 files in 2 folders");
-    assert_eq!(items_words(3, 2), "3 files in 2 folders");
-    assert_eq!(items_words(1, 0), "1 file");
-    assert_eq!(items_words(2, 1), "2 files in 1 folder");
+    for (paths, name) in [
+        (vec![s.join("a.txt"), s.join("docs")], "2 items"),
+        (vec![s.join("docs")], "docs/"),
+        (vec![s.join("a.txt")], "a.txt"),
+    ] {
+        let all = progress_of(&paths, dst.path()).await;
+        // the progress reports (both sides) name it as the sender's and the receiver's
+        // lines do
+        assert!(!all.is_empty());
+        assert!(all.iter().all(|p| p.name == name), "{all:?}");
+        assert_eq!(words::paths_name(&paths), name);
+    }
 }

@@ -1,6 +1,6 @@
 //! What moves between the app and the world: [`AppEvent`]s come in (terminal, session,
 //! camera, transfers), [`Effect`]s go out to the runner. A leaf: the runner, the camera
-//! task and the transfer driver import only this, never the app's state.
+//! task and the transfer tasks import only this, never the app's state.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use crate::camera::CameraError;
 use crate::chat::delivery::MessageId;
 use crate::rtc::{Channel, RtcError, SessionEvent};
 use crate::signal::SessionDescription;
-use crate::transfer::{OfferSummary, Progress, ReceiveReport, SendReport};
+use crate::transfer::{OfferSummary, Progress, ReceiveReport, SendReport, TransferError};
 
 /// Everything that can happen to the app.
 #[derive(Debug, Clone)]
@@ -64,6 +64,26 @@ pub enum AppEvent {
     },
     /// `/save NAME` done (the line to show) or not (why).
     PeerSaved(Result<String, String>),
+    /// Known peers: who is known, and who of them answered on this network just now.
+    KnownPeers {
+        known: Vec<String>,
+        here: Vec<super::known::Here>,
+    },
+    /// A known peer wants to chat (request `ask`, answered with [`Effect::AnswerKnown`]).
+    KnownAsk {
+        ask: u64,
+        peer: super::known::Here,
+    },
+    /// Reaching a known peer for pairing `pairing` moved on (words for the connecting screen).
+    KnownStep {
+        pairing: u64,
+        step: String,
+    },
+    /// Reaching a known peer (or answering one) for pairing `pairing` failed: one line.
+    KnownFailed {
+        pairing: u64,
+        why: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +171,18 @@ pub enum Effect {
         peer_fp: [u8; 32],
         addr: Option<String>,
     },
+    /// Connect to the known peer `name` (its user is asked) as pairing `pairing`; `keep`:
+    /// a reconnect that keeps the chat (the same app: what it did not get is sent again).
+    ConnectKnown {
+        pairing: u64,
+        name: String,
+        keep: bool,
+    },
+    /// The user's answer to known-peer request `ask`.
+    AnswerKnown {
+        ask: u64,
+        answer: super::known::Reply,
+    },
     Quit,
 }
 
@@ -194,6 +226,6 @@ pub enum TransferEvent {
     Progress(Progress),
     Sent(SendReport),
     Received(ReceiveReport),
-    /// It ended without completing: why, in words.
-    Failed(String),
+    /// It ended without completing: why (its words are its `Display`).
+    Failed(Arc<TransferError>),
 }

@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::transfer::words::path_name;
+
 /// The chat command that sends files, with its space.
 pub const SEND: &str = "/send ";
 
@@ -336,20 +338,6 @@ pub fn file_url(url: &str) -> Option<PathBuf> {
     }
 }
 
-/// A path's last part for display (`photo.jpg`, `photos/`).
-pub fn display_name(p: &Path) -> String {
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| p.display().to_string());
-    let name = crate::chat::sanitize_line(&name);
-    if std::fs::metadata(p).is_ok_and(|m| m.is_dir()) {
-        format!("{name}/")
-    } else {
-        name
-    }
-}
-
 /// What is about to be sent, in a few words: `photo.jpg (2.1 MB)`, `photos/ (a folder)`,
 /// `3 items (4.0 MB): a.txt, b/, c.jpg` (sizes of the files named directly; a folder's
 /// size is known once its transfer begins).
@@ -362,11 +350,11 @@ pub fn describe(paths: &[PathBuf]) -> String {
     };
     match paths {
         [p] => match size(p) {
-            Some(n) => format!("{} ({})", display_name(p), crate::transfer::human_bytes(n)),
-            None => format!("{} (a folder)", display_name(p)),
+            Some(n) => format!("{} ({})", path_name(p), crate::transfer::human_bytes(n)),
+            None => format!("{} (a folder)", path_name(p)),
         },
         many => {
-            let names: Vec<String> = many.iter().take(5).map(|p| display_name(p)).collect();
+            let names: Vec<String> = many.iter().take(5).map(|p| path_name(p)).collect();
             let more = if many.len() > 5 { ", …" } else { "" };
             let files: u64 = many.iter().filter_map(size).sum();
             format!(

@@ -6,7 +6,8 @@
 //! The flow, one screen per file under `screens/`:
 //! ```text
 //! start ──s──▶ my code (gathering… then QR) ──s/p──▶ scan / paste their answer ──▶ connecting ──▶ chat
-//!   └───j──▶ scan (or paste) their code ──▶ my code (my answer's QR, waiting) ────────────────▶ chat
+//!   ├───j──▶ scan (or paste) their code ──▶ my code (my answer's QR, waiting) ────────────────▶ chat
+//!   └─Enter on a known peer (or Enter on "bob wants to chat") ──▶ connecting ─────────────────▶ chat
 //! ```
 //! Each screen's keys are one table (`keys.rs`, `screens/*::KEYS`) that decides what a
 //! key does, what the footer offers and what the help box lists. Esc goes back one step
@@ -37,7 +38,6 @@ pub mod words;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -51,7 +51,6 @@ use app::{App, Options};
 pub use camera::CameraSpec;
 use event::{AppEvent, Notifier};
 pub use runner::Runner;
-use session::Connector;
 
 /// What the app is started with (made from the command line by `cli`).
 #[derive(Debug, Clone)]
@@ -80,6 +79,25 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
     let stun = !cfg.rtc.stun.is_empty();
     let turn = !cfg.rtc.turn.is_empty();
     let peer_timeout = cfg.rtc.peer_timeout;
+    // Known peers need the lasting identity (the command line loads it unless --ephemeral):
+    // the app listens for them and the start screen lists those on this network. Their
+    // sessions get a fresh certificate each (ARCHITECTURE.md, "known peers").
+    let known = match &cfg.rtc.identity {
+        Some(id) => match crate::known::data_dir() {
+            Ok(dir) => {
+                let fresh = crate::rtc::RtcConfig {
+                    identity: None,
+                    ..cfg.rtc.clone()
+                };
+                Some((dir, id.fingerprint(), fresh))
+            }
+            Err(e) => {
+                tracing::info!("known peers are off: {e}");
+                None
+            }
+        },
+        None => None,
+    };
     // One certificate for the app's whole run: a peer that pairs again with this app
     // sees the same one (and the same safety number).
     if cfg.rtc.identity.is_none() {
@@ -92,6 +110,13 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
         cfg.rtc.delivery = Some(crate::chat::delivery::shared());
     }
     let delivery = cfg.rtc.delivery.clone();
+    let known = known.map(|(dir, fp, mut fresh)| {
+        // The same delivery state: a reconnect that keeps the chat resends.
+        fresh.delivery = delivery.clone();
+        let port = crate::known::discovery::port();
+        let bind = fresh.bind.clone();
+        known::Side::new(dir, fp, port, bind, session::connector(fresh))
+    });
     let connector = session::connector(cfg.rtc);
     let camera = cfg.camera;
     let receive_dir = cfg
@@ -125,17 +150,14 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
         // hand an answer over).
         direct: !cfg.no_direct && !cfg.json,
     };
-    let history = cfg.history;
-    let result = event_loop(
-        &mut term,
-        opts,
-        connector,
-        camera,
-        history,
-        receive_dir,
-        delivery,
-    )
-    .await;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let runner = Runner::new(connector, camera, tx, Box::new(std::io::stdout()))
+        .with_history(cfg.history)
+        .with_receive_dir(receive_dir)
+        .with_direct(opts.direct)
+        .with_delivery(delivery)
+        .with_known(known);
+    let result = event_loop(&mut term, opts, runner, rx).await;
     let _ = term.show_cursor();
     drop(term);
     drop(guard);
@@ -149,22 +171,13 @@ pub async fn run(mut cfg: Config) -> anyhow::Result<()> {
 async fn event_loop(
     term: &mut Terminal<CrosstermBackend<std::io::Stdout>>,
     opts: Options,
-    connector: Arc<dyn Connector>,
-    camera: CameraSpec,
-    history: Option<std::path::PathBuf>,
-    receive_dir: Option<std::path::PathBuf>,
-    delivery: Option<crate::chat::delivery::Shared>,
+    mut runner: Runner,
+    mut rx: mpsc::UnboundedReceiver<AppEvent>,
 ) -> anyhow::Result<Vec<String>> {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let direct = opts.direct;
-    let mut runner = Runner::new(connector, camera, tx, Box::new(std::io::stdout()))
-        .with_history(history)
-        .with_receive_dir(receive_dir)
-        .with_direct(direct)
-        .with_delivery(delivery);
     let started = Instant::now();
     let (mut app, fx) = App::new(opts);
     let mut quit = runner.execute_all(fx);
+    runner.presence(app.wants_presence());
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -222,6 +235,7 @@ async fn event_loop(
             let Ok(e) = rx.try_recv() else { break };
             quit |= runner.execute_all(app.update(e));
         }
+        runner.presence(app.wants_presence());
         dirty = true;
     }
     runner.shutdown().await;

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,15 +14,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::event::{AppEvent, Effect, Notifier, TransferEvent};
-use super::session::{Channel, Connector, Link, RtcError, SessionDescription};
+use super::session::{Channel, Connector, Link, SessionDescription};
 use super::CameraSpec;
 use crate::direct::{self, Delivery};
 use crate::signal;
-use crate::transfer::{self, CancelHandle, Policy, Progress};
-
-/// Why a transfer to a browser page fails (the session refuses it a channel).
-const FILES_NEED_QRCHAT: &str =
-    "files need qrchat on both sides (the other side is a browser page, which takes chat only)";
+use crate::transfer::{self, Answer, CancelHandle, Progress, TransferError};
 
 /// A transfer task and what the user can still tell it.
 struct Running {
@@ -64,6 +60,9 @@ pub struct Runner {
     /// The chat's delivery state, shared with every session (`RtcConfig::delivery`): a new
     /// chat gives up what the last one never got delivered.
     delivery: Option<crate::chat::delivery::Shared>,
+    /// Known peers: the listener, the start screen's probes, the requests (None: the app
+    /// runs without the lasting identity, `--ephemeral`).
+    known: Option<super::known::Side>,
 }
 
 /// How long the joiner keeps handing its answer over (its QR shows after
@@ -95,6 +94,24 @@ impl Runner {
             direct: false,
             pair_secret: None,
             delivery: None,
+            known: None,
+        }
+    }
+
+    /// Known peers (listen, look for them, connect by name), with the lasting identity.
+    pub fn with_known(mut self, known: Option<super::known::Side>) -> Runner {
+        self.known = known;
+        if let Some(k) = &mut self.known {
+            k.listen(&self.tx);
+        }
+        self
+    }
+
+    /// Look for known peers while the start screen shows (the loop calls it after every
+    /// update; cheap when nothing changes).
+    pub fn presence(&mut self, on: bool) {
+        if let Some(k) = &mut self.known {
+            k.presence(on, &self.tx);
         }
     }
 
@@ -188,9 +205,9 @@ impl Runner {
             Effect::ReceiveFiles { id, channel } => self.receive_files(id, channel),
             Effect::DeclineFiles { channel, why } => {
                 tokio::spawn(async move {
-                    let policy = Policy::Decline(why);
-                    let r = transfer::receive(&channel, Path::new(""), policy, Default::default());
-                    let _ = r.await;
+                    if let Ok(offer) = transfer::offer(&channel, Default::default()).await {
+                        offer.decline(&why).await;
+                    }
                     channel.close().await;
                 });
             }
@@ -224,9 +241,94 @@ impl Runner {
                     .map(|(_, s)| s.clone());
                 super::known::save(self.link(), secret, name, peer_fp, addr, self.tx.clone());
             }
+            Effect::ConnectKnown {
+                pairing,
+                name,
+                keep,
+            } => {
+                let vouch = self.vouch(keep);
+                let (stx, making) = match &self.known {
+                    Some(k) => {
+                        let (stx, srx) = mpsc::unbounded_channel();
+                        (
+                            Some(srx),
+                            k.connect(name, pairing, stx, self.tx.clone(), vouch),
+                        )
+                    }
+                    None => (None, known_off()),
+                };
+                self.begin_with(pairing, stx, making);
+            }
+            Effect::AnswerKnown { ask, answer } => {
+                use super::known::Reply;
+                let Some(k) = &mut self.known else {
+                    return false;
+                };
+                match answer {
+                    Reply::Decline => k.refuse(ask, crate::known::discovery::Answer::Decline),
+                    Reply::Busy => k.refuse(ask, crate::known::discovery::Answer::Busy),
+                    Reply::Accept { pairing, keep } => {
+                        let vouch = self.vouch(keep);
+                        let Some(k) = &mut self.known else {
+                            return false;
+                        };
+                        let (stx, srx) = mpsc::unbounded_channel();
+                        let making = k.accept(ask, stx, vouch);
+                        self.begin_with(pairing, Some(srx), making);
+                    }
+                }
+            }
             Effect::Quit => return true,
         }
         false
+    }
+
+    /// A reconnect that keeps the chat: once the peer's answer is in, the delivery state
+    /// hears that the next pairing is with the same app (its certificate is fresh).
+    fn vouch(&self, keep: bool) -> Option<Box<dyn FnOnce() + Send>> {
+        let d = self.delivery.clone().filter(|_| keep)?;
+        Some(Box::new(move || {
+            crate::chat::delivery::lock(&d).vouch_same_app();
+        }))
+    }
+
+    /// A known-peer session: `making` gives the link (its events on `events`), then it is
+    /// served as any; if it fails, the app hears why in one line.
+    fn begin_with(
+        &mut self,
+        pairing: u64,
+        events: Option<UnboundedReceiver<crate::rtc::SessionEvent>>,
+        making: super::known::Making,
+    ) {
+        self.close();
+        let (ctx, crx) = mpsc::unbounded_channel();
+        self.cmds = Some(ctx);
+        let tx = self.tx.clone();
+        let slot = self.link.clone();
+        self.task = Some(tokio::spawn(async move {
+            let forward = events.map(|mut srx| {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    while let Some(event) = srx.recv().await {
+                        if tx.send(AppEvent::Session { pairing, event }).is_err() {
+                            break;
+                        }
+                    }
+                })
+            });
+            match making.await {
+                Ok(link) => {
+                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(link.clone());
+                    serve(link, crx, tx, pairing, None).await;
+                }
+                Err(why) => {
+                    let _ = tx.send(AppEvent::KnownFailed { pairing, why });
+                }
+            }
+            if let Some(f) = forward {
+                let _ = f.await;
+            }
+        }));
     }
 
     fn link(&self) -> Option<Arc<dyn Link>> {
@@ -235,14 +337,10 @@ impl Runner {
 
     fn send_files(&mut self, id: u64, paths: Vec<PathBuf>) {
         let tx = self.tx.clone();
-        let failed = |why: &str| {
-            let _ = tx.send(AppEvent::Transfer {
-                id,
-                event: TransferEvent::Failed(why.into()),
-            });
-        };
         let Some(link) = self.link() else {
-            return failed("not connected");
+            let event = TransferEvent::Failed(Arc::new(TransferError::NotConnected));
+            let _ = tx.send(AppEvent::Transfer { id, event });
+            return;
         };
         let (cancel, signal) = transfer::cancel_pair();
         let (ptx, prx) = mpsc::channel(16);
@@ -254,27 +352,27 @@ impl Runner {
         let open = link.open_channel(transfer::proto::LABEL);
         let task = tokio::spawn(async move {
             let run = async move {
-                let ch = open.await.map_err(|e| match e {
-                    RtcError::NotQrchat => FILES_NEED_QRCHAT.to_owned(),
-                    e => format!("could not open a channel for it: {e}"),
-                })?;
+                let ch = open.await.map_err(transfer::channel_error)?;
                 let wire = transfer::BulkWire::sending(ch.clone());
                 let r = transfer::send(&wire, &paths, opts).await;
                 drop(wire);
                 // The outcome is known; the goodbye need not hold it up.
                 tokio::spawn(async move { ch.close().await });
-                r.map_err(|e| e.to_string())
+                r
             };
             let (r, ()) = tokio::join!(run, forward(id, prx, tx.clone()));
             let event = match r {
                 Ok(rep) => TransferEvent::Sent(rep),
-                Err(why) => TransferEvent::Failed(why),
+                Err(why) => TransferEvent::Failed(Arc::new(why)),
             };
             let _ = tx.send(AppEvent::Transfer { id, event });
         });
         self.track(id, cancel, None, task);
     }
 
+    /// Receive in two steps: the offer goes to the app as a question, and the user's
+    /// answer (the one channel `Running::answer`) is awaited by the transfer itself, which
+    /// meanwhile still hears the peer's cancel.
     fn receive_files(&mut self, id: u64, channel: Channel) {
         let tx = self.tx.clone();
         // Without a folder the app declines every offer: nothing is written.
@@ -285,36 +383,34 @@ impl Runner {
             progress: Some(ptx),
             cancel: signal,
         };
-        let (ask_tx, mut ask_rx) = mpsc::channel(1);
-        let (answer_tx, mut answer_rx) = oneshot::channel::<bool>();
+        let (answer_tx, answer_rx) = oneshot::channel::<bool>();
         let task = tokio::spawn(async move {
+            let offer_tx = tx.clone();
             let run = async move {
                 let wire = transfer::BulkWire::receiving(channel.clone());
-                let r = transfer::receive(&wire, &dir, Policy::Ask(ask_tx), opts).await;
-                drop(wire);
-                tokio::spawn(async move { channel.close().await });
-                r.map_err(|e| e.to_string())
-            };
-            let offer_tx = tx.clone();
-            let ask = async move {
-                let Some(req) = ask_rx.recv().await else {
-                    return;
+                let receive = async {
+                    let offer = transfer::offer(&wire, opts).await?;
+                    let _ = offer_tx.send(AppEvent::Transfer {
+                        id,
+                        event: TransferEvent::Offer(offer.summary().clone()),
+                    });
+                    let answer = async move {
+                        match answer_rx.await {
+                            Ok(true) => Answer::Accept(dir),
+                            // no reason: the sender says "the other side declined"
+                            _ => Answer::Decline(String::new()),
+                        }
+                    };
+                    offer.answer(answer).await
                 };
-                let _ = offer_tx.send(AppEvent::Transfer {
-                    id,
-                    event: TransferEvent::Offer(req.summary),
-                });
-                let mut answer = req.answer;
-                tokio::select! {
-                    yes = &mut answer_rx => { let _ = answer.send(yes.unwrap_or(false)); }
-                    // The transfer ended while the user was asked (the peer cancelled).
-                    _ = answer.closed() => {}
-                }
+                let r = receive.await;
+                tokio::spawn(async move { channel.close().await });
+                r
             };
-            let (r, (), ()) = tokio::join!(run, ask, forward(id, prx, tx.clone()));
+            let (r, ()) = tokio::join!(run, forward(id, prx, tx.clone()));
             let event = match r {
                 Ok(rep) => TransferEvent::Received(rep),
-                Err(why) => TransferEvent::Failed(why),
+                Err(why) => TransferEvent::Failed(Arc::new(why)),
             };
             let _ = tx.send(AppEvent::Transfer { id, event });
         });
@@ -372,6 +468,10 @@ impl Runner {
 
     fn begin(&mut self, pairing: u64, offer: Option<SessionDescription>) {
         self.close();
+        // A code pairing: no known peer vouches for it (a reconnect that failed did).
+        if let Some(d) = &self.delivery {
+            crate::chat::delivery::lock(d).unvouch();
+        }
         let (stx, mut srx) = mpsc::unbounded_channel();
         let (ctx, crx) = mpsc::unbounded_channel();
         self.cmds = Some(ctx);
@@ -490,6 +590,13 @@ impl Runner {
             let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
         }
     }
+}
+
+/// Known peers without the lasting identity.
+fn known_off() -> super::known::Making {
+    Box::pin(async {
+        Err("known peers need the lasting identity (this app runs with --ephemeral)".to_string())
+    })
 }
 
 /// Progress reports of transfer `id` as app events, until the transfer drops its sender.

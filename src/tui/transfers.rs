@@ -3,13 +3,11 @@
 //! State and words only: the runner runs the transfers (`transfer::send` / `receive`) and
 //! reports back as [`TransferEvent`]s.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
 use super::app::{App, Who};
 use super::event::{Effect, TransferEvent};
 use super::files;
-use crate::transfer::{self, human_bytes, Direction, OfferSummary, Progress, ReceiveReport};
+use crate::transfer::words::{self, offer_name, offer_words};
+use crate::transfer::{self, Direction, Progress};
 
 /// Where a transfer stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,148 +35,9 @@ pub struct Transfer {
 /// is dropped (closed), so a peer cannot flood the chat with offers.
 pub const MAX_WAITING_OFFERS: usize = 8;
 
-/// `0:07`, `12:30`, `1:02:03`.
-pub fn clock(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
-}
-
-/// The progress line: `sending photo.jpg: 1.2 MB of 4.0 MB (30%), 3.1 MB/s, 0:01 left`.
+/// The progress line of `t` (see [`words::progress_line`]).
 pub fn progress_text(t: &Transfer, paused: bool) -> String {
-    let verb = match t.direction {
-        Direction::Send => "sending",
-        Direction::Receive => "receiving",
-    };
-    let Some(p) = &t.progress else {
-        return if paused {
-            format!("{verb} {}: paused: the link is interrupted", t.name)
-        } else {
-            format!("{verb} {}: starting", t.name)
-        };
-    };
-    let pct = p
-        .done
-        .saturating_mul(100)
-        .checked_div(p.total)
-        .unwrap_or(100);
-    let mut s = format!(
-        "{verb} {}: {} of {} ({pct}%)",
-        t.name,
-        human_bytes(p.done),
-        human_bytes(p.total)
-    );
-    if paused {
-        s.push_str(", paused: the link is interrupted");
-    } else if p.rate > 0.0 {
-        s.push_str(&format!(", {}/s", human_bytes(p.rate as u64)));
-        if let Some(eta) = p.eta {
-            s.push_str(&format!(", {} left", clock(eta)));
-        }
-    }
-    let file = crate::chat::sanitize_line(&p.file);
-    if !file.is_empty() && file != t.name.trim_end_matches('/') {
-        s.push_str(&format!(" · {file}"));
-    }
-    s
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
-/// `photo.jpg`, `photos/`, `3 items`: the offer's name for display.
-pub fn offer_name(s: &OfferSummary) -> String {
-    match s.names.as_slice() {
-        [one] => {
-            let n = crate::chat::sanitize_line(one);
-            if s.dirs > 0 {
-                format!("{n}/")
-            } else {
-                n
-            }
-        }
-        many => format!("{} items", many.len()),
-    }
-}
-
-/// `photo.jpg (2.1 MB, 1 file)`, `photos/ (40 MB, 12 files, 3 folders)`.
-pub fn offer_words(s: &OfferSummary) -> String {
-    let mut what = vec![human_bytes(s.bytes), count(s.files, "file", "files")];
-    if s.dirs > 0 {
-        what.push(count(s.dirs, "folder", "folders"));
-    }
-    let names = if s.names.len() > 1 {
-        let shown: Vec<String> = s
-            .names
-            .iter()
-            .take(3)
-            .map(|n| crate::chat::sanitize_line(n))
-            .collect();
-        let more = s.names.len().saturating_sub(3);
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
-        format!(": {}{more}", shown.join(", "))
-    } else {
-        String::new()
-    };
-    format!("{} ({}){names}", offer_name(s), what.join(", "))
-}
-
-/// Where a receive went: the one file, the one top-level folder, or the receive folder.
-pub fn saved_where(rep: &ReceiveReport, dir: &Path) -> PathBuf {
-    if let [one] = rep.files.as_slice() {
-        return one.clone();
-    }
-    let tops: std::collections::BTreeSet<_> = rep
-        .files
-        .iter()
-        .filter_map(|f| f.strip_prefix(dir).ok()?.components().next())
-        .collect();
-    match tops.into_iter().collect::<Vec<_>>().as_slice() {
-        [top] => dir.join(top),
-        _ => dir.to_path_buf(),
-    }
-}
-
-/// `, 63 MB resumed` (inside the parentheses of a done line) when some was here before.
-fn resumed(n: u64) -> String {
-    if n == 0 {
-        String::new()
-    } else {
-        format!(", {} resumed", human_bytes(n))
-    }
-}
-
-/// The top-level names of what was received, relative to the receive folder (a few).
-fn top_names(rep: &ReceiveReport, dir: &Path) -> String {
-    let mut tops: Vec<String> = Vec::new();
-    for f in &rep.files {
-        let Some(top) = f.strip_prefix(dir).ok().and_then(|r| r.components().next()) else {
-            continue;
-        };
-        let top = crate::chat::sanitize_line(&top.as_os_str().to_string_lossy());
-        if !tops.contains(&top) {
-            tops.push(top);
-        }
-    }
-    let more = tops.len().saturating_sub(3);
-    tops.truncate(3);
-    let mut s = tops.join(", ");
-    if more > 0 {
-        s.push_str(&format!(" and {more} more"));
-    }
-    s
+    words::progress_line(t.direction, &t.name, t.progress.as_ref(), paused)
 }
 
 impl App {
@@ -276,13 +135,8 @@ impl App {
             self.push_line(Who::Warn, "the peer has left: nothing was sent".into());
             return vec![];
         }
-        if self.pairing.peer_qrchat == Some(false) {
-            self.push_line(
-                Who::Warn,
-                "files need qrchat on both sides: the other side is a browser page, which \
-                 takes chat only. Nothing was sent."
-                    .into(),
-            );
+        if let Err(e) = transfer::peer_takes_files(self.pairing.peer_qrchat) {
+            self.push_line(Who::Warn, format!("{e}. Nothing was sent."));
             return vec![];
         }
         let home = self.opts.home.clone();
@@ -313,10 +167,7 @@ impl App {
         }
         self.next_transfer += 1;
         let id = self.next_transfer;
-        let name = match paths.as_slice() {
-            [one] => files::display_name(one),
-            many => format!("{} items", many.len()),
-        };
+        let name = words::paths_name(&paths);
         let words = files::describe(&paths);
         self.chat.transfers.push(Transfer {
             id,
@@ -445,38 +296,12 @@ impl App {
             }
             TransferEvent::Sent(rep) => {
                 self.over(id);
-                let what = format!(
-                    "{}, {}",
-                    human_bytes(rep.bytes),
-                    count(rep.files, "file", "files")
-                );
-                if rep.skipped.is_empty() {
-                    self.transfer_line(
-                        id,
-                        Who::Info,
-                        format!(
-                            "sent {name} ({what}{}): verified by the peer",
-                            resumed(rep.resumed)
-                        ),
-                        true,
-                    );
+                let who = if rep.skipped.is_empty() {
+                    Who::Info
                 } else {
-                    let left: Vec<String> = rep
-                        .skipped
-                        .iter()
-                        .map(|p| crate::chat::sanitize_line(&p.display().to_string()))
-                        .collect();
-                    self.transfer_line(
-                        id,
-                        Who::Warn,
-                        format!(
-                            "sent {name} ({what}): verified by the peer; left out (not a \
-                             plain file or folder): {}",
-                            left.join(", ")
-                        ),
-                        true,
-                    );
-                }
+                    Who::Warn
+                };
+                self.transfer_line(id, who, words::sent_line(&name, &rep), true);
                 vec![]
             }
             TransferEvent::Received(rep) => {
@@ -485,54 +310,19 @@ impl App {
                     return vec![];
                 }
                 let dir = self.opts.receive_dir.clone().unwrap_or_default();
-                let place = saved_where(&rep, &dir);
-                let at = crate::chat::sanitize_line(&place.display().to_string());
-                // Several things side by side in the folder: name them.
-                let names = if place == dir && !rep.files.is_empty() {
-                    format!(": {}", top_names(&rep, &dir))
-                } else {
-                    String::new()
-                };
-                let text = match rep.files.len() {
-                    0 => format!(
-                        "received {name} ({}): in {at}",
-                        count(rep.dirs, "empty folder", "empty folders")
-                    ),
-                    1 => format!(
-                        "received {name} ({}{}), verified: saved as {at}",
-                        human_bytes(rep.bytes),
-                        resumed(rep.resumed)
-                    ),
-                    n => format!(
-                        "received {name} ({}, {n} files{}), all verified: in {at}{names}",
-                        human_bytes(rep.bytes),
-                        resumed(rep.resumed)
-                    ),
-                };
+                let text = words::received_line(&name, &rep, &dir);
                 self.transfer_line(id, Who::Info, text, true);
                 vec![]
             }
             TransferEvent::Failed(e) => {
                 self.over(id);
-                let what = match direction {
-                    Direction::Send => "not sent",
-                    Direction::Receive => "not received",
-                };
-                let why = crate::chat::sanitize_line(&e);
                 // A cancelled receive keeps what arrived (the link's own error says so).
                 let arrived = self
                     .transfer(id)
                     .and_then(|t| t.progress.as_ref())
                     .is_some_and(|p| p.done > 0);
-                let kept = if direction == Direction::Receive
-                    && arrived
-                    && (why.starts_with("cancelled") || why.starts_with("the other side cancelled"))
-                {
-                    " (what arrived is kept: the same files sent again resume from there)"
-                } else {
-                    ""
-                };
-                self.transfer_line(id, Who::Warn, format!("{name} {what}: {why}{kept}"), true);
+                let text = words::failed_line(direction, &name, &e, arrived);
+                self.transfer_line(id, Who::Warn, text, true);
                 vec![]
             }
         }

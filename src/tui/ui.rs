@@ -112,7 +112,18 @@ pub fn draw(f: &mut Frame, app: &App) {
         spans.push(Span::styled(format!(" {key}"), key_style()));
         spans.push(Span::raw(format!(" {what} ")));
     }
-    f.render_widget(Paragraph::new(Line::from(spans)), bottom);
+    // A known peer asking: its prompt takes the footer on every screen until answered
+    // (the start screen shows it in its box too).
+    match super::known::prompt(app) {
+        Some(p) => f.render_widget(
+            Paragraph::new(Line::styled(
+                format!(" {p}"),
+                warn_style().add_modifier(Modifier::BOLD),
+            )),
+            bottom,
+        ),
+        None => f.render_widget(Paragraph::new(Line::from(spans)), bottom),
+    }
 
     if app.help.is_some() {
         screens::help::draw(f, body, app);

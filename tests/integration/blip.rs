@@ -162,8 +162,8 @@ fn a_transfer_pauses_through_a_blip_and_finishes() {
     );
     assert_eq!(code_b, 0, "{err_b}");
     assert_eq!(code_a, 0, "{err_a}");
-    assert!(err_b.contains("(verified)"), "{err_b}");
-    assert!(err_a.contains("the other side verified them"), "{err_a}");
+    assert!(err_b.contains("verified: saved as"), "{err_b}");
+    assert!(err_a.contains("verified by the peer"), "{err_a}");
     assert!(err_a.contains("link back") && err_b.contains("link back"));
     let got = std::fs::read(inbox.join("video.bin")).unwrap();
     assert!(got == data, "the received file differs from the sent one");

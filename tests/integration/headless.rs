@@ -200,7 +200,7 @@ fn files_and_folders_cross_both_ways_and_both_exit_0() {
     let (code_b, err_b) = bob.exit(Duration::from_secs(60));
     assert_eq!(code_a, 0, "alice: {err_a}");
     assert_eq!(code_b, 0, "bob: {err_b}");
-    assert!(err_a.contains("the other side verified them"), "{err_a}");
+    assert!(err_a.contains("verified by the peer"), "{err_a}");
     assert_eq!(std::fs::read(p("got_b/big.bin")).unwrap(), big);
     assert_eq!(
         std::fs::read(p("got_a/folder/sub/a.txt")).unwrap(),
@@ -210,7 +210,7 @@ fn files_and_folders_cross_both_ways_and_both_exit_0() {
     assert!(std::path::Path::new(&p("got_a/folder/empty")).is_dir());
 }
 
-/// The receiver says "received ... (verified)" with the sender's "verified them", not
+/// The receiver says "received ..., verified" with the sender's "verified by the peer", not
 /// seconds later (it used to wait 2 s for its own close to drain after the sender had
 /// gone), and a tiny file shows no rate.
 #[test]
@@ -226,8 +226,8 @@ fn the_receiver_says_verified_with_the_sender() {
     let answer = bob.line(T);
     alice.say(&answer);
     alice.hang_up();
-    let (sent, _) = alice.wait_stderr("the other side verified them", T);
-    let (got, _) = bob.wait_stderr("(verified)", T);
+    let (sent, _) = alice.wait_stderr("verified by the peer", T);
+    let (got, _) = bob.wait_stderr("verified: saved as", T);
     let gap = got.saturating_duration_since(sent);
     assert!(
         gap < Duration::from_millis(1500),
@@ -260,7 +260,11 @@ fn without_receive_files_are_declined_and_the_sender_told() {
     assert_ne!(code_a, 0, "{err_a}");
     assert!(err_a.contains("declined"), "{err_a}");
     assert!(err_a.contains("--receive"), "{err_a}");
-    bob.wait_stderr("declined (no --receive DIR)", T);
+    // the offer is named, as the TUI names it
+    bob.wait_stderr(
+        "offers note.txt (12 B, 1 file); declined (no --receive DIR)",
+        T,
+    );
     bob.hang_up();
     let (code_b, err_b) = bob.exit(T);
     assert_eq!(code_b, 0, "bob: {err_b}");

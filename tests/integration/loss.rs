@@ -142,7 +142,7 @@ fn pairing_in(net: &mut Net, loss: f64, file_len: usize, seed: u64) -> Result<Du
     if got != data {
         return Err("the received file differs from the sent one".into());
     }
-    if !err_b.contains("(verified)") {
+    if !err_b.contains("verified: saved as") {
         return Err(format!("bob never said the file was verified:\n{err_b}"));
     }
     Ok(t0.elapsed())

@@ -678,7 +678,7 @@ fn a_sender_killed_mid_file_resumes_in_a_new_pairing() {
     assert_eq!(std::fs::read(into.join("disk.img")).unwrap(), data);
     assert!(!part.exists());
     // all of what had arrived was kept: the receiver reports it resumed exactly that
-    let want = format!("({} resumed)", transfer::human_bytes(arrived));
+    let want = format!(", {} resumed), verified", transfer::human_bytes(arrived));
     assert!(err_r.contains(&want), "{want} in: {err_r}");
     println!("killed sender: {arrived} bytes had arrived; the new pairing resumed from them");
 }

@@ -235,7 +235,7 @@ impl App {
 
     /// A re-pairing with the same qrchat app opened: the session sends what was not
     /// delivered again, in order, with the same ids; those lines are pending again.
-    pub(super) fn resending(&mut self) {
+    pub(crate) fn resending(&mut self) {
         for line in self.chat.lines.iter_mut() {
             if line.id.is_some() && line.delivery == Some(Delivery::NotDelivered) {
                 line.delivery = Some(Delivery::Pending);

@@ -63,7 +63,7 @@ impl App {
 
     /// A fresh pairing in this role (the chat stays: see [`App::new_pairing`]); the composer
     /// is emptied (its history stays).
-    fn fresh(&mut self, role: Option<Role>) {
+    pub(crate) fn fresh(&mut self, role: Option<Role>) {
         self.pairing = Pairing::new(self.pairing.id + 1, role, &self.opts);
         self.forget_awaiting();
         self.composer.clear();
@@ -124,6 +124,10 @@ impl App {
     /// chat (its lines, the draft, the transcript). The app keeps its certificate, so the
     /// same peer app is recognised and the safety number stays the same.
     pub(crate) fn repair(&mut self) -> Vec<Effect> {
+        // A known peer is asked again by name (no code), keeping the chat.
+        if let Some(fx) = self.reconnect_known() {
+            return fx;
+        }
         self.end_transfers();
         // The old link is closed (if Ctrl-O drops a live peer, it ends here): what it did
         // not deliver is marked so; a re-pairing with the same app sends it again.
@@ -241,7 +245,7 @@ impl App {
     }
 
     /// Esc out of a pairing's screens: back to the chat Ctrl-R kept, else a new pairing.
-    fn leave_pairing(&mut self) -> Vec<Effect> {
+    pub(crate) fn leave_pairing(&mut self) -> Vec<Effect> {
         let Some(mut kept) = self.kept.take() else {
             return self.new_pairing();
         };

@@ -153,6 +153,8 @@ pub struct App {
     /// The composer holds `/send` made from this paste (dropped files): Esc puts the
     /// pasted text back instead.
     pub dropped: Option<String>,
+    /// Known peers: who is here, who asks (`tui/known.rs`).
+    pub known: super::known::KnownState,
 }
 
 impl App {
@@ -179,6 +181,7 @@ impl App {
             dropped: None,
             kept: None,
             asked: None,
+            known: Default::default(),
         };
         let fx = if app.opts.start {
             app.begin_start()
@@ -348,10 +351,27 @@ impl App {
                 self.push_line(Who::Warn, why);
                 vec![]
             }
+            AppEvent::KnownPeers { known, here } => {
+                self.on_known_peers(known, here);
+                vec![]
+            }
+            AppEvent::KnownAsk { ask, peer } => self.on_known_ask(ask, peer),
+            AppEvent::KnownStep { pairing, step } if pairing == self.pairing.id => {
+                self.on_known_step(step);
+                vec![]
+            }
+            AppEvent::KnownFailed { pairing, why } if pairing == self.pairing.id => {
+                self.on_known_failed(why)
+            }
+            AppEvent::KnownStep { .. } | AppEvent::KnownFailed { .. } => vec![],
         }
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        // A known peer asking takes Enter and Esc until answered.
+        if let Some(fx) = self.known_key(&key) {
+            return fx;
+        }
         if let Some(b) = keys::find(screens::GLOBAL, self, &key) {
             return (b.run)(self, key);
         }
@@ -416,6 +436,10 @@ impl App {
             if self.now >= *until {
                 self.notice = None;
             }
+        }
+        let fx = self.known_tick();
+        if !fx.is_empty() {
+            return fx;
         }
         if let Some((code, at)) = &self.pairing.scan.found {
             if self.now >= *at + FOUND_PAUSE {

@@ -126,6 +126,8 @@ pub struct Pairing {
     pub direct: bool,
     /// The peer's address as the link's open named it ("10.0.0.2:50001 (host)"), raw.
     pub remote: Option<String>,
+    /// A pairing with a known peer (by name, no code).
+    pub known: Option<crate::tui::known::KnownPairing>,
 }
 
 impl Pairing {

@@ -81,6 +81,11 @@ impl App {
                 self.screen = Screen::Chat;
                 self.pairing.conn.failed = None;
                 self.pairing.peer.link = Some(LinkState::Open { route });
+                // A known peer: its name, when paired, the saved safety number.
+                if self.known_opened(route) {
+                    self.pairing.remote = remote;
+                    return vec![];
+                }
                 let peer = remote
                     .as_deref()
                     .map(|r| crate::chat::sanitize(&address_only(r)));
@@ -233,11 +238,13 @@ impl App {
             return;
         }
         let reason = crate::chat::sanitize(&reason);
+        let again = match &self.pairing.known {
+            Some(k) => format!("ask {} again", k.peer.name),
+            None => "new code".into(),
+        };
         self.push_line(
             Who::Warn,
-            format!(
-                "{reason}. Ctrl-R: new code, keeping this chat; Esc: new pairing; Ctrl-C: quit"
-            ),
+            format!("{reason}. Ctrl-R: {again}, keeping this chat; Esc: new pairing; Ctrl-C: quit"),
         );
         self.pairing.peer.left = Some(reason);
         self.pairing.peer.interrupted_at = None;

@@ -110,9 +110,15 @@ pub const KEYS: &[Binding] = &[
     Binding {
         label: "Ctrl-R",
         chords: &[ctrl('r')],
-        hint: |_| "new code, keep chat",
+        hint: |app| {
+            if app.pairing.known.is_some() {
+                "ask again, keep chat"
+            } else {
+                "new code, keep chat"
+            }
+        },
         help: "once the link is gone: pair again with a new code, keeping this chat (Esc on \
-               its screens comes back to it)",
+               its screens comes back to it); with a known peer, ask it again by name",
         when: |app| app.pairing.peer.left.is_some(),
         run: |app, _| app.repair(),
     },

@@ -54,13 +54,22 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
                 .since
                 .map(|s| app.now.saturating_sub(s))
                 .unwrap_or_default();
-            lines.push(Line::from(vec![
-                Span::styled(ui::spinner(app), ui::key_style()),
-                Span::raw(format!(
+            // A known peer: found, asked (its user answers), then the link comes up.
+            let what = match &app.pairing.known {
+                Some(k) => format!(
+                    " Asking {}, a known peer… {}",
+                    k.peer.name,
+                    ui::secs(waited)
+                ),
+                None => format!(
                     " Connecting directly to the other side… {} (gives up after {} s)",
                     ui::secs(waited),
                     CONNECT_TIMEOUT.as_secs()
-                )),
+                ),
+            };
+            lines.push(Line::from(vec![
+                Span::styled(ui::spinner(app), ui::key_style()),
+                Span::raw(what),
             ]));
         }
         Some(why) => {

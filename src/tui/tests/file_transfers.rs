@@ -1,6 +1,7 @@
 //! Tests: files in the chat.
 
 use super::*;
+use crate::transfer::TransferError;
 
 /// A chat (starter side) with a qrchat peer, paths relative to `dir`, files received
 /// into `dir/in`.
@@ -415,11 +416,11 @@ fn cancel_stops_transfers_both_ways_and_failures_are_said() {
     // The engine's words for how each ended.
     app.update(AppEvent::Transfer {
         id: 1,
-        event: TransferEvent::Failed("cancelled".into()),
+        event: TransferEvent::Failed(Arc::new(TransferError::Cancelled(String::new()))),
     });
     app.update(AppEvent::Transfer {
         id: incoming,
-        event: TransferEvent::Failed(crate::transfer::TransferError::Interrupted.to_string()),
+        event: TransferEvent::Failed(Arc::new(TransferError::Interrupted)),
     });
     let out = render(&app);
     assert!(out.contains("big.bin not sent: cancelled"), "{out}");
@@ -431,9 +432,7 @@ fn cancel_stops_transfers_both_ways_and_failures_are_said() {
     let id = offered(&mut app, &["x.bin"], 1, 0, 1);
     app.update(AppEvent::Transfer {
         id,
-        event: TransferEvent::Failed(
-            crate::transfer::TransferError::PeerCancelled(String::new()).to_string(),
-        ),
+        event: TransferEvent::Failed(Arc::new(TransferError::PeerCancelled(String::new()))),
     });
     assert!(render(&app).contains("x.bin not received: the other side cancelled"));
     assert!(!footer(&app).contains("y accept"));
@@ -739,9 +738,7 @@ fn done_lines_say_what_was_resumed_and_name_what_arrived() {
     });
     app.update(AppEvent::Transfer {
         id,
-        event: TransferEvent::Failed(
-            crate::transfer::TransferError::PeerCancelled(String::new()).to_string(),
-        ),
+        event: TransferEvent::Failed(Arc::new(TransferError::PeerCancelled(String::new()))),
     });
     assert_eq!(
         last_line(&app),

@@ -27,6 +27,7 @@ mod file_transfers;
 mod hints;
 mod history;
 mod keys;
+mod known;
 mod leaving;
 mod link_states;
 mod marks;

@@ -1,0 +1,387 @@
+//! Tests: known peers in the app. The start screen lists the ones on this network and
+//! Enter asks one; a known peer asking shows "bob wants to chat: Enter accept, Esc
+//! decline"; the chat opens with its name and the saved safety number; a reconnect with
+//! the peer of a chat that ended keeps the chat and sends again what it did not get.
+
+use super::*;
+use crate::chat::delivery::MessageId;
+use crate::tui::known::{Here, Reply, ASK_WAIT};
+
+/// The screen's words, boxes and line breaks gone (wrapped lines read as one).
+fn words(app: &App) -> String {
+    render(app)
+        .replace(['│', '┌', '┐', '└', '┘', '─'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn bob() -> Here {
+    Here {
+        name: "bob".into(),
+        paired_on: "2026-12-01".into(),
+        sas: "123 456".into(),
+    }
+}
+
+fn known(app: &mut App, here: Vec<Here>) {
+    app.update(AppEvent::KnownPeers {
+        known: vec!["bob".into(), "carol".into()],
+        here,
+    });
+}
+
+fn step(app: &mut App, step: &str) {
+    let pairing = app.pairing.id;
+    app.update(AppEvent::KnownStep {
+        pairing,
+        step: step.into(),
+    });
+}
+
+fn failed(app: &mut App, why: &str) -> Vec<Effect> {
+    let pairing = app.pairing.id;
+    app.update(AppEvent::KnownFailed {
+        pairing,
+        why: why.into(),
+    })
+}
+
+/// The link of a known-peer pairing opens (the session's own safety number is another:
+/// the certificate is fresh each time).
+fn opens(app: &mut App) {
+    session(app, SessionEvent::Peer { qrchat: true });
+    session(
+        app,
+        SessionEvent::State(LinkState::Open { route: Route::Lan }),
+    );
+    session(
+        app,
+        SessionEvent::Open {
+            sas: "999 999".into(),
+            remote: Some("10.99.60.2:50001".into()),
+            route: Route::Lan,
+        },
+    );
+}
+
+/// Start screen, bob on the network: ↓↓ Enter asks him.
+fn ask_bob(app: &mut App) -> Vec<Effect> {
+    known(app, vec![bob()]);
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Enter))
+}
+
+fn connect_fx(fx: &[Effect]) -> Option<(String, bool)> {
+    fx.iter().find_map(|e| match e {
+        Effect::ConnectKnown { name, keep, .. } => Some((name.clone(), *keep)),
+        _ => None,
+    })
+}
+
+fn answer_fx(fx: &[Effect]) -> Option<(u64, Reply)> {
+    fx.iter().find_map(|e| match e {
+        Effect::AnswerKnown { ask, answer } => Some((*ask, *answer)),
+        _ => None,
+    })
+}
+
+#[test]
+fn no_known_peers_no_word_of_them() {
+    let (mut app, _) = app_with(false, false, 100, 30);
+    let before = render(&app);
+    app.update(AppEvent::KnownPeers {
+        known: vec![],
+        here: vec![],
+    });
+    assert_eq!(render(&app), before);
+    assert!(!before.contains("known peer"), "{before}");
+}
+
+#[test]
+fn the_start_screen_lists_the_known_peers_here_and_enter_asks_one() {
+    let (mut app, _) = app_with(false, false, 100, 30);
+    assert!(app.wants_presence());
+    known(&mut app, vec![]);
+    let screen = render(&app);
+    assert!(
+        screen.contains("No known peer is on this network now (bob, carol)."),
+        "{screen}"
+    );
+    insta::assert_snapshot!("start_known_none_here", screen);
+
+    known(&mut app, vec![bob()]);
+    let screen = render(&app);
+    assert!(
+        screen.contains("Known peers on this network now:"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("bob   paired by sight on 2026-12-01"),
+        "{screen}"
+    );
+    // ↑ wraps to the last choice: bob.
+    app.update(key(KeyCode::Up));
+    assert_eq!(app.start_sel, 2);
+    insta::assert_snapshot!("start_known_here", render(&app));
+    // ↓ wraps back to Start a chat.
+    app.update(key(KeyCode::Down));
+    assert_eq!(app.start_sel, 0);
+
+    let fx = ask_bob(&mut app);
+    assert_eq!(connect_fx(&fx), Some(("bob".into(), false)));
+    assert_eq!(app.screen, Screen::Connecting);
+    assert!(!app.wants_presence());
+    step(&mut app, "found bob at 10.99.60.2; asking bob");
+    step(&mut app, "waiting for bob to accept");
+    let screen = words(&app);
+    assert!(
+        screen.contains(
+            "looking for bob on this network → found bob at 10.99.60.2; asking bob → waiting for bob to accept"
+        ),
+        "{screen}"
+    );
+    assert!(screen.contains("Asking bob, a known peer"), "{screen}");
+
+    // bob goes away: the list says so at the next round, and the selection follows.
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.screen, Screen::Start);
+    known(&mut app, vec![bob()]);
+    app.update(key(KeyCode::Up));
+    known(&mut app, vec![]);
+    assert_eq!(app.start_sel, 1);
+    assert!(render(&app).contains("No known peer is on this network now"));
+}
+
+#[test]
+fn each_failure_is_one_line_on_the_start_screen() {
+    for why in [
+        "bob is not on this network (no answer from bob's qrchat within 2 s); pair by code",
+        "bob declined",
+        "bob is in another chat right now; try again later",
+    ] {
+        let (mut app, _) = app_with(false, false, 100, 30);
+        ask_bob(&mut app);
+        let fx = failed(&mut app, why);
+        assert!(fx.contains(&Effect::Close));
+        assert_eq!(app.screen, Screen::Start);
+        let screen = words(&app);
+        assert!(screen.contains(why), "{screen}");
+        if why == "bob declined" {
+            insta::assert_snapshot!("start_known_declined", render(&app));
+        }
+        // The next choice clears it.
+        ask_bob(&mut app);
+        assert!(!words(&app).contains(why));
+    }
+}
+
+#[test]
+fn a_known_peer_asking_is_accepted_with_enter_and_the_chat_names_it() {
+    let (mut app, _) = app_with(false, false, 100, 30);
+    let fx = app.update(AppEvent::KnownAsk {
+        ask: 7,
+        peer: bob(),
+    });
+    assert!(fx.contains(&Effect::Bell));
+    let screen = render(&app);
+    assert!(
+        screen.contains("bob wants to chat: Enter accept, Esc decline"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("start_known_asks", screen);
+    let fx = app.update(key(KeyCode::Enter));
+    let pairing = app.pairing.id;
+    assert_eq!(
+        answer_fx(&fx),
+        Some((
+            7,
+            Reply::Accept {
+                pairing,
+                keep: false
+            }
+        ))
+    );
+    assert_eq!(app.screen, Screen::Connecting);
+    assert!(!render(&app).contains("wants to chat"));
+    opens(&mut app);
+    assert_eq!(app.screen, Screen::Chat);
+    let screen = words(&app);
+    assert!(
+        screen.contains("connected to bob (paired by sight on 2026-12-01)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("safety number 123 456 (saved when you paired)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("999 999"), "{screen}");
+    insta::assert_snapshot!("chat_known_opened", render(&app));
+    // /save has nothing to add: bob is known.
+    assert!(app.pairing.known.is_some());
+}
+
+#[test]
+fn esc_declines_and_nothing_opens() {
+    let (mut app, _) = app_with(false, false, 100, 30);
+    app.update(AppEvent::KnownAsk {
+        ask: 3,
+        peer: bob(),
+    });
+    let fx = app.update(key(KeyCode::Esc));
+    assert_eq!(answer_fx(&fx), Some((3, Reply::Decline)));
+    assert_eq!(app.screen, Screen::Start);
+    assert!(!app.quit, "Esc answered the prompt, it did not quit");
+    assert!(!render(&app).contains("wants to chat"));
+    assert!(!fx.iter().any(|e| matches!(
+        e,
+        Effect::AnswerKnown {
+            answer: Reply::Accept { .. },
+            ..
+        }
+    )));
+}
+
+#[test]
+fn in_an_open_chat_or_after_the_wait_the_asker_hears_busy() {
+    let mut app = chatting(100, 30);
+    let fx = app.update(AppEvent::KnownAsk {
+        ask: 1,
+        peer: bob(),
+    });
+    assert_eq!(answer_fx(&fx), Some((1, Reply::Busy)));
+    assert!(!render(&app).contains("wants to chat"));
+
+    let (mut app, _) = app_with(false, false, 100, 30);
+    app.update(AppEvent::KnownAsk {
+        ask: 2,
+        peer: bob(),
+    });
+    // A second request while the first is asked: busy.
+    let fx = app.update(AppEvent::KnownAsk {
+        ask: 4,
+        peer: bob(),
+    });
+    assert_eq!(answer_fx(&fx), Some((4, Reply::Busy)));
+    app.set_now(ASK_WAIT);
+    let fx = app.update(AppEvent::Tick);
+    assert_eq!(answer_fx(&fx), Some((2, Reply::Busy)));
+    assert!(!render(&app).contains("wants to chat"));
+}
+
+/// A chat with bob (asked from the start screen) in which "first" and "second" went out
+/// with ids and were never acknowledged before the link ended.
+fn chat_with_bob_that_ended() -> App {
+    let (mut app, _) = app_with(false, false, 100, 30);
+    ask_bob(&mut app);
+    opens(&mut app);
+    for (n, text) in ["first", "second"].into_iter().enumerate() {
+        typed(&mut app, text);
+        let fx = app.update(key(KeyCode::Enter));
+        assert!(fx.contains(&Effect::Send(text.into())), "{fx:?}");
+        let pairing = app.pairing.id;
+        app.update(AppEvent::Sent {
+            pairing,
+            result: Ok(Some(MessageId {
+                chat: 9,
+                seq: n as u64 + 1,
+            })),
+        });
+    }
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
+    assert!(app
+        .chat
+        .lines
+        .iter()
+        .filter(|l| l.text == "first" || l.text == "second")
+        .all(|l| l.delivery == Some(Delivery::NotDelivered)));
+    app
+}
+
+fn pending_again(app: &App) -> bool {
+    app.chat
+        .lines
+        .iter()
+        .filter(|l| l.text == "first" || l.text == "second")
+        .all(|l| l.delivery == Some(Delivery::Pending))
+}
+
+#[test]
+fn ctrl_r_asks_the_known_peer_again_and_what_it_did_not_get_is_pending_again() {
+    let mut app = chat_with_bob_that_ended();
+    assert!(
+        footer(&app).contains("Ctrl-R ask again, keep chat"),
+        "{}",
+        footer(&app)
+    );
+    typed(&mut app, "a draft");
+    let fx = app.update(ctrl('r'));
+    assert_eq!(connect_fx(&fx), Some(("bob".into(), true)));
+    assert_eq!(app.screen, Screen::Connecting);
+    assert_eq!(app.composer.text(), "a draft");
+    opens(&mut app);
+    assert_eq!(app.screen, Screen::Chat);
+    let screen = render(&app);
+    assert!(screen.contains("bob again, the same app"), "{screen}");
+    assert!(pending_again(&app), "{screen}");
+    // The chat is the same one: the old lines are there.
+    assert!(screen.contains("you   first ⋯"), "{screen}");
+}
+
+#[test]
+fn a_reconnect_that_fails_goes_back_to_the_kept_chat_with_the_reason() {
+    let mut app = chat_with_bob_that_ended();
+    app.update(ctrl('r'));
+    failed(
+        &mut app,
+        "bob is not on this network (no answer from bob's qrchat within 2 s); pair by code",
+    );
+    assert_eq!(app.screen, Screen::Chat);
+    assert!(last_line(&app).contains("bob is not on this network"));
+    assert!(app
+        .chat
+        .lines
+        .iter()
+        .any(|l| l.text == "first" && l.delivery == Some(Delivery::NotDelivered)));
+}
+
+#[test]
+fn the_same_peer_asking_after_the_chat_ended_is_accepted_into_the_same_chat() {
+    let mut app = chat_with_bob_that_ended();
+    app.update(AppEvent::KnownAsk {
+        ask: 5,
+        peer: bob(),
+    });
+    // The prompt takes the footer of the chat that ended.
+    assert!(footer(&app).contains("bob wants to chat: Enter accept, Esc decline"));
+    let fx = app.update(key(KeyCode::Enter));
+    let pairing = app.pairing.id;
+    assert_eq!(
+        answer_fx(&fx),
+        Some((
+            5,
+            Reply::Accept {
+                pairing,
+                keep: true
+            }
+        ))
+    );
+    assert!(!fx.contains(&Effect::NewChat));
+    opens(&mut app);
+    assert!(pending_again(&app));
+
+    // Someone else asking after a chat with bob ended: a new chat, nothing resent.
+    let mut app = chat_with_bob_that_ended();
+    let carol = Here {
+        name: "carol".into(),
+        ..bob()
+    };
+    app.update(AppEvent::KnownAsk {
+        ask: 6,
+        peer: carol,
+    });
+    let fx = app.update(key(KeyCode::Enter));
+    assert!(fx.contains(&Effect::NewChat));
+    assert!(app.chat.lines.is_empty());
+}
