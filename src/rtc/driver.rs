@@ -479,14 +479,19 @@ fn on_open_in(
     }));
 }
 
-/// The two addresses of ICE's selected pair when both are host candidates (the two
-/// machines see each other directly, no NAT, no relay): where a transfer's bulk TCP
-/// connection may go (transfer::bulk). None otherwise.
+/// The two addresses of ICE's selected pair when the peers reach each other directly on
+/// one network: where a transfer's bulk TCP connection may go (transfer::bulk). None
+/// through a relay or towards a NAT's address.
+///
+/// Ours is the local candidate's base (a server- or peer-reflexive local candidate shares
+/// the host socket: its related address). The peer's is its host candidate, or a
+/// peer-reflexive one at a site-local address (a LAN peer whose checks came before its
+/// candidates did: the offerer of a headless pairing sees the answerer so).
 async fn host_pair(
     dc: &RTCDataChannel,
     pc: Option<&RTCPeerConnection>,
 ) -> Option<(std::net::IpAddr, std::net::IpAddr)> {
-    use webrtc::ice_transport::ice_candidate_type::RTCIceCandidateType;
+    use webrtc::ice_transport::ice_candidate_type::RTCIceCandidateType as T;
     let sctp = match pc {
         Some(pc) => pc.sctp(),
         None => dc.transport().await?.upgrade()?,
@@ -496,13 +501,18 @@ async fn host_pair(
         .ice_transport()
         .get_selected_candidate_pair()
         .await?;
-    if pair.local.typ != RTCIceCandidateType::Host || pair.remote.typ != RTCIceCandidateType::Host {
+    let local = match pair.local.typ {
+        T::Host => &pair.local.address,
+        T::Srflx | T::Prflx => &pair.local.related_address,
+        _ => return None,
+    };
+    let remote = &pair.remote.address;
+    let direct = pair.remote.typ == T::Host
+        || (pair.remote.typ == T::Prflx && signal::is_site_local(remote));
+    if !direct {
         return None;
     }
-    Some((
-        pair.local.address.parse().ok()?,
-        pair.remote.address.parse().ok()?,
-    ))
+    Some((local.parse().ok()?, remote.parse().ok()?))
 }
 
 /// Read the chat until it ends, turning messages into facts. Between qrchat peers a
