@@ -11,7 +11,14 @@
 //! \x10m<chat>.<seq> <text>     a message: the sending chat's id (16 hex digits), its
 //!                              number in that chat (1, 2, ...), a space, the text as typed
 //! \x10a<chat>.<seq>            "shown": every message of that chat up to <seq> is delivered
+//! \x10b                        "goodbye": the peer is leaving the chat on purpose (sent last,
+//!                              before the close; anything after the `b` is ignored, for reasons
+//!                              a later version may add)
 //! ```
+//! The goodbye is what tells "the peer left" from "the peer stopped responding" whatever
+//! the loss: the close of a channel and of the connection are single packets that a lossy
+//! path drops, while the goodbye is a message SCTP retransmits until the peer has it, and
+//! the leaving side waits (bounded) for that before it closes.
 //! Ids are unique across the sessions of one chat: the chat id is drawn at random once per
 //! chat (a TUI chat outlives its pairings; a headless run is one chat) and the number only
 //! grows. A message keeps its id when it is sent again after a re-pairing, so the receiver
@@ -104,6 +111,8 @@ pub enum Wire<'a> {
         text: &'a str,
     },
     Ack(MessageId),
+    /// The peer is leaving on purpose.
+    Bye,
     /// Anything else: plain text (a browser page, or a malformed envelope shown as it is).
     Plain(&'a str),
 }
@@ -114,6 +123,10 @@ pub fn encode_message(id: MessageId, text: &str) -> String {
 
 pub fn encode_ack(id: MessageId) -> String {
     format!("{MARK}a{id}")
+}
+
+pub fn encode_bye() -> String {
+    format!("{MARK}b")
 }
 
 pub fn decode(raw: &str) -> Wire<'_> {
@@ -128,6 +141,8 @@ pub fn decode(raw: &str) -> Wire<'_> {
         }
     } else if let Some(id) = rest.strip_prefix('a').and_then(MessageId::parse) {
         return Wire::Ack(id);
+    } else if rest.starts_with('b') {
+        return Wire::Bye;
     }
     Wire::Plain(raw)
 }
@@ -171,6 +186,8 @@ pub struct Incoming {
     pub reply: Option<String>,
     /// These of ours are delivered now (oldest first).
     pub delivered: Vec<MessageId>,
+    /// The peer said goodbye: it is leaving on purpose and sends nothing more.
+    pub bye: bool,
 }
 
 /// One chat's delivery state: what we sent and its marks, what we showed of the peer's.
@@ -307,10 +324,15 @@ impl Delivery {
                     id: Some(id),
                     reply,
                     delivered: Vec::new(),
+                    bye: false,
                 }
             }
             Wire::Ack(id) => Incoming {
                 delivered: self.acked(id),
+                ..Incoming::default()
+            },
+            Wire::Bye => Incoming {
+                bye: true,
                 ..Incoming::default()
             },
         }
@@ -413,6 +435,9 @@ mod tests {
             }
         );
         assert_eq!(decode(&encode_ack(id)), Wire::Ack(id));
+        assert_eq!(decode(&encode_bye()), Wire::Bye);
+        // a later version may give a reason: still a goodbye
+        assert_eq!(decode("\u{10}bquit"), Wire::Bye);
         assert_eq!(
             decode(&encode_message(id, "")),
             Wire::Message { id, text: "" }
@@ -443,6 +468,20 @@ mod tests {
             .len()
                 <= ENVELOPE_BYTES
         );
+    }
+
+    #[test]
+    fn a_goodbye_ends_the_chat_between_qrchat_peers_and_is_text_for_a_browser() {
+        let (_, mut b) = pair();
+        let got = b.receive(&encode_bye());
+        assert!(got.bye);
+        assert_eq!(got.show, None);
+        assert_eq!(got.reply, None);
+        // a browser page's text that happens to start so is shown, never taken as a goodbye
+        let mut page = Delivery::new(1);
+        let got = page.receive(&encode_bye());
+        assert!(!got.bye);
+        assert_eq!(got.show.as_deref(), Some("\u{10}b"));
     }
 
     #[test]

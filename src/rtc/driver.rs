@@ -76,6 +76,9 @@ struct Run {
     /// Further channels (ours and the peer's, handed to the owner): a normal close waits
     /// until the peer acknowledged what was written on them too.
     channels: Vec<Arc<RTCDataChannel>>,
+    /// The chat's reader saw its end (the peer reset it, or the association broke): a
+    /// close waits for no acknowledgement then, none can come.
+    peer_gone: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Run {
@@ -102,6 +105,7 @@ impl Driver {
             remote_known: false,
             held: Vec::new(),
             channels: Vec::new(),
+            peer_gone: Arc::default(),
         };
         let mut incoming: VecDeque<Arc<RTCDataChannel>> = VecDeque::new();
         loop {
@@ -346,6 +350,7 @@ impl Driver {
             inputs.clone(),
             Arc::clone(&self.delivery),
             self.end_outgoing.clone(),
+            Arc::clone(&run.peer_gone),
         )));
         if let Some(mut outgoing) = self.outgoing.take() {
             let mut paused = run.paused.subscribe();
@@ -379,7 +384,15 @@ impl Driver {
         if let Some(w) = run.writer.take() {
             if flush && !*run.paused.borrow() {
                 let end = self.end_outgoing.clone();
+                // A qrchat peer hears a goodbye last, so it tells "left" from "stopped
+                // responding" even when the close below is lost.
+                let bye = (delivery::lock(&self.delivery).marked()
+                    && !run.peer_gone.load(std::sync::atomic::Ordering::SeqCst))
+                .then(delivery::encode_bye);
                 let flushed = async move {
+                    if let Some(bye) = bye {
+                        let _ = end.send(Some(bye)).await;
+                    }
                     let _ = end.send(None).await;
                     let _ = w.await;
                 };
@@ -395,8 +408,12 @@ impl Driver {
                 // peer timeout: 1 pairing in 10 at 5% loss).
                 let others = run.channels.clone();
                 let chat = run.chat.clone();
+                let gone = Arc::clone(&run.peer_gone);
                 let acked = async {
                     loop {
+                        if gone.load(std::sync::atomic::Ordering::SeqCst) {
+                            break;
+                        }
                         let mut pending = chat.as_ref().map_or(0, |c| c.buffered_amount());
                         for dc in &others {
                             pending += dc.buffered_amount().await;
@@ -417,7 +434,7 @@ impl Driver {
         }
         if flush {
             if let Some(ch) = run.chat.take() {
-                if *run.paused.borrow() {
+                if *run.paused.borrow() || run.peer_gone.load(std::sync::atomic::Ordering::SeqCst) {
                     ch.abort().await;
                 } else {
                     ch.close().await;
@@ -523,16 +540,19 @@ async fn read_chat(
     inputs: mpsc::UnboundedSender<Input>,
     delivery: delivery::Shared,
     acks: mpsc::Sender<Option<String>>,
+    peer_gone: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let mut buf = vec![0u8; super::channel::READ_BUFFER_BYTES];
     loop {
         let (bytes, text) = match ch.recv_raw(&mut buf).await {
             Ok(None) => {
+                peer_gone.store(true, std::sync::atomic::Ordering::SeqCst);
                 let _ = inputs.send(Input::Fact(Fact::ChatEnded));
                 return;
             }
             Ok(Some((bytes, text))) => (bytes, text),
             Err(e) => {
+                peer_gone.store(true, std::sync::atomic::Ordering::SeqCst);
                 tracing::warn!("data channel read: {e}");
                 let _ = inputs.send(Input::Fact(Fact::ChatBroke(e.to_string())));
                 return;
@@ -546,6 +566,14 @@ async fn read_chat(
             continue;
         }
         let got = delivery::lock(&delivery).receive(&text_of(bytes));
+        if got.bye {
+            // The last thing a leaving qrchat peer sends: the chat ended on purpose, even
+            // when the close that follows is lost.
+            tracing::info!("the peer said goodbye");
+            peer_gone.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = inputs.send(Input::Fact(Fact::ChatEnded));
+            return;
+        }
         if let Some(show) = got.show {
             if inputs
                 .send(Input::Fact(Fact::Pass(SessionEvent::Message(show))))

@@ -67,12 +67,12 @@ pub enum AppEvent {
     /// Known peers: who is known, and who of them answered on this network just now.
     KnownPeers {
         known: Vec<String>,
-        here: Vec<super::known::Here>,
+        here: Vec<Here>,
     },
     /// A known peer wants to chat (request `ask`, answered with [`Effect::AnswerKnown`]).
     KnownAsk {
         ask: u64,
-        peer: super::known::Here,
+        peer: Here,
     },
     /// Reaching a known peer for pairing `pairing` moved on (words for the connecting screen).
     KnownStep {
@@ -181,9 +181,42 @@ pub enum Effect {
     /// The user's answer to known-peer request `ask`.
     AnswerKnown {
         ask: u64,
-        answer: super::known::Reply,
+        answer: Reply,
     },
     Quit,
+}
+
+/// A known peer, as the screens show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Here {
+    pub name: String,
+    /// "2026-12-06": when we paired by sight.
+    pub paired_on: String,
+    /// The safety number saved then.
+    pub sas: String,
+}
+
+impl Here {
+    pub fn of(p: &crate::known::KnownPeer) -> Here {
+        Here {
+            name: p.name.clone(),
+            paired_on: p.paired_on(),
+            sas: p.safety_number(),
+        }
+    }
+}
+
+/// The user's answer to a known peer's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// Answer it as pairing `pairing`; `keep`: the chat that ended with it goes on.
+    Accept {
+        pairing: u64,
+        keep: bool,
+    },
+    Decline,
+    /// The app is in another chat (or asked already).
+    Busy,
 }
 
 /// How to tell the user something arrived while the terminal is not focused.

@@ -26,9 +26,10 @@ use tokio::task::JoinHandle;
 
 use super::app::{App, Role, Screen, Who};
 use super::event::{AppEvent, Effect};
+pub use super::event::{Here, Reply};
 use super::session::{Channel, Connector, Link, SessionEvent};
 use crate::known::discovery::{self, Answer, Heard, OwnHellos, Request};
-use crate::known::{self, pair, store, KnownPeer, Store};
+use crate::known::{self, pair, store, Store};
 use crate::signal::{self, SdpKind};
 
 /// How often the start screen looks for its known peers (a round lasts at most
@@ -39,39 +40,6 @@ const PROBE_AT_MOST: usize = 16;
 /// How long "bob wants to chat" waits for an answer (the asker waits
 /// `discovery::ACCEPT_WAIT`, a little longer).
 pub const ASK_WAIT: Duration = Duration::from_secs(55);
-
-/// A known peer, as the screens show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Here {
-    pub name: String,
-    /// "2026-12-06": when we paired by sight.
-    pub paired_on: String,
-    /// The safety number saved then.
-    pub sas: String,
-}
-
-impl Here {
-    pub fn of(p: &KnownPeer) -> Here {
-        Here {
-            name: p.name.clone(),
-            paired_on: p.paired_on(),
-            sas: p.safety_number(),
-        }
-    }
-}
-
-/// The user's answer to a known peer's request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reply {
-    /// Answer it as pairing `pairing`; `keep`: the chat that ended with it goes on.
-    Accept {
-        pairing: u64,
-        keep: bool,
-    },
-    Decline,
-    /// The app is in another chat (or asked already).
-    Busy,
-}
 
 /// A known peer asking to chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,11 +79,23 @@ impl App {
         self.screen == Screen::Start && !self.quit
     }
 
+    /// A probe round's result. The selection follows the peer it was on (Enter must never
+    /// ask another one because the list changed under it); if that one is gone, it goes
+    /// back to the first choice.
     pub(crate) fn on_known_peers(&mut self, known: Vec<String>, here: Vec<Here>) {
+        let was = self.selected_peer().map(|p| p.name.clone());
         self.known.known = known;
         self.known.here = here;
         self.known.looked = true;
-        self.start_sel = self.start_sel.min(1 + self.known.here.len());
+        if let Some(name) = was {
+            let now = self.known.here.iter().position(|p| p.name == name);
+            self.start_sel = now.map_or(0, |i| i + 2);
+        }
+    }
+
+    /// The known peer the start screen's selection is on.
+    fn selected_peer(&self) -> Option<&Here> {
+        self.known.here.get(self.start_sel.checked_sub(2)?)
     }
 
     /// The start screen's choices: Start a chat, Join, then the known peers here.
@@ -139,7 +119,7 @@ impl App {
         match self.start_sel {
             0 => self.begin_start(),
             1 => self.begin_join(),
-            i => match self.known.here.get(i - 2).cloned() {
+            _ => match self.selected_peer().cloned() {
                 Some(peer) => self.connect_known(peer, false),
                 None => {
                     self.start_sel = 0;
@@ -379,6 +359,18 @@ impl App {
         Some(fx)
     }
 }
+
+/// The prompt's keys, for the help and the man page (they come before any screen's).
+pub const PROMPT_KEYS: &[(&str, &str)] = &[
+    (
+        "Enter",
+        "accept: the chat opens (after a chat with it ended, that chat goes on)",
+    ),
+    (
+        "Esc",
+        "decline: the other side sees \"bob declined\"; unanswered, it goes after 55 s",
+    ),
+];
 
 /// The prompt line while a known peer asks.
 pub fn prompt(app: &App) -> Option<String> {

@@ -225,6 +225,15 @@ impl App {
         }
     }
 
+    /// My lines still waiting for the peer's confirmation.
+    pub(crate) fn pending_lines(&self) -> usize {
+        self.chat
+            .lines
+            .iter()
+            .filter(|l| l.delivery == Some(Delivery::Pending))
+            .count()
+    }
+
     /// A new pairing: the reports of the last one's sends are ignored from now on (another
     /// pairing id), so no line waits for one.
     pub(crate) fn forget_awaiting(&mut self) {

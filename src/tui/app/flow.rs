@@ -270,7 +270,13 @@ impl App {
     /// Before leaving a chat that is not saved: ask once (a notice); the same again while
     /// the question shows leaves. True: asked, stay.
     fn ask(&mut self, how: Leaving) -> bool {
-        if !self.unsaved() {
+        // Lines the peer has not confirmed yet (only while the link is up: once it ended
+        // they are already marked not delivered).
+        let pending = match how {
+            Leaving::Quit => self.pending_lines(),
+            Leaving::Chat => 0,
+        };
+        if !self.unsaved() && pending == 0 {
             return false;
         }
         if let Some((was, at)) = self.asked {
@@ -281,14 +287,22 @@ impl App {
         }
         self.asked = Some((how, self.now));
         let text = match how {
-            Leaving::Quit => "this chat is not saved (no --history): Ctrl-C again to quit",
-            Leaving::Chat => "this chat is not saved (no --history): Esc again for a new chat",
+            Leaving::Quit if pending > 0 => format!(
+                "{pending} {} not confirmed by the other side yet: Ctrl-C again to quit \
+                 (marked not delivered)",
+                if pending == 1 { "message" } else { "messages" }
+            ),
+            Leaving::Quit => "this chat is not saved (no --history): Ctrl-C again to quit".into(),
+            Leaving::Chat => {
+                "this chat is not saved (no --history): Esc again for a new chat".into()
+            }
         };
         self.set_notice(text, ASK_AGAIN.as_secs());
         true
     }
 
-    /// Ctrl-C, Ctrl-D, q, /quit: quit; a chat that is not saved asks once first.
+    /// Ctrl-C, Ctrl-D, q, /quit: quit; a chat that is not saved, or a line the peer has not
+    /// confirmed yet, asks once first.
     pub(crate) fn leave(&mut self) -> Vec<Effect> {
         if self.ask(Leaving::Quit) {
             return vec![];
@@ -344,6 +358,9 @@ impl App {
     }
 
     pub(crate) fn quit(&mut self) -> Vec<Effect> {
+        // What the peer has not confirmed is not delivered as far as this app will ever
+        // know: said so on screen and in the transcript before the app goes.
+        self.undelivered();
         self.quit = true;
         vec![Effect::StopCamera, Effect::Close, Effect::Quit]
     }

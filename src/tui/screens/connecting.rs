@@ -56,8 +56,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
                 .unwrap_or_default();
             // A known peer: found, asked (its user answers), then the link comes up.
             let what = match &app.pairing.known {
-                Some(k) => format!(
+                Some(k) if app.starter() => format!(
                     " Asking {}, a known peer… {}",
+                    k.peer.name,
+                    ui::secs(waited)
+                ),
+                Some(k) => format!(
+                    " Connecting to {}, a known peer… {}",
                     k.peer.name,
                     ui::secs(waited)
                 ),

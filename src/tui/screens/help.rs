@@ -87,6 +87,8 @@ pub fn lines() -> Vec<(&'static str, &'static str)> {
         out.push(("", title(screen)));
         out.extend(keys);
     }
+    out.push(("", "A known peer asking (\"bob wants to chat\")"));
+    out.extend(crate::tui::known::PROMPT_KEYS.iter().copied());
     out.push(("", "Chat commands (type them, then Enter)"));
     out.extend(super::chat::COMMANDS.iter().copied());
     out.push(("", "Marks after your messages (to another qrchat)"));

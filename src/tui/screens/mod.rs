@@ -44,7 +44,7 @@ pub const GLOBAL: &[Binding] = &[
         label: "Ctrl-C",
         chords: &[ctrl('c')],
         hint: |_| "quit",
-        help: "quit, the terminal restored; a chat not saved (no --history) asks once",
+        help: "quit, the terminal restored; asks once if the chat is not saved (no --history) or a line is not yet ✓",
         when: always,
         run: |app, _| app.leave(),
     },

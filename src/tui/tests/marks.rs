@@ -204,6 +204,47 @@ async fn pending_lines_are_not_delivered_when_the_link_ends_on_screen_and_in_the
 }
 
 #[tokio::test]
+async fn quitting_with_lines_not_confirmed_asks_once_then_marks_them_not_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rig = Rig::new(script(true), Some(dir.path())).await;
+    rig.pair_with(0xBB).await;
+    rig.say("made it").await;
+    rig.say("still on its way").await;
+    rig.event(SessionEvent::Delivered(vec![id(1)])).await;
+    // The chat is saved (--history), but a line is not confirmed: asked once.
+    rig.update(ctrl('c')).await;
+    assert!(!rig.app.quit);
+    let out = render(&rig.app);
+    assert!(
+        out.contains("1 message not confirmed by the other side yet: Ctrl-C again to quit"),
+        "{out}"
+    );
+    assert_eq!(rig.mark("still on its way"), Some(Delivery::Pending));
+    rig.update(ctrl('c')).await;
+    assert!(rig.app.quit);
+    assert_eq!(rig.mark("still on its way"), Some(Delivery::NotDelivered));
+    assert_eq!(rig.mark("made it"), Some(Delivery::Delivered));
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    assert!(
+        text.contains(" --: not delivered: still on its way\n"),
+        "{text}"
+    );
+    assert!(!text.contains("not delivered: made it"), "{text}");
+}
+
+#[tokio::test]
+async fn quitting_with_every_line_confirmed_and_saved_asks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rig = Rig::new(script(true), Some(dir.path())).await;
+    rig.pair_with(0xBB).await;
+    rig.say("made it").await;
+    rig.event(SessionEvent::Delivered(vec![id(1)])).await;
+    rig.update(ctrl('c')).await;
+    assert!(rig.app.quit);
+}
+
+#[tokio::test]
 async fn a_re_pairing_with_the_same_app_makes_them_pending_again_until_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let mut rig = Rig::new(script(true), Some(dir.path())).await;
