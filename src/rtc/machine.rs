@@ -505,6 +505,17 @@ mod tests {
 
     const PEER_TIMEOUT: Duration = Duration::from_secs(60);
 
+    /// Our description is ready (one candidate, gathering done in time).
+    fn ready(m: &mut Machine, at: Instant) -> Vec<Action> {
+        m.on(
+            Fact::LocalReady {
+                candidates: 1,
+                timed_out: false,
+            },
+            at,
+        )
+    }
+
     fn machine(role: Role, stun: bool) -> (Machine, Instant) {
         let t0 = Instant::now();
         let m = Machine::new(
@@ -586,13 +597,7 @@ mod tests {
     #[test]
     fn offerer_waits_then_connects_then_opens() {
         let (mut m, t0) = machine(Role::Offerer, false);
-        let a = m.on(
-            Fact::LocalReady {
-                candidates: 1,
-                timed_out: false,
-            },
-            t0,
-        );
+        let a = ready(&mut m, t0);
         assert_eq!(
             events(&a),
             vec![
@@ -667,13 +672,7 @@ mod tests {
     #[test]
     fn offerer_gives_up_30_s_after_applying_the_answer() {
         let (mut m, t0) = machine(Role::Offerer, false);
-        m.on(
-            Fact::LocalReady {
-                candidates: 1,
-                timed_out: false,
-            },
-            t0,
-        );
+        ready(&mut m, t0);
         m.on(Fact::RemoteApplied { qrchat: false }, t0 + secs(5));
         assert_eq!(m.deadline(), Some(t0 + secs(35)));
         let a = m.on(Fact::Tick, t0 + secs(35));
@@ -691,13 +690,7 @@ mod tests {
     fn answerer_waits_ten_minutes_for_its_code_to_be_read() {
         let (mut m, t0) = machine(Role::Answerer, false);
         m.on(Fact::RemoteApplied { qrchat: true }, t0);
-        m.on(
-            Fact::LocalReady {
-                candidates: 1,
-                timed_out: false,
-            },
-            t0,
-        );
+        ready(&mut m, t0);
         // ICE "connecting" at once means nothing: the other side has not read the code.
         assert!(events(&m.on(Fact::Pc(PcState::Connecting), t0)).is_empty());
         assert_eq!(m.state(), Some(LinkState::WaitingForPeer));
@@ -709,13 +702,7 @@ mod tests {
         assert_eq!(m.deadline(), Some(t0 + secs(400) + CONNECT_TIMEOUT));
         // Never read: the waiting deadline.
         let (mut m, t0) = machine(Role::Answerer, false);
-        m.on(
-            Fact::LocalReady {
-                candidates: 1,
-                timed_out: false,
-            },
-            t0,
-        );
+        ready(&mut m, t0);
         let a = m.on(Fact::Tick, t0 + WAIT_FOR_PEER);
         assert_eq!(
             events(&a),
@@ -824,66 +811,57 @@ mod tests {
         assert_eq!(ev[2], early, "held until the chat is open, then handed on");
     }
 
+    /// Each incoming channel label in turn, and where the machine routes it.
+    fn routes(m: &mut Machine, t0: Instant, steps: &[(&str, ChannelUse)]) {
+        for (i, (label, want)) in steps.iter().enumerate() {
+            let got = m.on(
+                Fact::Incoming {
+                    label: (*label).into(),
+                },
+                t0,
+            );
+            assert_eq!(got, vec![Action::Route(*want)], "step {i}: {label}");
+        }
+    }
+
     #[test]
     fn channels_are_routed_by_who_the_peer_is() {
+        use ChannelUse::{Chat, Owner, Refuse, Rtt};
         // A browser offer: the first channel is the chat whatever its label; more are refused.
         let (mut m, t0) = machine(Role::Answerer, false);
         m.on(Fact::RemoteApplied { qrchat: false }, t0);
-        let label = |l: &str| Fact::Incoming { label: l.into() };
-        assert_eq!(
-            m.on(label("sendChannel"), t0),
-            vec![Action::Route(ChannelUse::Chat)]
-        );
-        assert_eq!(
-            m.on(label("qrchat-rtt"), t0),
-            vec![Action::Route(ChannelUse::Refuse)]
-        );
-        assert_eq!(
-            m.on(label("another"), t0),
-            vec![Action::Route(ChannelUse::Refuse)]
+        routes(
+            &mut m,
+            t0,
+            &[
+                ("sendChannel", Chat),
+                ("qrchat-rtt", Refuse),
+                ("another", Refuse),
+            ],
         );
         // A qrchat offerer: rtt once, chat, and further channels go to the owner, also
-        // one of its own that overtook the chat (streams are not ordered among each other).
+        // one of its own that overtook the chat (streams are not ordered among each other):
+        // here the chat's OPEN was lost and is on its way again, so the offerer's next
+        // channel (a transfer) arrives first. It is not the chat, and there is one chat only.
         let (mut m, t0) = machine(Role::Answerer, false);
         m.on(Fact::RemoteApplied { qrchat: true }, t0);
-        assert_eq!(
-            m.on(label("qrchat-pair"), t0),
-            vec![Action::Route(ChannelUse::Owner)]
-        );
-        assert_eq!(
-            m.on(label("qrchat-rtt"), t0),
-            vec![Action::Route(ChannelUse::Rtt)]
-        );
-        // The chat's OPEN was lost and is on its way again: the offerer's next channel
-        // (a transfer) arrives first. It is not the chat.
-        assert_eq!(
-            m.on(label("qrchat-file"), t0),
-            vec![Action::Route(ChannelUse::Owner)]
-        );
-        assert_eq!(
-            m.on(label("chat"), t0),
-            vec![Action::Route(ChannelUse::Chat)]
-        );
-        assert_eq!(
-            m.on(label("chat"), t0),
-            vec![Action::Route(ChannelUse::Owner)],
-            "one chat only"
-        );
-        assert_eq!(
-            m.on(label("qrchat-file"), t0),
-            vec![Action::Route(ChannelUse::Owner)]
-        );
-        assert_eq!(
-            m.on(label("qrchat-rtt"), t0),
-            vec![Action::Route(ChannelUse::Owner)]
+        routes(
+            &mut m,
+            t0,
+            &[
+                ("qrchat-pair", Owner),
+                ("qrchat-rtt", Rtt),
+                ("qrchat-file", Owner),
+                ("chat", Chat),
+                ("chat", Owner),
+                ("qrchat-file", Owner),
+                ("qrchat-rtt", Owner),
+            ],
         );
         // The offerer made the chat itself: a qrchat answerer's channels go to the owner.
         let (mut m, t0) = machine(Role::Offerer, false);
         m.on(Fact::RemoteApplied { qrchat: true }, t0);
-        assert_eq!(
-            m.on(label("qrchat-file"), t0),
-            vec![Action::Route(ChannelUse::Owner)]
-        );
+        routes(&mut m, t0, &[("qrchat-file", Owner)]);
     }
 
     #[test]
@@ -907,13 +885,7 @@ mod tests {
     fn a_link_whose_chat_never_opens_is_named_not_waited_on() {
         let (mut m, t0) = machine(Role::Answerer, false);
         m.on(Fact::RemoteApplied { qrchat: true }, t0);
-        m.on(
-            Fact::LocalReady {
-                candidates: 1,
-                timed_out: false,
-            },
-            t0,
-        );
+        ready(&mut m, t0);
         m.on(Fact::Pc(PcState::Connected), t0 + secs(5));
         m.on(Fact::DtlsConnected, t0 + secs(5));
         assert_eq!(m.deadline(), Some(t0 + secs(5) + CONNECT_TIMEOUT));

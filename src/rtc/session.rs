@@ -41,7 +41,10 @@ impl Identity {
     /// A fresh key pair and self-signed certificate.
     pub fn generate() -> Result<Identity, RtcError> {
         let key = rcgen::KeyPair::generate().map_err(|e| RtcError::KeyPair(e.to_string()))?;
-        let cert = RTCCertificate::from_key_pair(key)?;
+        Identity::of(RTCCertificate::from_key_pair(key)?)
+    }
+
+    fn of(cert: RTCCertificate) -> Result<Identity, RtcError> {
         let fingerprint = cert
             .get_fingerprints()
             .iter()
@@ -63,14 +66,7 @@ impl Identity {
 
     /// An identity kept by [`Identity::to_pem`].
     pub fn from_pem(pem: &str) -> Result<Identity, RtcError> {
-        let cert = RTCCertificate::from_pem(pem)?;
-        let fingerprint = cert
-            .get_fingerprints()
-            .iter()
-            .find(|f| f.algorithm == "sha-256")
-            .and_then(|f| signal::parse_fingerprint_hex(&f.value))
-            .ok_or(RtcError::NoFingerprint)?;
-        Ok(Identity { cert, fingerprint })
+        Identity::of(RTCCertificate::from_pem(pem)?)
     }
 }
 

@@ -79,11 +79,23 @@ impl App {
         self.screen == Screen::Start && !self.quit
     }
 
+    /// A probe round's result. The selection follows the peer it was on (Enter must never
+    /// ask another one because the list changed under it); if that one is gone, it goes
+    /// back to the first choice.
     pub(crate) fn on_known_peers(&mut self, known: Vec<String>, here: Vec<Here>) {
+        let was = self.selected_peer().map(|p| p.name.clone());
         self.known.known = known;
         self.known.here = here;
         self.known.looked = true;
-        self.start_sel = self.start_sel.min(1 + self.known.here.len());
+        if let Some(name) = was {
+            let now = self.known.here.iter().position(|p| p.name == name);
+            self.start_sel = now.map_or(0, |i| i + 2);
+        }
+    }
+
+    /// The known peer the start screen's selection is on.
+    fn selected_peer(&self) -> Option<&Here> {
+        self.known.here.get(self.start_sel.checked_sub(2)?)
     }
 
     /// The start screen's choices: Start a chat, Join, then the known peers here.
@@ -107,7 +119,7 @@ impl App {
         match self.start_sel {
             0 => self.begin_start(),
             1 => self.begin_join(),
-            i => match self.known.here.get(i - 2).cloned() {
+            _ => match self.selected_peer().cloned() {
                 Some(peer) => self.connect_known(peer, false),
                 None => {
                     self.start_sel = 0;

@@ -285,8 +285,13 @@ impl Runner {
 
     /// A reconnect that keeps the chat: once the peer's answer is in, the delivery state
     /// hears that the next pairing is with the same app (its certificate is fresh).
+    /// Any other pairing takes back a vouch whose reconnect failed after the answer.
     fn vouch(&self, keep: bool) -> Option<Box<dyn FnOnce() + Send>> {
-        let d = self.delivery.clone().filter(|_| keep)?;
+        let d = self.delivery.clone()?;
+        if !keep {
+            crate::chat::delivery::lock(&d).unvouch();
+            return None;
+        }
         Some(Box::new(move || {
             crate::chat::delivery::lock(&d).vouch_same_app();
         }))

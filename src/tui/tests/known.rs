@@ -144,14 +144,35 @@ fn the_start_screen_lists_the_known_peers_here_and_enter_asks_one() {
     );
     assert!(screen.contains("Asking bob, a known peer"), "{screen}");
 
-    // bob goes away: the list says so at the next round, and the selection follows.
+    // bob goes away: the list says so at the next round, and the selection goes back to
+    // the first choice.
     app.update(key(KeyCode::Esc));
     assert_eq!(app.screen, Screen::Start);
     known(&mut app, vec![bob()]);
-    app.update(key(KeyCode::Up));
+    assert_eq!(app.start_sel, 2, "still on bob");
     known(&mut app, vec![]);
-    assert_eq!(app.start_sel, 1);
+    assert_eq!(app.start_sel, 0);
     assert!(render(&app).contains("No known peer is on this network now"));
+}
+
+#[test]
+fn the_selection_follows_the_peer_when_the_list_changes_under_it() {
+    let (mut app, _) = app_with(false, false, 100, 30);
+    let carol = Here {
+        name: "carol".into(),
+        ..bob()
+    };
+    known(&mut app, vec![bob(), carol.clone()]);
+    app.update(key(KeyCode::Up));
+    assert_eq!(app.start_sel, 3, "on carol");
+    // bob goes: carol moves up a row, and the selection with her.
+    known(&mut app, vec![carol.clone()]);
+    assert_eq!(app.start_sel, 2);
+    // bob comes back before her: still carol.
+    known(&mut app, vec![bob(), carol]);
+    assert_eq!(app.start_sel, 3);
+    let fx = app.update(key(KeyCode::Enter));
+    assert_eq!(connect_fx(&fx), Some(("carol".into(), false)));
 }
 
 #[test]
@@ -175,6 +196,22 @@ fn each_failure_is_one_line_on_the_start_screen() {
         ask_bob(&mut app);
         assert!(!words(&app).contains(why));
     }
+}
+
+#[test]
+fn a_link_that_does_not_come_up_is_one_line_on_the_start_screen() {
+    let (mut app, _) = app_with(false, false, 100, 30);
+    app.update(AppEvent::KnownAsk {
+        ask: 1,
+        peer: bob(),
+    });
+    app.update(key(KeyCode::Enter));
+    let fx = session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
+    assert!(fx.contains(&Effect::Close), "{fx:?}");
+    assert_eq!(app.screen, Screen::Start);
+    let screen = words(&app);
+    assert!(screen.contains("could not connect to bob:"), "{screen}");
+    assert!(!screen.contains("new code"), "{screen}");
 }
 
 #[test]
@@ -390,4 +427,102 @@ fn the_same_peer_asking_after_the_chat_ended_is_accepted_into_the_same_chat() {
     let fx = app.update(key(KeyCode::Enter));
     assert!(fx.contains(&Effect::NewChat));
     assert!(app.chat.lines.is_empty());
+}
+
+/// The runner's half with real sockets on loopback: the app's listener (`Side::listen`)
+/// turns only a genuine known peer's sealed offer into a prompt. A stranger (another
+/// secret) and a holder of the secret with another identity get nothing shown; the
+/// genuine one is asked, and the user's Esc reaches it as "declined".
+#[tokio::test]
+async fn only_a_genuine_known_peer_is_put_to_the_user() {
+    use crate::known::discovery::{ConnectError, Connector};
+    use crate::known::{store, KnownPeer};
+
+    let dir = tempfile::tempdir().unwrap();
+    let secret = [7u8; 32];
+    let (me, them) = ([1u8; 32], [2u8; 32]);
+    let lo = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    // What this app saved: bob.
+    store::remember(
+        dir.path(),
+        KnownPeer {
+            name: "bob".into(),
+            fingerprint: them,
+            my_fingerprint: me,
+            secret,
+            paired: 0,
+            last_seen: 0,
+            addrs: vec![lo],
+        },
+    )
+    .unwrap();
+    // What bob saved: this app, as alice.
+    let alice = KnownPeer {
+        name: "alice".into(),
+        fingerprint: me,
+        my_fingerprint: them,
+        secret,
+        paired: 0,
+        last_seen: 0,
+        addrs: vec![lo],
+    };
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = vec!["127.0.0.1".to_string()];
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut side = crate::tui::known::Side::new(
+        dir.path().into(),
+        me,
+        port,
+        bind.clone(),
+        Arc::new(Scripted::default()),
+    );
+    side.listen(&tx);
+    let asked = |rx: &mut tokio::sync::mpsc::UnboundedReceiver<AppEvent>| {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .filter_map(|e| match e {
+                AppEvent::KnownAsk { ask, peer } => Some((ask, peer)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+
+    // A stranger: another secret. Its hello gets a challenge it cannot use.
+    let stranger = KnownPeer {
+        secret: [8; 32],
+        ..alice.clone()
+    };
+    let r = Connector::find(&stranger, port, &bind).await;
+    assert!(
+        matches!(r, Err(ConnectError::ForgotUs { .. })),
+        "{:?}",
+        r.err()
+    );
+
+    // The secret, but not bob's identity: refused by the listener, nothing shown.
+    let mut conn = Connector::find(&alice, port, &bind).await.unwrap();
+    let r = conn.offer([9; 32], "an offer", || {}).await;
+    assert!(matches!(r, Err(ConnectError::NotYou { .. })), "{r:?}");
+    assert!(asked(&mut rx).is_empty());
+
+    // bob himself: asked; the user declines.
+    let mut conn = Connector::find(&alice, port, &bind).await.unwrap();
+    let offer = tokio::spawn(async move { conn.offer(them, "an offer", || {}).await });
+    let (ask, peer) = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(a) = asked(&mut rx).pop() {
+                break a;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the genuine request reaches the app");
+    assert_eq!(peer.name, "bob");
+    side.refuse(ask, crate::known::discovery::Answer::Decline);
+    let r = offer.await.unwrap();
+    assert!(matches!(r, Err(ConnectError::Declined { .. })), "{r:?}");
 }
