@@ -132,7 +132,7 @@ impl App {
     /// `/send ARGS`: check the paths, then offer them to the peer as one transfer.
     pub(crate) fn send_command(&mut self, args: &str) -> Vec<Effect> {
         if self.pairing.peer.left.is_some() {
-            self.push_line(Who::Warn, "the peer has left: nothing was sent".into());
+            self.push_line(Who::Warn, "the link is gone: nothing was sent".into());
             return vec![];
         }
         if let Err(e) = transfer::peer_takes_files(self.pairing.peer_qrchat) {

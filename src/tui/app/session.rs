@@ -251,6 +251,16 @@ impl App {
     }
 
     pub(super) fn fail(&mut self, why: String) {
+        // A known peer's link that does not come up: one line where the user came from
+        // (the connecting screen's advice is about codes).
+        if let Some(k) = &self.pairing.known {
+            if self.screen == Screen::Connecting {
+                let line = format!("could not connect to {}: {why}", k.peer.name);
+                let fx = self.on_known_failed(line);
+                self.outbox.extend(fx);
+                return;
+            }
+        }
         self.pairing.conn.failed = Some(crate::chat::sanitize(&why));
         self.pairing.gathering = None;
         self.screen = Screen::Connecting;

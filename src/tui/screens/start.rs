@@ -65,7 +65,7 @@ pub const KEYS: &[Binding] = &[
         hint: |_| "quit",
         help: "quit (also Esc)",
         when: always,
-        run: |app, _| app.leave(),
+        run: |app, key| app.leave_by(if key.code == KeyCode::Esc { "Esc" } else { "q" }),
     },
 ];
 

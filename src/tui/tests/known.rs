@@ -199,6 +199,22 @@ fn each_failure_is_one_line_on_the_start_screen() {
 }
 
 #[test]
+fn a_link_that_does_not_come_up_is_one_line_on_the_start_screen() {
+    let (mut app, _) = app_with(false, false, 100, 30);
+    app.update(AppEvent::KnownAsk {
+        ask: 1,
+        peer: bob(),
+    });
+    app.update(key(KeyCode::Enter));
+    let fx = session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
+    assert!(fx.contains(&Effect::Close), "{fx:?}");
+    assert_eq!(app.screen, Screen::Start);
+    let screen = words(&app);
+    assert!(screen.contains("could not connect to bob:"), "{screen}");
+    assert!(!screen.contains("new code"), "{screen}");
+}
+
+#[test]
 fn a_known_peer_asking_is_accepted_with_enter_and_the_chat_names_it() {
     let (mut app, _) = app_with(false, false, 100, 30);
     let fx = app.update(AppEvent::KnownAsk {
