@@ -110,7 +110,10 @@ impl Files {
         self.sending = true;
         let open = async move {
             let ch = open.await.map_err(transfer::channel_error)?;
-            let r = transfer::send(&ch, &paths, opts).await;
+            // The content goes over a direct TCP connection where one can be made.
+            let wire = transfer::BulkWire::sending(ch.clone());
+            let r = transfer::send(&wire, &paths, opts).await;
+            drop(wire);
             ch.close().await;
             r
         };
@@ -127,8 +130,9 @@ impl Files {
                 let opts = self.opts();
                 self.running.spawn(async move {
                     let mut said = None;
+                    let wire = transfer::BulkWire::receiving(ch.clone());
                     let r = async {
-                        let offer = transfer::offer(&ch, opts).await?;
+                        let offer = transfer::offer(&wire, opts).await?;
                         let s = offer.summary();
                         said = Some((words::offer_name(s), words::offer_words(s)));
                         match &dir {
