@@ -328,9 +328,15 @@ pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
             .await
             {
                 Delivery::Accepted { to } => {
-                    status(format!(
-                        "the other side took my answer directly ({to}); connecting…"
-                    ));
+                    // Its acknowledgement can come after the link opened: "connecting…"
+                    // then would follow "connected" (seen in a trial).
+                    if matches!(session.state(), Some(LinkState::Open { .. })) {
+                        tracing::info!("the other side took my answer directly ({to})");
+                    } else {
+                        status(format!(
+                            "the other side took my answer directly ({to}); connecting…"
+                        ));
+                    }
                 }
                 Delivery::UsedUp { .. } => {
                     return Err(anyhow!("the other side's code is used up: another answer reached it first (someone else joined); ask for a new code"));
