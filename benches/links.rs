@@ -6,7 +6,8 @@
 //! order alternating run by run. Prints, per link, the median MB/s of each, the ratio
 //! qrchat / scp, CPU seconds per GiB on each side, peak RSS of each qrchat side, and
 //! retransmissions (qrchat: SCTP DATA chunks sent again, from the association's closing
-//! line in the --log file; scp: TCP segments retransmitted in the sending namespace).
+//! line in the --log file, plus the TCP segments retransmitted in the sending namespace
+//! during the run: its bulk path is TCP; scp: those TCP segments).
 //! Asserts nothing but that each transfer arrived.
 //!
 //! On the lossy rows TCP's segmentation offload is off (`gso_max_segs 1`), so that the
@@ -200,7 +201,15 @@ fn sctp_retransmissions(log: &Path) -> Option<u64> {
     total
 }
 
-fn qrchat_run(bin: &str, a: &Ns, b: &Ns, src: &Path, dir: &Path, n: usize) -> Result<Run, String> {
+fn qrchat_run(
+    net: &Net,
+    bin: &str,
+    (a, b): (&Ns, &Ns),
+    src: &Path,
+    dir: &Path,
+    n: usize,
+) -> Result<Run, String> {
+    let re_before = tcp_retrans(net, a);
     let inbox = dir.join(format!("in-q{n}"));
     let send_log = dir.join(format!("send-{n}.log"));
     let recv_log = dir.join(format!("recv-{n}.log"));
@@ -298,7 +307,10 @@ fn qrchat_run(bin: &str, a: &Ns, b: &Ns, src: &Path, dir: &Path, n: usize) -> Re
         mbps: size as f64 / secs / 1e6,
         cpu: (cpu_of(&err_o) / gib, cpu_of(&err_a) / gib),
         rss: (s_rss, r_rss),
-        retrans: sctp_retransmissions(&send_log),
+        // SCTP's on the data channel, TCP's on the bulk path (the sending namespace's count)
+        retrans: Some(
+            sctp_retransmissions(&send_log).unwrap_or(0) + tcp_retrans(net, a) - re_before,
+        ),
     })
 }
 
@@ -660,7 +672,7 @@ fn main() {
             for k in 0..tools.len() {
                 let t = (i + k) % tools.len();
                 let r = match &tools[t].1 {
-                    Tool::Qrchat(bin) => qrchat_run(bin, &a, &b, &src, &dir, i),
+                    Tool::Qrchat(bin) => qrchat_run(&net, bin, (&a, &b), &src, &dir, i),
                     Tool::Scp => scp_run(&net, &a, sshd.as_ref().unwrap(), &src, &dir),
                 };
                 match r {

@@ -93,8 +93,9 @@ pub struct Unused {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Headless: print my offer code as one line, read the answer code as the first line of
-    /// stdin, then relay stdin lines as messages and print received messages as lines.
+    /// Headless: print my offer code as one line, take the answer (handed over directly by
+    /// the joiner, or as the first line of stdin), then relay stdin lines as messages and
+    /// print received messages as lines.
     Offer {
         #[command(flatten)]
         args: HeadlessArgs,

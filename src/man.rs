@@ -96,8 +96,9 @@ pub fn page() -> String {
             "qrchat \\-\\-history ~/chats \\-\\-receive ~/inbox",
         ),
         (
-            "Headless, for scripts: the offer side prints its code, reads the answer as the \
-             first line of stdin, then relays lines.",
+            "Headless, for scripts: the offer side prints its code (and here a QR image of \
+             it); the answer side reads it and hands its answer over directly (else the offer \
+             side takes it as the first line of stdin); then both relay lines.",
             "qrchat offer \\-\\-qr\\-png offer.png\nqrchat answer \"$(qrchat scan offer.png)\"",
         ),
         (

@@ -25,6 +25,14 @@ const SEND_LOW_WATER: usize = 512 * 1024;
 /// all fits.
 pub(super) const READ_BUFFER_BYTES: usize = 1024 * 1024 + 64 * 1024;
 
+/// What every further channel we open announces in its sub-protocol field (the WebRTC
+/// `protocol`, carried in the channel's OPEN): the features this app speaks on it beyond
+/// the round-1 transfer protocol. `bulk-tcp/1`: a transfer's content may move over a
+/// direct TCP connection (transfer::bulk). An older qrchat opens its channels with an
+/// empty one and ignores ours, so both sides know what the other speaks before the first
+/// message.
+pub const FEATURES: &str = "bulk-tcp/1";
+
 /// One message off a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChannelMessage {
@@ -40,6 +48,10 @@ pub struct Channel {
 
 struct Inner {
     label: String,
+    /// The sub-protocol the channel was opened with (the opener's [`FEATURES`]).
+    peer_features: String,
+    /// ICE's selected pair when both ends are host candidates (local, remote).
+    host_pair: Option<(std::net::IpAddr, std::net::IpAddr)>,
     raw: Arc<DataChannel>,
     low: Arc<Notify>,
     read: Mutex<Vec<u8>>,
@@ -67,7 +79,12 @@ impl PartialEq for Channel {
 impl Eq for Channel {}
 
 impl Channel {
-    pub(super) fn new(label: String, raw: Arc<DataChannel>) -> Channel {
+    pub(super) fn new(
+        label: String,
+        raw: Arc<DataChannel>,
+        peer_features: String,
+        host_pair: Option<(std::net::IpAddr, std::net::IpAddr)>,
+    ) -> Channel {
         let low = Arc::new(Notify::new());
         raw.set_buffered_amount_low_threshold(SEND_LOW_WATER);
         {
@@ -80,6 +97,8 @@ impl Channel {
         Channel {
             inner: Arc::new(Inner {
                 label,
+                peer_features,
+                host_pair,
                 raw,
                 low,
                 read: Mutex::new(Vec::new()),
@@ -90,6 +109,21 @@ impl Channel {
 
     pub fn label(&self) -> &str {
         &self.inner.label
+    }
+
+    /// Whether the channel's opener announced `feature` in its sub-protocol (see
+    /// [`FEATURES`]). Meaningful on a channel the peer opened; on ours it is our own.
+    pub fn peer_speaks(&self, feature: &str) -> bool {
+        self.inner
+            .peer_features
+            .split(',')
+            .any(|f| f.trim() == feature)
+    }
+
+    /// The two addresses (local, remote) of the ICE pair the link runs on, when both are
+    /// host candidates: the peers reach each other directly, with no NAT or relay between.
+    pub fn host_pair(&self) -> Option<(std::net::IpAddr, std::net::IpAddr)> {
+        self.inner.host_pair
     }
 
     /// Bytes queued for sending and not yet handed to the network.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
+use webrtc::data_channel::data_channel_init::RTCDataChannelInit;
 use webrtc::data_channel::data_channel_state::RTCDataChannelState;
 use webrtc::data_channel::RTCDataChannel;
 use webrtc::peer_connection::RTCPeerConnection;
@@ -159,7 +160,13 @@ impl Driver {
                     let made = match self.machine.may_open(&label) {
                         Ok(()) => self
                             .pc
-                            .create_data_channel(&label, None)
+                            .create_data_channel(
+                                &label,
+                                Some(RTCDataChannelInit {
+                                    protocol: Some(super::channel::FEATURES.to_owned()),
+                                    ..Default::default()
+                                }),
+                            )
                             .await
                             .map_err(RtcError::from),
                         Err(e) => Err(e),
@@ -273,7 +280,9 @@ impl Driver {
                     tokio::spawn(rtt::run(ch, state, report_rtt(inputs)));
                 })
             }
-            ChannelUse::Owner => on_open(dc, move |ch| {
+            // A channel the peer opened knows no transport of its own: the pair is asked
+            // of the connection.
+            ChannelUse::Owner => on_open_in(dc, Some(Arc::downgrade(&self.pc)), move |ch| {
                 let _ = inputs.send(Input::Fact(Fact::Pass(SessionEvent::Channel(ch))));
             }),
             ChannelUse::Refuse => {
@@ -453,6 +462,16 @@ fn report_rtt(inputs: mpsc::UnboundedSender<Input>) -> impl Fn(Duration) -> bool
 
 /// Detach a channel once it opens and hand it on.
 pub(super) fn on_open(dc: Arc<RTCDataChannel>, then: impl FnOnce(Channel) + Send + 'static) {
+    on_open_in(dc, None, then)
+}
+
+/// [`on_open`], with the connection the channel belongs to where the channel itself does
+/// not know its transport (one the peer opened).
+fn on_open_in(
+    dc: Arc<RTCDataChannel>,
+    pc: Option<std::sync::Weak<RTCPeerConnection>>,
+    then: impl FnOnce(Channel) + Send + 'static,
+) {
     let dc2 = Arc::clone(&dc);
     let label = dc.label().to_owned();
     let then = std::sync::Mutex::new(Some(then));
@@ -460,17 +479,57 @@ pub(super) fn on_open(dc: Arc<RTCDataChannel>, then: impl FnOnce(Channel) + Send
         let dc2 = Arc::clone(&dc2);
         let label = label.clone();
         let then = then.lock().ok().and_then(|mut t| t.take());
+        // weak: the channel's handler must not keep its connection alive
+        let pc = pc.as_ref().and_then(|p| p.upgrade());
         Box::pin(async move {
+            let peer_features = dc2.protocol().to_owned();
+            let host_pair = host_pair(&dc2, pc.as_deref()).await;
             match dc2.detach().await {
                 Ok(raw) => {
                     if let Some(then) = then {
-                        then(Channel::new(label, raw));
+                        then(Channel::new(label, raw, peer_features, host_pair));
                     }
                 }
                 Err(e) => tracing::warn!(label, "could not detach a data channel: {e}"),
             }
         })
     }));
+}
+
+/// The two addresses of ICE's selected pair when the peers reach each other directly on
+/// one network: where a transfer's bulk TCP connection may go (transfer::bulk). None
+/// through a relay or towards a NAT's address.
+///
+/// Ours is the local candidate's base (a server- or peer-reflexive local candidate shares
+/// the host socket: its related address). The peer's is its host candidate, or a
+/// peer-reflexive one at a site-local address (a LAN peer whose checks came before its
+/// candidates did: the offerer of a headless pairing sees the answerer so).
+async fn host_pair(
+    dc: &RTCDataChannel,
+    pc: Option<&RTCPeerConnection>,
+) -> Option<(std::net::IpAddr, std::net::IpAddr)> {
+    use webrtc::ice_transport::ice_candidate_type::RTCIceCandidateType as T;
+    let sctp = match pc {
+        Some(pc) => pc.sctp(),
+        None => dc.transport().await?.upgrade()?,
+    };
+    let pair = sctp
+        .transport()
+        .ice_transport()
+        .get_selected_candidate_pair()
+        .await?;
+    let local = match pair.local.typ {
+        T::Host => &pair.local.address,
+        T::Srflx | T::Prflx => &pair.local.related_address,
+        _ => return None,
+    };
+    let remote = &pair.remote.address;
+    let direct = pair.remote.typ == T::Host
+        || (pair.remote.typ == T::Prflx && signal::is_site_local(remote));
+    if !direct {
+        return None;
+    }
+    Some((local.parse().ok()?, remote.parse().ok()?))
 }
 
 /// Read the chat until it ends, turning messages into facts. Between qrchat peers a

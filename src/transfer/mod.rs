@@ -16,6 +16,7 @@
 //! [`send`]; the receiver gets it from the session and calls [`receive`]. Either side
 //! stops it with a [`CancelHandle`]; both report [`Progress`] on a channel.
 
+pub mod bulk;
 pub mod dirs;
 mod disk;
 pub mod paths;
@@ -34,6 +35,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use bulk::BulkWire;
 pub use proto::{ErrorCode, Msg};
 pub use receive::{offer, receive, Answer, Offer};
 pub use send::send;

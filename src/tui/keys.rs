@@ -97,7 +97,7 @@ pub const Q_QUIT: Binding = Binding {
     hint: |_| "",
     help: "",
     when: always,
-    run: |app, _| app.leave(),
+    run: |app, _| app.leave_by("q"),
 };
 
 /// The first binding of `table` that takes `key` now.

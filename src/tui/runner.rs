@@ -358,7 +358,9 @@ impl Runner {
         let task = tokio::spawn(async move {
             let run = async move {
                 let ch = open.await.map_err(transfer::channel_error)?;
-                let r = transfer::send(&ch, &paths, opts).await;
+                let wire = transfer::BulkWire::sending(ch.clone());
+                let r = transfer::send(&wire, &paths, opts).await;
+                drop(wire);
                 // The outcome is known; the goodbye need not hold it up.
                 tokio::spawn(async move { ch.close().await });
                 r
@@ -390,8 +392,9 @@ impl Runner {
         let task = tokio::spawn(async move {
             let offer_tx = tx.clone();
             let run = async move {
+                let wire = transfer::BulkWire::receiving(channel.clone());
                 let receive = async {
-                    let offer = transfer::offer(&channel, opts).await?;
+                    let offer = transfer::offer(&wire, opts).await?;
                     let _ = offer_tx.send(AppEvent::Transfer {
                         id,
                         event: TransferEvent::Offer(offer.summary().clone()),

@@ -3,7 +3,8 @@
 //! (a cable out, Wi-Fi gone) while both sides type, then up again. Every message arrives,
 //! in order; neither side exits; both say the link was interrupted and came back.
 //!
-//! A transfer under way pauses through a blip and finishes once the link is back.
+//! A transfer under way pauses through a blip and finishes once the link is back (its
+//! content on the bulk TCP connection, transfer::bulk).
 //!
 //! Needs root (network namespaces) and iproute2: without them the test says why and returns.
 
@@ -96,6 +97,8 @@ fn a_transfer_pauses_through_a_blip_and_finishes() {
 
     let src_arg = src.display().to_string();
     let inbox_arg = inbox.display().to_string();
+    let bob_log = net.dir().join("bob.log");
+    let bob_log_arg = bob_log.display().to_string();
     let mut alice = net.qrchat(&a, &["offer", "--bind", "10.99.50.1", "--send", &src_arg]);
     let offer = alice.line(T);
     let mut bob = net.qrchat(
@@ -106,6 +109,8 @@ fn a_transfer_pauses_through_a_blip_and_finishes() {
             "10.99.50.2",
             "--receive",
             &inbox_arg,
+            "--log",
+            &bob_log_arg,
             &offer,
         ],
     );
@@ -162,4 +167,11 @@ fn a_transfer_pauses_through_a_blip_and_finishes() {
     assert!(err_a.contains("link back") && err_b.contains("link back"));
     let got = std::fs::read(inbox.join("video.bin")).unwrap();
     assert!(got == data, "the received file differs from the sent one");
+    // Two hosts on one network: the content went over the bulk TCP connection, and the
+    // blip paused it as it pauses the data channel.
+    let log = std::fs::read_to_string(&bob_log).unwrap();
+    assert!(
+        log.contains("bulk: reading the transfer from the proven TCP connection"),
+        "{log}"
+    );
 }

@@ -1,5 +1,6 @@
 //! One integration-test binary, one module per area.
 mod blip;
+mod bulk;
 mod cli;
 mod common;
 mod delivery;

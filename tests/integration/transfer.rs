@@ -89,6 +89,41 @@ async fn transfer_between(
     (s.expect("send"), r.expect("receive"))
 }
 
+/// The bulk path over a real pairing: both sides on loopback host candidates, the
+/// sender's channel announcing the feature, the receiver's listener, the proof and the
+/// records over real TCP; the data channel carries the control only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn between_two_qrchat_sessions_the_content_goes_over_tcp() {
+    let (alice, _arx, _bob, mut brx) = pair().await;
+    let src = tempfile::tempdir().unwrap();
+    let video = noise(8 << 20, 7);
+    write(&src.path().join("video.bin"), &video);
+    let paths = [src.path().join("video.bin")];
+    let at_bob = tempfile::tempdir().unwrap();
+    let send = async {
+        let ch = alice.open_channel(proto::LABEL).await.unwrap();
+        let wire = transfer::BulkWire::sending(ch);
+        let r = transfer::send(&wire, &paths, Options::default()).await;
+        (r, wire.used_tcp())
+    };
+    let recv = async {
+        let ch = incoming(&mut brx).await;
+        assert!(ch.host_pair().is_some(), "loopback is a host pair");
+        let wire = transfer::BulkWire::receiving(ch);
+        let r =
+            transfer::receive(&wire, at_bob.path(), Policy::AcceptAll, Options::default()).await;
+        (r, wire.used_tcp())
+    };
+    let ((s, s_tcp), (r, r_tcp)) =
+        tokio::time::timeout(Duration::from_secs(60), async { tokio::join!(send, recv) })
+            .await
+            .expect("the transfer finishes");
+    assert_eq!(s.unwrap().sent, 8 << 20);
+    assert_eq!(r.unwrap().received, 8 << 20);
+    assert!(s_tcp && r_tcp, "sender on TCP: {s_tcp}, receiver: {r_tcp}");
+    assert!(std::fs::read(at_bob.path().join("video.bin")).unwrap() == video);
+}
+
 /// A chat message from `from` still reaches the side whose events are `to_rx`.
 async fn chat_still_works(from: &Session, to_rx: &mut mpsc::UnboundedReceiver<SessionEvent>) {
     from.send("still here").await.unwrap();

@@ -192,10 +192,10 @@ impl App {
     /// Esc: one step back; from the first screen, quit.
     pub(crate) fn back(&mut self) -> Vec<Effect> {
         if self.first_screen() {
-            return self.leave();
+            return self.leave_by("Esc");
         }
         match self.screen {
-            Screen::Start => self.leave(),
+            Screen::Start => self.leave_by("Esc"),
             Screen::MyCode if self.starter() => self.leave_pairing(),
             // The joiner's answer: drop it and read their code again.
             Screen::MyCode => {
@@ -220,7 +220,7 @@ impl App {
             }
             Screen::Connecting => self.leave_pairing(),
             Screen::Chat if self.pairing.peer.left.is_some() => {
-                if self.ask(Leaving::Chat) {
+                if self.ask(Leaving::Chat, "Esc") {
                     return vec![];
                 }
                 self.new_pairing()
@@ -267,9 +267,10 @@ impl App {
                 .any(|l| matches!(l.who, Who::Me | Who::Peer))
     }
 
-    /// Before leaving a chat that is not saved: ask once (a notice); the same again while
-    /// the question shows leaves. True: asked, stay.
-    fn ask(&mut self, how: Leaving) -> bool {
+    /// Before leaving a chat that is not saved: ask once (a notice naming `key`, the key or
+    /// command that asked to leave); the same again while the question shows leaves. True:
+    /// asked, stay.
+    fn ask(&mut self, how: Leaving, key: &str) -> bool {
         // Lines the peer has not confirmed yet (only while the link is up: once it ended
         // they are already marked not delivered).
         let pending = match how {
@@ -288,23 +289,24 @@ impl App {
         self.asked = Some((how, self.now));
         let text = match how {
             Leaving::Quit if pending > 0 => format!(
-                "{pending} {} not confirmed by the other side yet: Ctrl-C again to quit \
+                "{pending} {} not confirmed by the other side yet: {key} again to quit \
                  (marked not delivered)",
                 if pending == 1 { "message" } else { "messages" }
             ),
-            Leaving::Quit => "this chat is not saved (no --history): Ctrl-C again to quit".into(),
+            Leaving::Quit => format!("this chat is not saved (no --history): {key} again to quit"),
             Leaving::Chat => {
-                "this chat is not saved (no --history): Esc again for a new chat".into()
+                format!("this chat is not saved (no --history): {key} again for a new chat")
             }
         };
         self.set_notice(text, ASK_AGAIN.as_secs());
         true
     }
 
-    /// Ctrl-C, Ctrl-D, q, /quit: quit; a chat that is not saved, or a line the peer has not
-    /// confirmed yet, asks once first.
-    pub(crate) fn leave(&mut self) -> Vec<Effect> {
-        if self.ask(Leaving::Quit) {
+    /// Ctrl-C, Ctrl-D, q, Esc on the first screen, /quit (`key`, named in the question):
+    /// quit; a chat that is not saved, or a line the peer has not confirmed yet, asks once
+    /// first (any of them again leaves).
+    pub(crate) fn leave_by(&mut self, key: &str) -> Vec<Effect> {
+        if self.ask(Leaving::Quit, key) {
             return vec![];
         }
         self.quit()

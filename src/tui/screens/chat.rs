@@ -132,7 +132,7 @@ pub const KEYS: &[Binding] = &[
                 "newest"
             }
         },
-        help: "back to the newest message; once the peer left: a new pairing",
+        help: "back to the newest message; once the link is gone: a new pairing",
         when: |app| app.pairing.peer.left.is_some() || scrolled(app),
         run: |app, _| app.back(),
     },
@@ -281,7 +281,7 @@ fn send(app: &mut App) -> Vec<Effect> {
         return vec![];
     }
     if app.pairing.peer.left.is_some() {
-        app.push_line(Who::Warn, "the peer has left: nothing was sent".into());
+        app.push_line(Who::Warn, "the link is gone: nothing was sent".into());
         return vec![];
     }
     if text.len() > crate::chat::MAX_MESSAGE_BYTES {
@@ -319,10 +319,10 @@ fn send(app: &mut App) -> Vec<Effect> {
                 Command::Accept => app.answer_offer(true),
                 Command::Decline => app.answer_offer(false),
                 Command::Help => {
-                    app.help = Some(0);
+                    super::help::open(app);
                     vec![]
                 }
-                Command::Quit => app.leave(),
+                Command::Quit => app.leave_by("/quit"),
             };
         }
     };
@@ -355,14 +355,14 @@ pub const COMMANDS: &[(&str, &str)] = &[
          escapes, ~); Tab completes the path",
     ),
     ("/accept", "accept the files offered (also Ctrl-Y)"),
-    (
-        "/save NAME",
-        "keep the peer as NAME (then: qrchat connect NAME)",
-    ),
-    ("/decline", "decline them (also Ctrl-N)"),
+    ("/decline", "decline the files offered (also Ctrl-N)"),
     (
         "/cancel",
         "stop the transfers under way, both ways (also Ctrl-X)",
+    ),
+    (
+        "/save NAME",
+        "keep the peer as NAME (then: qrchat connect NAME)",
     ),
     ("/help", "this help (also F1)"),
     ("/quit", "leave qrchat (also Ctrl-C)"),
@@ -703,8 +703,12 @@ fn status_line(app: &App) -> Line<'static> {
         None => chat.name.as_ref().map(|p| format!("peer {p}")),
         Some(_) => None,
     };
-    let rtt = match (chat.rtt, &chat.left) {
-        (Some(rtt), None) => Some(format!("rtt {:.1} ms", rtt.as_secs_f64() * 1e3)),
+    // The round trip only while the link is open: once nothing comes back, the last one
+    // measured says nothing true.
+    let rtt = match (chat.rtt, &chat.left, &chat.link) {
+        (Some(rtt), None, Some(LinkState::Open { .. })) => {
+            Some(format!("rtt {:.1} ms", rtt.as_secs_f64() * 1e3))
+        }
         _ => None,
     };
     let sas = chat.sas.as_ref().map(|s| format!("safety number {s}"));
@@ -776,7 +780,7 @@ fn draw_input(f: &mut Frame, area: Rect, app: &App) {
     if text.is_empty() {
         let long = "type a message (/send FILE sends a file)";
         let hint = if app.pairing.peer.left.is_some() {
-            "the peer has left"
+            "the link is gone: nothing can be sent"
         } else if input::width(long) + 2 <= area.width as usize {
             long
         } else {

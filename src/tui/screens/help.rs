@@ -68,6 +68,21 @@ pub const KEYS: &[Binding] = &[
     },
 ];
 
+/// Open the help at the keys of the screen at hand (the chat's keys, from the chat), the
+/// keys that work everywhere a scroll away above.
+pub fn open(app: &mut App) {
+    let want = title(app.screen);
+    let (_, rows) = layout(full_area(app));
+    let at = match app.screen {
+        Screen::Start => 0,
+        _ => rows
+            .iter()
+            .position(|l| l.spans.len() == 1 && l.spans[0].content == want)
+            .unwrap_or(0),
+    };
+    app.help = Some(at.min(max_scroll(app)));
+}
+
 /// Every screen's keys, by screen.
 pub fn lines() -> Vec<(&'static str, &'static str)> {
     let mut out = vec![("", "Everywhere")];

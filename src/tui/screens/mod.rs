@@ -46,7 +46,7 @@ pub const GLOBAL: &[Binding] = &[
         hint: |_| "quit",
         help: "quit, the terminal restored; asks once if the chat is not saved (no --history) or a line is not yet ✓",
         when: always,
-        run: |app, _| app.leave(),
+        run: |app, _| app.leave_by("Ctrl-C"),
     },
     Binding {
         label: "Ctrl-D",
@@ -54,7 +54,7 @@ pub const GLOBAL: &[Binding] = &[
         hint: |_| "",
         help: "quit, only when nothing is typed",
         when: |app| !app.drafting(),
-        run: |app, _| app.leave(),
+        run: |app, _| app.leave_by("Ctrl-D"),
     },
     Binding {
         label: "Esc",
@@ -71,7 +71,7 @@ pub const GLOBAL: &[Binding] = &[
         help: "this help (also ? where nothing is typed)",
         when: |app| app.help.is_none(),
         run: |app, _| {
-            app.help = Some(0);
+            help::open(app);
             vec![]
         },
     },
@@ -82,7 +82,7 @@ pub const GLOBAL: &[Binding] = &[
         help: "",
         when: |app| app.help.is_none() && !app.typing(),
         run: |app, _| {
-            app.help = Some(0);
+            help::open(app);
             vec![]
         },
     },

@@ -75,7 +75,7 @@ pub const KEYS: &[Binding] = &[
         hint: |_| "",
         help: "quit (where nothing is typed)",
         when: always,
-        run: |app, _| app.leave(),
+        run: |app, _| app.leave_by("q"),
     },
 ];
 

@@ -65,7 +65,7 @@ pub const KEYS: &[Binding] = &[
         hint: |_| "quit",
         help: "quit (also Esc)",
         when: always,
-        run: |app, _| app.leave(),
+        run: |app, key| app.leave_by(if key.code == KeyCode::Esc { "Esc" } else { "q" }),
     },
 ];
 
@@ -119,6 +119,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     if let Some(why) = &k.failed {
         lines.push(Line::raw(""));
         lines.push(Line::styled(why.clone(), ui::err_style()));
+    }
+    if let Some(note) = &k.note {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(note.clone(), ui::dim_style()));
     }
     if let Some(p) = crate::tui::known::prompt(app) {
         lines.push(Line::raw(""));

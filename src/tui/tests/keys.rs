@@ -135,6 +135,31 @@ fn snapshot_help_scrolls_on_a_small_terminal() {
 }
 
 #[test]
+fn help_from_the_chat_opens_at_the_chats_keys() {
+    // It opened at the start screen's keys: the chat's came 30 rows down, out of view.
+    let mut app = chatting(100, 30);
+    app.update(key(KeyCode::F(1)));
+    let out = render(&app);
+    assert!(out.contains("Ctrl-Y") && out.contains("Ctrl-R"), "{out}");
+    assert!(!out.contains(" 0 above"), "{out}");
+    insta::assert_snapshot!("help_from_the_chat", out);
+    // Up reaches the keys that work everywhere.
+    for _ in 0..100 {
+        app.update(key(KeyCode::Up));
+    }
+    assert!(render(&app).contains("Everywhere"));
+    app.update(key(KeyCode::Esc));
+    // /help does the same.
+    typed(&mut app, "/help");
+    app.update(key(KeyCode::Enter));
+    assert!(render(&app).contains("Ctrl-Y"));
+    // The start screen's help starts at the top, as before.
+    let (mut app, _) = app_with(false, false, 100, 30);
+    app.update(key(KeyCode::Char('?')));
+    assert!(render(&app).contains(" 0 above"));
+}
+
+#[test]
 fn every_key_in_a_footer_is_in_the_help_and_does_something() {
     use crate::tui::keys;
     // Each binding that is offered somewhere is explained in the help (directly or by a

@@ -59,7 +59,8 @@ fn an_unknown_slash_word_is_not_sent_and_double_slash_sends_one() {
     assert!(app.help.is_none());
     // /quit asks once (not saved), then quits.
     assert_eq!(send(&mut app, "/quit"), vec![]);
-    assert!(render(&app).contains("this chat is not saved (no --history): Ctrl-C again to quit"));
+    // The question names what was used to leave, not another key.
+    assert!(render(&app).contains("this chat is not saved (no --history): /quit again to quit"));
     let fx = send(&mut app, "/quit");
     assert!(fx.contains(&Effect::Quit), "{fx:?}");
 }
@@ -84,9 +85,14 @@ fn ctrl_d_quits_only_with_an_empty_composer_and_an_unsaved_chat_asks_once() {
     assert!(app.update(ctrl('c')).is_empty());
     assert!(app.update(ctrl('c')).contains(&Effect::Quit));
 
-    // Ctrl-D with nothing typed, twice.
+    // Ctrl-D with nothing typed, twice: the question says Ctrl-D (it said Ctrl-C).
     let mut app = talked();
     assert!(app.update(ctrl('d')).is_empty());
+    let out = render(&app);
+    assert!(
+        out.contains("this chat is not saved (no --history): Ctrl-D again to quit"),
+        "{out}"
+    );
     assert!(app.update(ctrl('d')).contains(&Effect::Quit));
 
     // Saved (--history): nothing to lose, no question.

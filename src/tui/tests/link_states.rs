@@ -143,3 +143,32 @@ fn left_and_stopped_responding_are_told_apart_and_no_candidate_type_is_shown() {
     session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
     assert!(render(&app).contains("the peer stopped responding"));
 }
+
+#[test]
+fn a_silent_peer_shows_no_stale_round_trip_and_is_not_said_to_have_left() {
+    let mut app = chatting(100, 20);
+    session(&mut app, SessionEvent::Rtt(Duration::from_micros(420)));
+    assert!(render(&app).contains("rtt 0.4 ms"));
+    // Nothing comes back: the last round trip measured says nothing true any more.
+    app.set_now(Duration::from_secs(10));
+    session(
+        &mut app,
+        SessionEvent::State(LinkState::Interrupted {
+            since: std::time::Instant::now(),
+        }),
+    );
+    app.set_now(Duration::from_secs(25));
+    let out = render(&app);
+    assert!(
+        out.contains("not responding") && !out.contains("rtt "),
+        "{out}"
+    );
+    // It stopped responding: the composer does not say it left.
+    session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
+    let out = render(&app);
+    assert!(!out.contains("has left"), "{out}");
+    insta::assert_snapshot!("chat_stopped_responding", out);
+    typed(&mut app, "still there?");
+    app.update(key(KeyCode::Enter));
+    assert_eq!(last_line(&app), "the link is gone: nothing was sent");
+}
