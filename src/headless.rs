@@ -76,7 +76,7 @@ pub(crate) fn status(msg: impl std::fmt::Display) {
 
 /// Ctrl-C or SIGTERM: a normal way to leave at any step (the peer sees the chat end);
 /// said on stderr.
-fn interrupted() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+fn interrupted() -> Stop {
     Box::pin(async {
         let ctrl_c = async {
             if tokio::signal::ctrl_c().await.is_err() {
@@ -99,6 +99,25 @@ fn interrupted() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Sen
             _ = term => status("terminated (SIGTERM); leaving the chat"),
         }
     })
+}
+
+/// The user stopping a run ([`interrupted`]).
+type Stop = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// How every run ends (offer, answer, connect, listen): `body` (what is left of the
+/// pairing, then the relay) until it ends or the user stops it (a normal way to leave),
+/// then the session is closed. What the run says of it is `Chat::finish` of this.
+async fn until_stopped(
+    session: &Session,
+    stop: &mut Stop,
+    body: impl std::future::Future<Output = Result<()>>,
+) -> Result<()> {
+    let res = tokio::select! {
+        r = body => r,
+        _ = stop => Ok(()),
+    };
+    session.close().await;
+    res
 }
 
 /// What a run keeps across its steps: the lines not yet sent and the delivery state, so
@@ -254,11 +273,7 @@ pub async fn run_offer(cfg: &Config) -> Result<()> {
         };
         relay(&session, &mut events, &mut stdin, cfg, early, &mut chat).await
     };
-    let res = tokio::select! {
-        r = body => r,
-        _ = &mut stop => Ok(()),
-    };
-    session.close().await;
+    let res = until_stopped(&session, &mut stop, body).await;
     chat.finish(res)
 }
 
@@ -313,9 +328,15 @@ pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
             .await
             {
                 Delivery::Accepted { to } => {
-                    status(format!(
-                        "the other side took my answer directly ({to}); connecting…"
-                    ));
+                    // Its acknowledgement can come after the link opened: "connecting…"
+                    // then would follow "connected" (seen in a trial).
+                    if matches!(session.state(), Some(LinkState::Open { .. })) {
+                        tracing::info!("the other side took my answer directly ({to})");
+                    } else {
+                        status(format!(
+                            "the other side took my answer directly ({to}); connecting…"
+                        ));
+                    }
                 }
                 Delivery::UsedUp { .. } => {
                     return Err(anyhow!("the other side's code is used up: another answer reached it first (someone else joined); ask for a new code"));
@@ -339,11 +360,7 @@ pub async fn run_answer(cfg: &Config, blob: Option<&str>) -> Result<()> {
             r = delivery => r,
         }
     };
-    let res = tokio::select! {
-        r = body => r,
-        _ = &mut stop => Ok(()),
-    };
-    session.close().await;
+    let res = until_stopped(&session, &mut stop, body).await;
     chat.finish(res)
 }
 

@@ -51,6 +51,9 @@ pub struct Files {
     last_line: Option<Instant>,
     /// The transfer whose 100% line was printed last (printed once).
     finished: Option<String>,
+    /// Transfers whose last word (sent/received) is said: a 100% report still queued
+    /// behind it is stale and not printed (it came after the summary).
+    summarised: Vec<(Direction, String)>,
     tty: bool,
 }
 
@@ -71,6 +74,7 @@ impl Files {
             progress_tx,
             last_line: None,
             finished: None,
+            summarised: Vec::new(),
             tty: std::io::stderr().is_terminal(),
         };
         (files, progress)
@@ -171,6 +175,14 @@ impl Files {
 
     fn report(&mut self, outcome: Outcome) {
         self.end_progress_line();
+        match &outcome {
+            Outcome::Sent(name, _) => self.summarised.push((Direction::Send, name.clone())),
+            Outcome::Received {
+                offer: Some((name, _)),
+                ..
+            } => self.summarised.push((Direction::Receive, name.clone())),
+            Outcome::Received { .. } => {}
+        }
         match outcome {
             Outcome::Sent(name, r) => {
                 self.sending = false;
@@ -207,6 +219,9 @@ impl Files {
 
     /// A progress report: a bar on a terminal, a line every few seconds otherwise.
     pub fn on_progress(&mut self, p: Progress) {
+        if self.stale(&p) {
+            return;
+        }
         let name = crate::chat::sanitize_line(&p.name);
         let text = words::progress_line(p.direction, &name, Some(&p), false);
         if self.tty {
@@ -227,6 +242,21 @@ impl Files {
                 self.finished = Some(p.name);
             }
         }
+    }
+
+    /// A report that arrives after its transfer's summary: its final 100% is stale (the
+    /// progress and the outcome travel apart). A lower figure is a new transfer of the
+    /// same name, which shows again.
+    fn stale(&mut self, p: &Progress) -> bool {
+        let key = (p.direction, p.name.clone());
+        let Some(i) = self.summarised.iter().position(|k| *k == key) else {
+            return false;
+        };
+        if p.done == p.total {
+            return true;
+        }
+        self.summarised.remove(i);
+        false
     }
 
     fn end_progress_line(&mut self) {
@@ -303,5 +333,47 @@ impl Files {
                 n - 1
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(done: u64) -> Progress {
+        Progress {
+            direction: Direction::Send,
+            name: "2 items".into(),
+            file: String::new(),
+            done,
+            total: 6,
+            rate: 0.0,
+            eta: None,
+        }
+    }
+
+    /// A run printed "sent 2 items (6 B, 3 files): verified by the peer", then "sending 2
+    /// items: 6 B of 6 B (100%)": the last report was still queued behind the outcome.
+    #[test]
+    fn no_progress_after_the_summary_but_a_new_transfer_shows() {
+        let (mut files, _rx) = Files::new(vec![], None);
+        assert!(!files.stale(&progress(6)), "before the summary it shows");
+        let report = transfer::SendReport {
+            files: 3,
+            dirs: 1,
+            bytes: 6,
+            sent: 6,
+            resumed: 0,
+            saved_as: vec![],
+            skipped: vec![],
+        };
+        files.report(Outcome::Sent("2 items".into(), Ok(report)));
+        assert!(
+            files.stale(&progress(6)),
+            "the queued 100% after the summary"
+        );
+        // The same files sent again: a new transfer, shown from its start to its end.
+        assert!(!files.stale(&progress(2)));
+        assert!(!files.stale(&progress(6)));
     }
 }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use anyhow::{anyhow, bail, Context, Result};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{interrupted, relay, spawn_stdin_reader, status, Config, Early};
+use super::{interrupted, relay, spawn_stdin_reader, status, until_stopped, Config, Early};
 use crate::known::discovery::{self, Answer, Connector, Heard, Listener};
 use crate::known::store::{self, KnownPeer, Store};
 use crate::known::{data_dir, load_or_create_identity, pair};
@@ -280,11 +280,7 @@ pub async fn run_connect(cfg: &Config, name: &str) -> Result<()> {
         };
         relay(&session, &mut events, &mut stdin, cfg, early, &mut chat).await
     };
-    let res = tokio::select! {
-        r = body => r,
-        _ = &mut stop => Ok(()),
-    };
-    session.close().await;
+    let res = until_stopped(&session, &mut stop, body).await;
     chat.finish(res)
 }
 
@@ -326,6 +322,8 @@ pub async fn run_listen(cfg: &Config) -> Result<()> {
                     ));
                     continue;
                 }
+                // Its request was answered at once: nothing is left to take back.
+                Some(Err(Heard::Withdrawn { .. })) => continue,
                 Some(Ok(req)) => req,
             },
             _ = &mut stop => return Ok(()),
@@ -339,7 +337,7 @@ pub async fn run_listen(cfg: &Config) -> Result<()> {
             Ok(o) => o,
             Err(e) => {
                 status(format!("{name}'s offer cannot be used: {e}"));
-                req.answer(Answer::Decline);
+                req.answer(Answer::Failed);
                 continue;
             }
         };
@@ -350,12 +348,17 @@ pub async fn run_listen(cfg: &Config) -> Result<()> {
         let session = match Session::answer(&rtc, &offer.desc, tx).await {
             Ok(s) => s,
             Err(e) => {
-                req.answer(Answer::Busy);
+                req.answer(Answer::Failed);
                 bail!("could not answer {name}'s offer: {e}");
             }
         };
-        let code = signal::encode(session.local_description(), Format::Auto)
-            .map_err(|e| anyhow!("cannot encode my answer: {e}"))?;
+        let code = match signal::encode(session.local_description(), Format::Auto) {
+            Ok(c) => c,
+            Err(e) => {
+                req.answer(Answer::Failed);
+                bail!("cannot encode my answer: {e}");
+            }
+        };
         let peer = req.peer.clone();
         let from = req.from.ip();
         req.answer(Answer::Accept(code));
@@ -372,12 +375,8 @@ pub async fn run_listen(cfg: &Config) -> Result<()> {
             ..Early::default()
         };
         let body = relay(&session, &mut events, &mut stdin, cfg, early, &mut chat);
-        let res = tokio::select! {
-            r = body => r,
-            _ = &mut stop => Ok(()),
-        };
+        let res = until_stopped(&session, &mut stop, body).await;
         busy.abort();
-        session.close().await;
         return chat.finish(res);
     }
 }

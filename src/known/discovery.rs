@@ -31,6 +31,8 @@ const OFFER_EVERY: Duration = Duration::from_millis(300);
 const OFFER_WAIT: Duration = Duration::from_secs(5);
 /// While the other user is being asked.
 pub const ACCEPT_WAIT: Duration = Duration::from_secs(60);
+/// A withdrawal goes out at once and again after these (UDP, no answer: best effort).
+const WITHDRAW_AGAIN: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(300)];
 /// Datagrams the listener takes per second, from one address and from all.
 const PER_SOURCE_PER_SEC: u32 = 20;
 const ALL_PER_SEC: u32 = 200;
@@ -71,6 +73,10 @@ pub struct Request {
     answered: bool,
 }
 
+/// Which request a [`Heard::Withdrawn`] takes back ([`Request::id`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RequestId(Nonce);
+
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Request({} from {})", self.peer.name, self.from)
@@ -84,9 +90,21 @@ pub enum Answer {
     Accept(String),
     Decline,
     Busy,
+    /// Accepted, but this app could not start the chat.
+    Failed,
 }
 
 impl Request {
+    /// What a withdrawal of this request names.
+    pub fn id(&self) -> RequestId {
+        RequestId(self.nl)
+    }
+
+    /// The asker took it back ([`Heard::Withdrawn`]): it is dropped unanswered.
+    pub fn withdrawn(mut self) {
+        self.answered = true;
+    }
+
     /// Tell the connector that the user is being asked (it waits longer).
     pub fn asking(&self) {
         self.send(Status::Asking, String::new(), false);
@@ -97,6 +115,7 @@ impl Request {
             Answer::Accept(code) => (Status::Answer, code),
             Answer::Decline => (Status::Declined, String::new()),
             Answer::Busy => (Status::Busy, String::new()),
+            Answer::Failed => (Status::Failed, String::new()),
         };
         self.send(status, code, true);
         self.answered = true;
@@ -141,6 +160,9 @@ struct Out {
 pub enum Heard {
     /// A known peer's offer whose lasting identity is not the saved one: refused.
     NotTheSavedIdentity { name: String, from: SocketAddr },
+    /// The asker of request `id` gave up before it was answered (it always comes after
+    /// that request: see [`Listener::next_event`]).
+    Withdrawn { id: RequestId },
 }
 
 /// Answers known peers on the discovery port while it lives.
@@ -194,9 +216,11 @@ impl Listener {
         self.heard.recv().await
     }
 
-    /// Both at once: whichever comes first.
+    /// Both at once: whichever comes first; a request before what was heard after it (a
+    /// withdrawal never overtakes the request it takes back).
     pub async fn next_event(&mut self) -> Option<Result<Request, Heard>> {
         tokio::select! {
+            biased;
             r = self.requests.recv() => r.map(Ok),
             Some(h) = self.heard.recv() => Some(Err(h)),
         }
@@ -297,6 +321,10 @@ async fn listen(
                         let _ = sock.send_to(&b, from).await;
                     }
                     Step::Ignore(why) => tracing::debug!("known peers: {from}: {why}"),
+                    Step::Withdrawn(nl) => {
+                        tracing::info!("known peers: a request was withdrawn by its asker");
+                        let _ = heard.send(Heard::Withdrawn { id: RequestId(nl) });
+                    }
                     Step::Offer(inc) => {
                         let peer = peers[inc.peer].clone();
                         let req = Request {
@@ -359,6 +387,8 @@ pub enum ConnectError {
          when we paired by sight"
     )]
     WrongIdentity { name: String },
+    #[error("{name}'s app could not start the chat; try again")]
+    CouldNotStart { name: String },
     #[error("{name} did not answer our request within {secs} s")]
     NoReply { name: String, secs: u64 },
     #[error("the network: {0}")]
@@ -378,12 +408,17 @@ pub struct Connector {
     readers: Vec<tokio::task::JoinHandle<()>>,
     sockets: Vec<Arc<UdpSocket>>,
     found: Option<(usize, SocketAddr, Nonce)>,
+    /// An offer went out and no final reply came: given up now, it is withdrawn.
+    asking: bool,
 }
 
 impl Drop for Connector {
     fn drop(&mut self) {
         for r in &self.readers {
             r.abort();
+        }
+        if self.asking {
+            self.withdraw();
         }
     }
 }
@@ -486,6 +521,7 @@ impl Connector {
             readers,
             sockets,
             found: None,
+            asking: false,
         };
         c.look(port, bind, every).await?;
         Ok(c)
@@ -552,6 +588,38 @@ impl Connector {
         })
     }
 
+    /// Take back the offer made (the user gave up waiting): a withdrawal now, from this
+    /// thread (so it goes even while the runtime shuts down), and again a little later
+    /// where a runtime runs. Done by the drop of a connector whose offer is unanswered.
+    fn withdraw(&mut self) {
+        let Some((i, to, nl)) = self.found else {
+            return;
+        };
+        self.asking = false;
+        let datagram = lan::withdraw(&self.keys, &self.nc, &nl);
+        let sock = Arc::clone(&self.sockets[i]);
+        let send = move |sock: &UdpSocket| {
+            let r = if i == 0 {
+                sock.try_send_to(&datagram, to)
+            } else {
+                sock.try_send(&datagram)
+            };
+            if let Err(e) = r {
+                tracing::debug!("known peers: withdrawal to {to}: {e}");
+            }
+        };
+        send(&sock);
+        tracing::info!("known peers: the request was withdrawn");
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                for wait in WITHDRAW_AGAIN {
+                    tokio::time::sleep(wait).await;
+                    send(&sock);
+                }
+            });
+        }
+    }
+
     /// Where the peer answered from.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.found.map(|(_, a, _)| a)
@@ -589,6 +657,7 @@ impl Connector {
             tokio::select! {
                 _ = tick.tick() => {
                     let _ = if i == 0 { sock.send_to(&datagram, to).await } else { sock.send(&datagram).await };
+                    self.asking = true;
                 }
                 Some((_, r)) = self.incoming.recv() => {
                     let Ok((bytes, _from)) = r else { continue };
@@ -600,13 +669,18 @@ impl Connector {
                         continue;
                     };
                     if body.fingerprint != self.peer.fingerprint {
+                        self.asking = false;
                         return Err(ConnectError::WrongIdentity { name });
+                    }
+                    if body.status != Status::Asking {
+                        self.asking = false;
                     }
                     match body.status {
                         Status::Answer => return Ok(body.code),
                         Status::Declined => return Err(ConnectError::Declined { name }),
                         Status::Busy => return Err(ConnectError::Busy { name }),
                         Status::NotYou => return Err(ConnectError::NotYou { name }),
+                        Status::Failed => return Err(ConnectError::CouldNotStart { name }),
                         Status::Asking => {
                             if !asked {
                                 asked = true;

@@ -9,6 +9,9 @@
 //!  OFFER     nl, seal_S(my lasting fp, nc, offer code)   ──▶  nl must be a challenge it
 //!                                                 gave for S, unused: else ignored
 //!            ◀──  REPLY nc, seal_S(status, bob's lasting fp, answer code)
+//!  (alice gives up before the final reply: Esc, quit, Ctrl-C)
+//!  WITHDRAW  nl, tag_S("withdraw", nc, nl)   ──▶  the request under nl, still unanswered,
+//!                                                 is taken off bob's screen
 //! ```
 //! Every datagram starts with `qrK1` and a kind byte; nc and nl are 16 fresh random bytes
 //! each time; tags are HMAC-SHA256 (16 bytes kept); seals are ChaCha20-Poly1305 with a
@@ -20,7 +23,11 @@
 //! for strangers would tell a replayed hello's sender apart), but without S it cannot
 //! make a tag that checks or an offer that opens. A replayed offer names a challenge that
 //! is used up or was never given: ignored (an exact copy of one already answered gets the
-//! same sealed reply again, which opens nothing).
+//! same sealed reply again, which opens nothing). A withdrawal counts only for an offer
+//! that was let through and not answered yet, and only with the tag of that offer's peer
+//! over both of its nonces (nc travels sealed in the offer): a stranger's or forged one,
+//! one for another request, a replayed one (its request is gone or answered), change
+//! nothing. It is never answered (nothing to learn from sending one).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -35,6 +42,8 @@ pub const KIND_HELLO: u8 = 1;
 pub const KIND_CHALLENGE: u8 = 2;
 pub const KIND_OFFER: u8 = 3;
 pub const KIND_REPLY: u8 = 4;
+/// The asker gave up: take the request off the screen.
+pub const KIND_WITHDRAW: u8 = 5;
 /// Longest datagram read or sent (a sealed compact code is a few hundred bytes).
 pub const MAX_DATAGRAM: usize = 2048;
 const TAG_LEN: usize = 16;
@@ -130,6 +139,10 @@ pub enum Packet {
         seal_nonce: [u8; SEAL_NONCE_LEN],
         sealed: Vec<u8>,
     },
+    Withdraw {
+        nl: Nonce,
+        tag: [u8; TAG_LEN],
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,6 +194,15 @@ pub fn parse(bytes: &[u8]) -> Result<Packet, LanError> {
                 nc: take(b),
                 nl: take(&b[NONCE_LEN..]),
                 tag: take(&b[2 * NONCE_LEN..]),
+            })
+        }
+        KIND_WITHDRAW => {
+            if b.len() != NONCE_LEN + TAG_LEN {
+                return Err(bad());
+            }
+            Ok(Packet::Withdraw {
+                nl: take(b),
+                tag: take(&b[NONCE_LEN..]),
             })
         }
         KIND_OFFER | KIND_REPLY => {
@@ -243,6 +265,18 @@ pub fn challenge_is_from(keys: &Keys, nc: &Nonce, nl: &Nonce, tag: &[u8; TAG_LEN
     same(&keys.tag(&[b"challenge", nc, nl]), tag)
 }
 
+/// The asker gives up the offer it made under `nl` (for its hello `nc`).
+pub fn withdraw(keys: &Keys, nc: &Nonce, nl: &Nonce) -> Vec<u8> {
+    let mut v = header(KIND_WITHDRAW);
+    v.extend_from_slice(nl);
+    v.extend_from_slice(&keys.tag(&[b"withdraw", nc, nl]));
+    v
+}
+
+pub fn withdraw_is_from(keys: &Keys, nc: &Nonce, nl: &Nonce, tag: &[u8; TAG_LEN]) -> bool {
+    same(&keys.tag(&[b"withdraw", nc, nl]), tag)
+}
+
 /// What an offer carries, sealed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferBody {
@@ -300,6 +334,9 @@ pub enum Status {
     Asking,
     /// The sender's lasting identity is not the one saved with this secret.
     NotYou,
+    /// The user accepted, but the app could not start the chat (its session could not be
+    /// made, or the offer could not be used). An older app says Busy instead.
+    Failed,
 }
 
 impl Status {
@@ -310,6 +347,7 @@ impl Status {
             Status::Busy => 2,
             Status::Asking => 3,
             Status::NotYou => 4,
+            Status::Failed => 5,
         }
     }
 
@@ -320,6 +358,7 @@ impl Status {
             2 => Status::Busy,
             3 => Status::Asking,
             4 => Status::NotYou,
+            5 => Status::Failed,
             _ => return None,
         })
     }
@@ -378,6 +417,9 @@ pub enum Step {
     Send(Vec<u8>),
     /// A known peer's offer, opened: ask the owner, then [`Responder::replied`].
     Offer(OfferIn),
+    /// The asker gave up the request it made under this nonce ([`OfferIn::nl`]): take it
+    /// off the screen (it is not answered).
+    Withdrawn(Nonce),
     /// Nothing to do; the reason is for the log.
     Ignore(&'static str),
 }
@@ -400,8 +442,13 @@ struct Pending {
 
 struct Done {
     nl: Nonce,
+    /// The hello's nonce (from inside the seal) and whose offer it was: what a withdrawal
+    /// must be tagged with.
+    nc: Nonce,
+    peer_fp: [u8; 32],
     offer_hash: [u8; 32],
     reply: Option<Vec<u8>>,
+    withdrawn: bool,
     at: Instant,
 }
 
@@ -478,11 +525,33 @@ impl Responder {
                 }
                 self.done.push_back(Done {
                     nl,
+                    nc: body.nc,
+                    peer_fp: peers[i].0,
                     offer_hash: hash,
                     reply: None,
+                    withdrawn: false,
                     at: now,
                 });
                 Step::Offer(OfferIn { peer: i, nl, body })
+            }
+            Packet::Withdraw { nl, tag } => {
+                let Some(d) = self.done.iter_mut().find(|d| d.nl == nl) else {
+                    return Step::Ignore("withdrawal of no request (a replay?)");
+                };
+                let Some((_, keys)) = peers.iter().find(|(fp, _)| *fp == d.peer_fp) else {
+                    return Step::Ignore("withdrawal from a peer forgotten meanwhile");
+                };
+                if !withdraw_is_from(keys, &d.nc, &nl, &tag) {
+                    return Step::Ignore("withdrawal that does not check (forged)");
+                }
+                if d.reply.is_some() {
+                    return Step::Ignore("withdrawal of a request answered already");
+                }
+                if d.withdrawn {
+                    return Step::Ignore("withdrawn already (a repeat or a replay)");
+                }
+                d.withdrawn = true;
+                Step::Withdrawn(nl)
             }
             Packet::Challenge { .. } | Packet::Reply { .. } => {
                 Step::Ignore("a connector's datagram sent to the listener")
@@ -645,6 +714,115 @@ mod tests {
         ] {
             assert!(matches!(r.on_datagram(junk, &peers, now), Step::Ignore(_)));
         }
+    }
+
+    /// A genuine withdrawal takes back the request it names, once; a forged one (another
+    /// key, a flipped bit, the right key over the wrong hello), a stranger's, one for a
+    /// request that is answered or never was, and a replay, change nothing.
+    #[test]
+    fn only_the_asker_withdraws_its_own_unanswered_request() {
+        let mut r = Responder::new();
+        let peers = vec![([1; 32], keys(1)), ([2; 32], keys(2))];
+        let now = Instant::now();
+        let (nc, off) = offer_for(&mut r, &peers, &keys(2), now);
+        let Step::Offer(inc) = r.on_datagram(&off, &peers, now) else {
+            panic!("not let through")
+        };
+        let nl = inc.nl;
+        let genuine = withdraw(&keys(2), &nc, &nl);
+        assert_eq!(genuine.len(), 5 + 32);
+        assert_eq!(
+            parse(&genuine).unwrap(),
+            Packet::Withdraw {
+                nl,
+                tag: take(&genuine[5 + NONCE_LEN..])
+            }
+        );
+        let mut flipped = genuine.clone();
+        flipped[20] ^= 1;
+        let forged = [
+            // another known peer's secret, and a stranger's
+            withdraw(&keys(1), &nc, &nl),
+            withdraw(&keys(9), &nc, &nl),
+            // the right secret over another hello
+            withdraw(&keys(2), &random(), &nl),
+            flipped,
+            // a request that never was
+            withdraw(&keys(2), &nc, &random()),
+        ];
+        for f in &forged {
+            assert!(
+                matches!(r.on_datagram(f, &peers, now), Step::Ignore(_)),
+                "{f:?}"
+            );
+        }
+        // ... none of which used it up: the genuine one still counts, once.
+        match r.on_datagram(&genuine, &peers, now) {
+            Step::Withdrawn(n) => assert_eq!(n, nl),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            r.on_datagram(&genuine, &peers, now),
+            Step::Ignore(_)
+        ));
+
+        // Replayed against a later request (a fresh nonce): nothing.
+        let (nc2, off2) = offer_for(&mut r, &peers, &keys(2), now);
+        let Step::Offer(inc2) = r.on_datagram(&off2, &peers, now) else {
+            panic!()
+        };
+        assert!(matches!(
+            r.on_datagram(&genuine, &peers, now),
+            Step::Ignore(_)
+        ));
+        // Once answered, its own withdrawal is too late: the answer stands.
+        r.replied(&inc2.nl, b"the reply".to_vec());
+        assert!(matches!(
+            r.on_datagram(&withdraw(&keys(2), &nc2, &inc2.nl), &peers, now),
+            Step::Ignore(_)
+        ));
+        // And a challenge given but no offer yet: there is nothing to withdraw.
+        let nc3: Nonce = random();
+        let Step::Send(ch) = r.on_datagram(&hello(&keys(2), &nc3), &peers, now) else {
+            panic!()
+        };
+        let Packet::Challenge { nl: nl3, .. } = parse(&ch).unwrap() else {
+            panic!()
+        };
+        assert!(matches!(
+            r.on_datagram(&withdraw(&keys(2), &nc3, &nl3), &peers, now),
+            Step::Ignore(_)
+        ));
+        // A malformed one.
+        assert!(matches!(
+            r.on_datagram(&genuine[..30], &peers, now),
+            Step::Ignore(_)
+        ));
+    }
+
+    #[test]
+    fn a_failure_to_start_has_its_own_status() {
+        let k = keys(3);
+        let (nc, nl): (Nonce, Nonce) = (random(), random());
+        let rep = reply(
+            &k,
+            &nc,
+            &nl,
+            &ReplyBody {
+                status: Status::Failed,
+                fingerprint: [3; 32],
+                code: String::new(),
+            },
+        );
+        let Packet::Reply {
+            seal_nonce, sealed, ..
+        } = parse(&rep).unwrap()
+        else {
+            panic!()
+        };
+        let body = open_reply(&k, &nc, &nl, &seal_nonce, &sealed).unwrap();
+        assert_eq!(body.status, Status::Failed);
+        assert_ne!(Status::Failed.byte(), Status::Busy.byte());
     }
 
     #[test]

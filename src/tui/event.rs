@@ -74,6 +74,10 @@ pub enum AppEvent {
         ask: u64,
         peer: Here,
     },
+    /// The known peer of request `ask` gave up asking (the request is gone).
+    KnownWithdrawn {
+        ask: u64,
+    },
     /// Reaching a known peer for pairing `pairing` moved on (words for the connecting screen).
     KnownStep {
         pairing: u64,

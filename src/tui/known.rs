@@ -63,6 +63,8 @@ pub struct KnownState {
     pub ask: Option<Ask>,
     /// The last attempt to reach one failed: why (shown on the start screen).
     pub failed: Option<String>,
+    /// A quiet word for the start screen ("bob stopped asking").
+    pub note: Option<String>,
 }
 
 /// A pairing with a known peer (on [`Pairing`](super::app::Pairing)).
@@ -132,6 +134,7 @@ impl App {
     /// Ask the known peer `peer` to chat; `keep`: going on with the chat that ended.
     pub(crate) fn connect_known(&mut self, peer: Here, keep: bool) -> Vec<Effect> {
         self.known.failed = None;
+        self.known.note = None;
         let mut fx = vec![Effect::StopCamera, Effect::Close];
         let draft = self.keep_chat(keep, &mut fx);
         self.fresh(Some(Role::Starter));
@@ -215,6 +218,7 @@ impl App {
                 answer: Reply::Busy,
             }];
         }
+        self.known.note = None;
         self.known.ask = Some(Ask {
             id,
             peer,
@@ -300,8 +304,23 @@ impl App {
             return fx;
         }
         self.fresh(None);
+        self.known.note = None;
         self.known.failed = Some(why);
         vec![Effect::Close]
+    }
+
+    /// The asker of request `ask` gave up: the prompt goes, and one quiet line says so
+    /// (on the start screen, or in the chat that ended). No bell, nothing to answer.
+    pub(crate) fn on_known_withdrawn(&mut self, ask: u64) {
+        let Some(a) = self.known.ask.take_if(|a| a.id == ask) else {
+            return;
+        };
+        let line = format!("{} stopped asking", a.peer.name);
+        if self.screen == Screen::Start {
+            self.known.note = Some(line);
+        } else {
+            self.push_line(Who::Info, line);
+        }
     }
 
     /// The request expired, or the app moved on (into a chat) while it was shown.
@@ -621,6 +640,20 @@ impl Side {
                     Err(Heard::NotTheSavedIdentity { name, .. }) => {
                         tracing::info!("known peers: refused a request with {name}'s secret and another identity");
                     }
+                    Err(Heard::Withdrawn { id }) => {
+                        let gone = {
+                            let mut r = requests.lock().unwrap_or_else(|e| e.into_inner());
+                            let ask = r.iter().find(|(_, q)| q.id() == id).map(|(a, _)| *a);
+                            ask.and_then(|a| r.remove(&a).map(|q| (a, q)))
+                        };
+                        // Not there: answered meanwhile (the answer stands).
+                        if let Some((ask, req)) = gone {
+                            req.withdrawn();
+                            if tx.send(AppEvent::KnownWithdrawn { ask }).is_err() {
+                                break;
+                            }
+                        }
+                    }
                 }
             }
         }));
@@ -765,22 +798,29 @@ impl Side {
         Box::pin(async move {
             let req = req.ok_or("the request is gone (it waited too long)")?;
             let name = req.peer.name.clone();
+            // The user accepted: whatever stops the chat now, the asker hears that this
+            // app could not start it (not that the user is busy or said no).
             let offer = match signal::decode_expecting(&req.offer_code, SdpKind::Offer, None) {
                 Ok(o) => o,
                 Err(e) => {
-                    req.answer(Answer::Decline);
+                    req.answer(Answer::Failed);
                     return Err(format!("{name}'s offer cannot be used: {e}"));
                 }
             };
             let link = match connector.answer(offer.desc, events).await {
                 Ok(l) => l,
                 Err(e) => {
-                    req.answer(Answer::Busy);
+                    req.answer(Answer::Failed);
                     return Err(format!("could not answer {name}: {e}"));
                 }
             };
-            let code = signal::encode(&link.local_description(), signal::Format::Auto)
-                .map_err(|e| format!("cannot encode my answer: {e}"))?;
+            let code = match signal::encode(&link.local_description(), signal::Format::Auto) {
+                Ok(c) => c,
+                Err(e) => {
+                    req.answer(Answer::Failed);
+                    return Err(format!("cannot encode my answer: {e}"));
+                }
+            };
             let (fp, from) = (req.peer.fingerprint, req.from.ip());
             if let Some(v) = vouch {
                 v();

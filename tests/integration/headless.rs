@@ -218,8 +218,10 @@ fn the_receiver_says_verified_with_the_sender() {
     let dir = tempfile::tempdir().unwrap();
     let p = |s: &str| dir.path().join(s).display().to_string();
     std::fs::write(p("note.txt"), b"hello").unwrap();
-    let (send, inbox) = (p("note.txt"), p("in"));
-    let mut alice = Proc::loopback(&["offer", "--send", &send]);
+    std::fs::create_dir_all(p("pics")).unwrap();
+    std::fs::write(p("pics/a.txt"), b"a").unwrap();
+    let (send, pics, inbox) = (p("note.txt"), p("pics"), p("in"));
+    let mut alice = Proc::loopback(&["offer", "--send", &send, "--send", &pics]);
     let offer = alice.line(T);
     let mut bob = Proc::loopback(&["answer", "--receive", &inbox, &offer]);
     bob.hang_up();
@@ -227,7 +229,7 @@ fn the_receiver_says_verified_with_the_sender() {
     alice.say(&answer);
     alice.hang_up();
     let (sent, _) = alice.wait_stderr("verified by the peer", T);
-    let (got, _) = bob.wait_stderr("verified: saved as", T);
+    let (got, _) = bob.wait_stderr("all verified: in ", T);
     let gap = got.saturating_duration_since(sent);
     assert!(
         gap < Duration::from_millis(1500),
@@ -238,7 +240,20 @@ fn the_receiver_says_verified_with_the_sender() {
     let (code_a, err_a) = alice.exit(T);
     assert_eq!(code_a, 0, "{err_a}");
     for line in err_a.lines().chain(err_b.lines()) {
-        assert!(!line.contains("B/s"), "a rate for five bytes: {line}");
+        assert!(!line.contains("B/s"), "a rate for six bytes: {line}");
+    }
+    // The summary is the transfer's last word: no progress line comes after it (one
+    // said "sending note.txt: 5 B of 5 B (100%)" after "sent note.txt ...: verified").
+    for (err, summary, progress) in [
+        (&err_a, "verified by the peer", "qrchat: sending "),
+        (&err_b, "all verified: in ", "qrchat: receiving "),
+    ] {
+        let after: Vec<&str> = err
+            .lines()
+            .skip_while(|l| !l.contains(summary))
+            .filter(|l| l.starts_with(progress))
+            .collect();
+        assert!(after.is_empty(), "progress after the summary: {err}");
     }
 }
 
@@ -299,7 +314,8 @@ fn one_scan_pairs_and_an_answer_piped_back_is_not_a_message() {
     let offer = alice.line(T);
     let mut bob = Proc::loopback(&["answer", &offer]);
     let answer = bob.line(T);
-    bob.wait_stderr("took my answer directly", T);
+    // Bob says the hand-over worked, unless the link opened first ("connected" says it).
+    bob.wait_stderr("safety number", T);
     alice.wait_stderr("handed its answer over directly", T);
     alice.wait_stderr("safety number", T);
     bob.say("hello over one scan");
@@ -318,6 +334,14 @@ fn one_scan_pairs_and_an_answer_piped_back_is_not_a_message() {
     assert_eq!(code_a, 0, "alice: {err_a}");
     let (code_b, err_b) = bob.exit(T);
     assert_eq!(code_b, 0, "bob: {err_b}");
+    // Nothing says "connecting…" once "connected" was said (the hand-over's acknowledgement
+    // could come after the link opened).
+    let after: Vec<&str> = err_b
+        .lines()
+        .skip_while(|l| !l.contains("safety number"))
+        .filter(|l| l.contains("connecting"))
+        .collect();
+    assert!(after.is_empty(), "connecting after connected: {err_b}");
 }
 
 /// First valid delivery wins: once paired, the starter no longer listens, so a second

@@ -356,6 +356,10 @@ impl App {
                 vec![]
             }
             AppEvent::KnownAsk { ask, peer } => self.on_known_ask(ask, peer),
+            AppEvent::KnownWithdrawn { ask } => {
+                self.on_known_withdrawn(ask);
+                vec![]
+            }
             AppEvent::KnownStep { pairing, step } if pairing == self.pairing.id => {
                 self.on_known_step(step);
                 vec![]

@@ -120,6 +120,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         lines.push(Line::raw(""));
         lines.push(Line::styled(why.clone(), ui::err_style()));
     }
+    if let Some(note) = &k.note {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(note.clone(), ui::dim_style()));
+    }
     if let Some(p) = crate::tui::known::prompt(app) {
         lines.push(Line::raw(""));
         lines.push(Line::styled(

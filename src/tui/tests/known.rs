@@ -526,3 +526,196 @@ async fn only_a_genuine_known_peer_is_put_to_the_user() {
     let r = offer.await.unwrap();
     assert!(matches!(r, Err(ConnectError::Declined { .. })), "{r:?}");
 }
+
+#[test]
+fn a_withdrawn_request_leaves_the_screen_with_one_quiet_line() {
+    // On the start screen: the prompt goes, one dim line says why, no bell.
+    let (mut app, _) = app_with(false, false, 100, 30);
+    app.update(AppEvent::KnownAsk {
+        ask: 5,
+        peer: bob(),
+    });
+    assert!(render(&app).contains("bob wants to chat: Enter accept, Esc decline"));
+    // Another request's withdrawal (answered meanwhile) does not touch this one.
+    let fx = app.update(AppEvent::KnownWithdrawn { ask: 4 });
+    assert!(fx.is_empty());
+    assert!(render(&app).contains("bob wants to chat"));
+    let fx = app.update(AppEvent::KnownWithdrawn { ask: 5 });
+    assert!(fx.is_empty(), "nothing to answer, no bell: {fx:?}");
+    assert!(app.known.ask.is_none());
+    let screen = render(&app);
+    assert!(!screen.contains("wants to chat"), "{screen}");
+    assert_eq!(screen.matches("bob stopped asking").count(), 1, "{screen}");
+    insta::assert_snapshot!("start_known_withdrawn", screen);
+    // Enter now is the start screen's own again (Start a chat), not a late accept.
+    let fx = app.update(key(KeyCode::Enter));
+    assert!(answer_fx(&fx).is_none(), "{fx:?}");
+
+    // In a chat with bob that ended: a line in that chat.
+    let mut app = chat_with_bob_that_ended();
+    app.update(AppEvent::KnownAsk {
+        ask: 8,
+        peer: bob(),
+    });
+    assert!(render(&app).contains("bob wants to chat"));
+    app.update(AppEvent::KnownWithdrawn { ask: 8 });
+    assert!(app.known.ask.is_none());
+    let w = words(&app);
+    assert!(!w.contains("wants to chat"), "{w}");
+    assert!(w.contains("bob stopped asking"), "{w}");
+}
+
+/// The next request or withdrawal the app's listener tells the app of.
+async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<AppEvent>) -> AppEvent {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match rx.recv().await {
+                Some(e @ (AppEvent::KnownAsk { .. } | AppEvent::KnownWithdrawn { .. })) => break e,
+                Some(_) => {}
+                None => panic!("the listener stopped"),
+            }
+        }
+    })
+    .await
+    .expect("the listener said nothing")
+}
+
+/// The asker gives up on real loopback sockets: a hostile sender's forged withdrawals (a
+/// stranger's key, the right key over the wrong nonces) leave the genuine request on
+/// screen; the asker's own connector, dropped while it waits (Esc, quit, Ctrl-C), takes it
+/// back: the app hears it once, and the request is gone (a late Enter answers nothing).
+/// And a request the app accepts but cannot start is told so, not "busy".
+#[tokio::test]
+async fn the_asker_giving_up_takes_the_prompt_back_and_a_failed_start_is_said() {
+    use crate::known::discovery::{ConnectError, Connector};
+    use crate::known::lan::{self, Keys, Nonce, Packet};
+    use crate::known::{store, KnownPeer};
+
+    let dir = tempfile::tempdir().unwrap();
+    let secret = [7u8; 32];
+    let (me, them) = ([1u8; 32], [2u8; 32]);
+    let lo = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    store::remember(
+        dir.path(),
+        KnownPeer {
+            name: "bob".into(),
+            fingerprint: them,
+            my_fingerprint: me,
+            secret,
+            paired: 0,
+            last_seen: 0,
+            addrs: vec![lo],
+        },
+    )
+    .unwrap();
+    let alice = KnownPeer {
+        name: "alice".into(),
+        fingerprint: me,
+        my_fingerprint: them,
+        secret,
+        paired: 0,
+        last_seen: 0,
+        addrs: vec![lo],
+    };
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = vec!["127.0.0.1".to_string()];
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut side = crate::tui::known::Side::new(
+        dir.path().into(),
+        me,
+        port,
+        bind.clone(),
+        Arc::new(Scripted::default()),
+    );
+    side.listen(&tx);
+    // A hostile sender of our own that holds the secret drives the exchange by hand, so
+    // it knows both nonces; then forges withdrawals of that request.
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let to = std::net::SocketAddr::new(lo, port);
+    let keys = Keys::from_secret(&secret);
+    let nc: Nonce = lan::random();
+    let nl = loop {
+        sock.send_to(&lan::hello(&keys, &nc), to).await.unwrap();
+        let mut buf = [0u8; 2048];
+        if let Ok(Ok((n, _))) =
+            tokio::time::timeout(Duration::from_millis(500), sock.recv_from(&mut buf)).await
+        {
+            if let Ok(Packet::Challenge { nl, .. }) = lan::parse(&buf[..n]) {
+                break nl;
+            }
+        }
+    };
+    let body = lan::OfferBody {
+        fingerprint: them,
+        nc,
+        code: "an offer".into(),
+    };
+    sock.send_to(&lan::offer(&keys, &nl, &body), to)
+        .await
+        .unwrap();
+    let AppEvent::KnownAsk { ask, peer } = next(&mut rx).await else {
+        panic!("no request")
+    };
+    assert_eq!(peer.name, "bob");
+    for forged in [
+        lan::withdraw(&Keys::from_secret(&[8; 32]), &nc, &nl),
+        lan::withdraw(&keys, &lan::random(), &nl),
+        lan::withdraw(&keys, &nc, &lan::random()),
+    ] {
+        sock.send_to(&forged, to).await.unwrap();
+    }
+    // The genuine withdrawal after them: it is the first thing the app hears.
+    let genuine = lan::withdraw(&keys, &nc, &nl);
+    sock.send_to(&genuine, to).await.unwrap();
+    match next(&mut rx).await {
+        AppEvent::KnownWithdrawn { ask: w } => assert_eq!(w, ask),
+        other => panic!("{other:?}"),
+    }
+    // Replayed: heard no more.
+    sock.send_to(&genuine, to).await.unwrap();
+
+    // The real connector, given up while bob's user is asked (its task dropped).
+    let mut conn = Connector::find(&alice, port, &bind).await.unwrap();
+    let offer = tokio::spawn(async move { conn.offer(them, "an offer", || {}).await });
+    let AppEvent::KnownAsk { ask, .. } = next(&mut rx).await else {
+        panic!("no request")
+    };
+    offer.abort();
+    match next(&mut rx).await {
+        AppEvent::KnownWithdrawn { ask: w } => assert_eq!(w, ask),
+        other => panic!("{other:?}"),
+    }
+    // The request is gone: accepting it now makes nothing.
+    let (stx, _srx) = tokio::sync::mpsc::unbounded_channel();
+    let r = side.accept(ask, stx, None).await;
+    assert!(r.is_err());
+    // Nothing more was heard (the replay above, the connector's repeats).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let more: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok())
+        .filter(|e| matches!(e, AppEvent::KnownWithdrawn { .. }))
+        .collect();
+    assert!(more.is_empty(), "{more:?}");
+
+    // Accepted, but this app cannot start the chat (the offer cannot be used): the asker
+    // is told that, not that bob is in another chat.
+    let mut conn = Connector::find(&alice, port, &bind).await.unwrap();
+    let offer = tokio::spawn(async move { conn.offer(them, "not an offer code", || {}).await });
+    let AppEvent::KnownAsk { ask, .. } = next(&mut rx).await else {
+        panic!("no request")
+    };
+    let (stx, _srx) = tokio::sync::mpsc::unbounded_channel();
+    let r = side.accept(ask, stx, None).await;
+    assert!(r.is_err());
+    let r = offer.await.unwrap();
+    match r {
+        Err(e @ ConnectError::CouldNotStart { .. }) => assert_eq!(
+            e.to_string(),
+            "alice's app could not start the chat; try again"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
