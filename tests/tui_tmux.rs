@@ -1670,8 +1670,9 @@ fn known_and_restarted(t: &Tmux, lan: &Lan, a_args: &str, b_args: &str) -> Strin
 }
 
 /// Known peers end to end, in two network namespaces (one LAN): two apps pair by paste and
-/// keep each other (`/save`), both restart; each start screen lists the other; A asks B,
-/// B declines with Esc (A says "bob declined", no chat on either side); A asks again, B
+/// keep each other (`/save`), both restart; each start screen lists the other; A asks B
+/// and gives up (Esc): B's prompt goes with "alice stopped asking"; A asks again, B
+/// declines with Esc (A says "bob declined", no chat on either side); A asks again, B
 /// accepts with Enter; the chat names the peer and shows the safety number of the first
 /// pairing, and a message crosses each way.
 #[test]
@@ -1690,6 +1691,21 @@ fn known_peers_are_listed_asked_declined_then_accepted() {
     t.wait("b", "the question", |s| {
         s.contains("alice wants to chat: Enter accept, Esc decline")
     });
+    // A gives up while B is asked (Esc on its connecting screen): B's prompt goes, with
+    // one quiet line, and nothing opens on either side.
+    t.keys("a", &["Escape"]);
+    let s = t.wait("b", "the question taken back", |s| {
+        s.contains("alice stopped asking") && !s.contains("wants to chat")
+    });
+    assert!(!s.contains("connected to"), "{}", trim_screen(&s));
+    t.wait("a", "A's start screen", |s| {
+        s.contains("Known peers on this network now")
+    });
+    // The selection stayed on bob: Enter asks again.
+    t.keys("a", &["Enter"]);
+    t.wait("b", "the question again", |s| {
+        s.contains("alice wants to chat: Enter accept, Esc decline")
+    });
     t.keys("b", &["Escape"]);
     let s = t.wait("a", "the refusal", |s| flat(s).contains("bob declined"));
     assert!(
@@ -1705,7 +1721,7 @@ fn known_peers_are_listed_asked_declined_then_accepted() {
     );
 
     t.keys("a", &["Enter"]);
-    t.wait("b", "the question again", |s| {
+    t.wait("b", "the question a third time", |s| {
         s.contains("alice wants to chat: Enter accept, Esc decline")
     });
     t.keys("b", &["Enter"]);

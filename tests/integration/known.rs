@@ -485,3 +485,78 @@ fn known_peers_on_loopback_remember_then_connect() {
     assert_ne!(code, 0);
     assert!(err.contains("--ephemeral"), "{err}");
 }
+
+/// `qrchat connect bob` interrupted (Ctrl-C) while bob's user is being asked: the real
+/// binary withdraws its request, and bob's listener (the one the app runs; here in this
+/// test, on loopback) hears it, so the app takes its prompt back at once instead of after
+/// 55 s. The two data folders are as a pairing leaves them (each other's lasting
+/// fingerprint, one secret).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn known_peers_connect_interrupted_withdraws_its_request() {
+    use qrchat::known::discovery::{Heard, Listener};
+    use qrchat::known::{load_or_create_identity, store, KnownPeer};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (da, db) = (dir.path().join("a"), dir.path().join("b"));
+    let (ka, kb) = (da.join("qrchat"), db.join("qrchat"));
+    let alice_fp = load_or_create_identity(&ka).unwrap().fingerprint();
+    let bob_fp = load_or_create_identity(&kb).unwrap().fingerprint();
+    let lo = "127.0.0.1".parse().unwrap();
+    let saved = |name: &str, fingerprint, my_fingerprint| KnownPeer {
+        name: name.into(),
+        fingerprint,
+        my_fingerprint,
+        secret: [5; 32],
+        paired: 0,
+        last_seen: 0,
+        addrs: vec![lo],
+    };
+    store::remember(&ka, saved("bob", bob_fp, alice_fp)).unwrap();
+    store::remember(&kb, saved("alice", alice_fp, bob_fp)).unwrap();
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut l = Listener::bind(kb, bob_fp, port).await.unwrap();
+
+    let mut c = Command::new(BIN);
+    c.args(["connect", "bob", "--bind", "127.0.0.1"])
+        .env("XDG_DATA_HOME", &da)
+        .env("QRCHAT_KNOWN_PORT", port.to_string());
+    let alice = Proc::spawn(c);
+    let req = tokio::time::timeout(T, l.next())
+        .await
+        .expect("no request from connect")
+        .unwrap();
+    assert_eq!(req.peer.name, "alice");
+    req.asking();
+    let alice = tokio::task::spawn_blocking(move || {
+        alice.wait_stderr("waiting for bob to accept", T);
+        alice
+    })
+    .await
+    .unwrap();
+    let st = Command::new("kill")
+        .args(["-INT", &alice.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    match tokio::time::timeout(T, l.heard()).await {
+        Ok(Some(Heard::Withdrawn { id })) => assert_eq!(id, req.id()),
+        other => panic!("{other:?}"),
+    }
+    req.withdrawn();
+    let (_, err) = tokio::task::spawn_blocking(move || alice.exit(T))
+        .await
+        .unwrap();
+    assert!(err.contains("interrupted"), "{err}");
+    // Sent a few times, heard once.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(100), l.heard())
+            .await
+            .is_err(),
+        "a withdrawal was heard twice"
+    );
+}
