@@ -94,20 +94,27 @@ impl App {
     }
 
     /// Set the text of transfer `id`'s line (in place). A final word (`last`) that would
-    /// sit above newer lines is also said again at the bottom, where it is seen.
+    /// sit above newer lines is said at the bottom, where it is seen, and the line above
+    /// points to it (the same words twice read as two transfers).
     fn transfer_line(&mut self, id: u64, who: Who, text: String, last: bool) {
+        let name = self.transfer(id).map(|t| t.name.clone());
         let lines = &mut self.chat.lines;
         let at = lines.iter().rposition(|l| l.transfer == Some(id));
         match at {
             Some(i) => {
+                if last && i + 1 < lines.len() {
+                    lines[i].who = Who::Info;
+                    lines[i].text = match name {
+                        Some(name) => format!("{name}: see below"),
+                        None => "see below".into(),
+                    };
+                    self.push_line(who, text);
+                    return;
+                }
                 lines[i].who = who;
                 lines[i].text = text.clone();
                 if last {
-                    if i + 1 == lines.len() {
-                        self.save_line(who, &text);
-                    } else {
-                        self.push_line(who, text);
-                    }
+                    self.save_line(who, &text);
                 }
             }
             None => self.push_transfer_line(id, who, text),

@@ -220,8 +220,11 @@ fn progress_is_one_line_updated_in_place_then_done_and_verified() {
     );
     assert!(!out.contains("sending photo.jpg:"), "{out}");
     assert_eq!(app.chat.transfers[0].stage, Stage::Over);
-    // Said again at the bottom, since a message came after the progress line.
+    // Said at the bottom, since a message came after the progress line; once only (the
+    // same words twice read as two transfers), the line above pointing to it.
     assert!(last_line(&app).contains("verified by the peer"));
+    assert_eq!(out.matches("verified by the peer").count(), 1, "{out}");
+    assert!(out.contains("photo.jpg: see below"), "{out}");
     assert!(!footer(&app).contains("Ctrl-X"));
 }
 
