@@ -119,8 +119,10 @@ pub fn page() -> String {
     }
     m += ".SH EXIT STATUS\n";
     m += &text(
-        "0 when the session ended normally (and every transfer completed and was verified); \
-         non-zero with a one-line reason on stderr otherwise. Bad options exit 2.",
+        "0 when the session ended normally (every message confirmed by a qrchat peer, every \
+         transfer completed and verified); non-zero with a one-line reason on stderr \
+         otherwise. Headless, messages the peer never confirmed are listed first \
+         (qrchat: not delivered: ...). Bad options exit 2.",
     );
     m += ".SH ENVIRONMENT\n.TP\n\\fBQRCHAT_TURN_PASSWORD\\fR\n";
     m += &text("the \\-\\-turn\\-password, kept out of the process list.");

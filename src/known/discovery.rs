@@ -740,4 +740,65 @@ mod tests {
         assert!(found.is_ok(), "{:?}", found.err());
         assert!(Connector::probe(&bob, port, &bind, &OwnHellos::default()).await);
     }
+
+    /// The app quits while its user's request is being asked: the runtime that held the
+    /// waiting connector shuts down (its task dropped, no runtime left to send from later),
+    /// and the withdrawal still reaches the listener, once.
+    #[test]
+    fn a_connector_dropped_by_a_runtime_shutting_down_still_withdraws() {
+        let dir = tempfile::tempdir().unwrap();
+        let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let saved = |name: &str, fingerprint, my_fingerprint| KnownPeer {
+            name: name.into(),
+            fingerprint,
+            my_fingerprint,
+            secret: [4; 32],
+            paired: 0,
+            last_seen: 0,
+            addrs: vec![lo],
+        };
+        crate::known::store::remember(dir.path(), saved("alice", [1; 32], [2; 32])).unwrap();
+        let bob = saved("bob", [2; 32], [1; 32]);
+        let bind = vec!["127.0.0.1".to_string()];
+
+        let listening = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut l = listening
+            .block_on(Listener::bind(dir.path().into(), [2; 32], 0))
+            .unwrap();
+        let port = l.port;
+
+        let asking = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut conn = asking.block_on(Connector::find(&bob, port, &bind)).unwrap();
+        asking.spawn(async move { conn.offer([1; 32], "an offer", || {}).await });
+        // The request arrives while the asking runtime runs its offer.
+        let req = asking.block_on(async {
+            listening
+                .spawn(async move {
+                    let r = tokio::time::timeout(Duration::from_secs(10), l.next()).await;
+                    (r, l)
+                })
+                .await
+                .unwrap()
+        });
+        let (req, mut l) = req;
+        let req = req.expect("no request").unwrap();
+        drop(asking);
+        let heard = listening.block_on(async {
+            let first = tokio::time::timeout(Duration::from_secs(5), l.heard()).await;
+            let again = tokio::time::timeout(Duration::from_millis(600), l.heard()).await;
+            (first, again.is_err())
+        });
+        match heard {
+            (Ok(Some(Heard::Withdrawn { id })), true) => assert_eq!(id, req.id()),
+            other => panic!("{other:?}"),
+        }
+        req.withdrawn();
+    }
 }

@@ -597,8 +597,11 @@ mod tests {
         (nc, offer(k, &nl, &body))
     }
 
-    #[test]
-    fn a_known_peer_gets_through_once() {
+    type Peers = Vec<([u8; 32], Keys)>;
+
+    /// Two known peers, and peer 2's offer let through: (the responder, the peers, its
+    /// hello's nonce, the offer datagram, what the responder made of it).
+    fn let_through() -> (Responder, Peers, Nonce, Vec<u8>, OfferIn) {
         let mut r = Responder::new();
         let peers = vec![([1; 32], keys(1)), ([2; 32], keys(2))];
         let now = Instant::now();
@@ -606,6 +609,13 @@ mod tests {
         let Step::Offer(inc) = r.on_datagram(&off, &peers, now) else {
             panic!("not let through")
         };
+        (r, peers, nc, off, inc)
+    }
+
+    #[test]
+    fn a_known_peer_gets_through_once() {
+        let (mut r, peers, nc, off, inc) = let_through();
+        let now = Instant::now();
         assert_eq!(inc.peer, 1);
         assert_eq!(inc.body.code, "Qcode");
         assert_eq!(inc.body.nc, nc);
@@ -721,13 +731,8 @@ mod tests {
     /// request that is answered or never was, and a replay, change nothing.
     #[test]
     fn only_the_asker_withdraws_its_own_unanswered_request() {
-        let mut r = Responder::new();
-        let peers = vec![([1; 32], keys(1)), ([2; 32], keys(2))];
+        let (mut r, peers, nc, _, inc) = let_through();
         let now = Instant::now();
-        let (nc, off) = offer_for(&mut r, &peers, &keys(2), now);
-        let Step::Offer(inc) = r.on_datagram(&off, &peers, now) else {
-            panic!("not let through")
-        };
         let nl = inc.nl;
         let genuine = withdraw(&keys(2), &nc, &nl);
         assert_eq!(genuine.len(), 5 + 32);

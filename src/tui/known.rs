@@ -387,7 +387,8 @@ pub const PROMPT_KEYS: &[(&str, &str)] = &[
     ),
     (
         "Esc",
-        "decline: the other side sees \"bob declined\"; unanswered, it goes after 55 s",
+        "decline: the other side sees \"bob declined\"; unanswered, it goes after 55 s, or at once \
+         when bob stops asking",
     ),
 ];
 

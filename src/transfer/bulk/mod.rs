@@ -57,8 +57,9 @@ pub const LISTEN_FOR: Duration = Duration::from_secs(10);
 pub const PROOF_WITHIN: Duration = Duration::from_secs(2);
 /// Connections the listener looks at before it gives up.
 pub const MAX_TRIES: usize = 8;
-/// After `bulk_on` the receiver waits this long for the proven stream.
-const SWITCH_WITHIN: Duration = Duration::from_secs(10);
+/// After `bulk_on` the receiver waits this long for the proven stream (the sender wrote its
+/// proof before it said `bulk_on`: it is on its way already).
+const SWITCH_WITHIN: Duration = Duration::from_secs(4);
 /// Once the channel is gone, how long the receiver still reads the TCP stream's end.
 const DRAIN: Duration = Duration::from_secs(2);
 /// Messages queued towards the TCP writer / from the TCP reader (64 KiB each at most).

@@ -337,3 +337,104 @@ async fn a_connection_from_another_address_is_not_read() {
         .unwrap()
         .is_ok());
 }
+
+// ---- a hostile sender of our own, over the pipe and real TCP ----
+
+use crate::transfer::proto::{encode, Control, Entry, Kind};
+
+/// Offer one 1 MiB file and read the receiver's answer: its bulk message (port, key).
+async fn hostile_offer(wire: &PipeEnd) -> (u16, [u8; KEY_LEN]) {
+    wire.send(encode(&Control::Offer {
+        v: 1,
+        count: 1,
+        bytes: 1 << 20,
+    }))
+    .await
+    .unwrap();
+    wire.send(encode(&Control::Entries {
+        list: vec![Entry {
+            path: "x.bin".into(),
+            kind: Kind::File,
+            size: 1 << 20,
+            mode: 0o644,
+            mtime_ns: None,
+        }],
+    }))
+    .await
+    .unwrap();
+    loop {
+        match wire.recv().await.unwrap().and_then(|m| bulk_msg(&m)) {
+            Some(BulkMsg::Bulk { port, key, .. }) => return (port, unhex(&key).unwrap()),
+            Some(_) => panic!("bulk_on from the receiver"),
+            None => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_forged_record_after_the_proof_ends_the_transfer_and_names_nothing() {
+    let dst = tempfile::tempdir().unwrap();
+    let (a, b) = pipe(64);
+    let r = BulkWire::new(b, false, Some((LO, LO)));
+    let hostile = async {
+        let (port, key) = hostile_offer(&a).await;
+        let (mut s, mut sealer) = connect(LO, SocketAddr::new(LO, port), key).await.unwrap();
+        a.send(super::encode(&BulkMsg::BulkOn)).await.unwrap();
+        s.write_all(&sealer.message(&encode(&Control::File { i: 0, from: 0 })))
+            .await
+            .unwrap();
+        // content under the right key with one bit flipped
+        let mut rec = sealer.message(&Msg::Binary(bytes::Bytes::from(vec![1u8; 4096])));
+        rec[40] ^= 0x10;
+        s.write_all(&rec).await.unwrap();
+        // what the receiver says back on the channel, until it closes
+        let mut heard = Vec::new();
+        while let Ok(Some(m)) = a.recv().await {
+            heard.push(m);
+        }
+        (s, heard)
+    };
+    let (got, (_s, heard)) = tokio::join!(
+        receive(&r, dst.path(), Policy::AcceptAll, Options::default()),
+        hostile
+    );
+    let err = got.unwrap_err().to_string();
+    assert!(
+        err.contains("does not open under the transfer's key"),
+        "{err}"
+    );
+    assert!(
+        !dst.path().join("x.bin").exists(),
+        "a forged file was named"
+    );
+    assert!(r.used_tcp());
+    // the hostile sender was told nothing that looks like success
+    assert!(
+        !heard
+            .iter()
+            .any(|m| matches!(m, Msg::Text(t) if t.contains("saved") || t.contains("done"))),
+        "{heard:?}"
+    );
+}
+
+#[tokio::test]
+async fn bulk_on_without_a_proven_connection_is_a_clear_error() {
+    let dst = tempfile::tempdir().unwrap();
+    let (a, b) = pipe(64);
+    let r = BulkWire::new(b, false, Some((LO, LO)));
+    let hostile = async {
+        let _ = hostile_offer(&a).await;
+        // says it switched, never connects, and sends the content on the channel
+        a.send(super::encode(&BulkMsg::BulkOn)).await.unwrap();
+        let _ = a.send(encode(&Control::File { i: 0, from: 0 })).await;
+        while let Ok(Some(_)) = a.recv().await {}
+    };
+    let (got, ()) = tokio::join!(
+        receive(&r, dst.path(), Policy::AcceptAll, Options::default()),
+        hostile
+    );
+    let err = got.unwrap_err().to_string();
+    assert!(err.contains("never proved the key"), "{err}");
+    assert!(!r.used_tcp());
+    assert!(!dst.path().join("x.bin").exists());
+}

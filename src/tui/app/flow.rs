@@ -254,6 +254,11 @@ impl App {
         self.pairing = kept;
         self.forget_awaiting();
         self.screen = Screen::Chat;
+        // "pairing again" is above: say that it was given up, or it reads as done.
+        self.push_line(
+            Who::Info,
+            "no new pairing: back to this chat (Ctrl-R tries again)".into(),
+        );
         vec![Effect::StopCamera, Effect::Close]
     }
 

@@ -429,6 +429,66 @@ fn the_same_peer_asking_after_the_chat_ended_is_accepted_into_the_same_chat() {
     assert!(app.chat.lines.is_empty());
 }
 
+/// The runner's known-peer half listening on loopback: this app ("me") saved bob
+/// ("them") under `secret`; `alice` is what bob saved of this app (what a connector
+/// posing as bob searches with).
+struct Loopback {
+    _dir: tempfile::TempDir,
+    secret: [u8; 32],
+    them: [u8; 32],
+    alice: crate::known::KnownPeer,
+    port: u16,
+    bind: Vec<String>,
+    rx: tokio::sync::mpsc::UnboundedReceiver<AppEvent>,
+    side: crate::tui::known::Side,
+}
+
+impl Loopback {
+    fn new() -> Loopback {
+        use crate::known::{store, KnownPeer};
+        let dir = tempfile::tempdir().unwrap();
+        let secret = [7u8; 32];
+        let (me, them) = ([1u8; 32], [2u8; 32]);
+        let lo = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+        let saved = |name: &str, fingerprint, my_fingerprint| KnownPeer {
+            name: name.into(),
+            fingerprint,
+            my_fingerprint,
+            secret,
+            paired: 0,
+            last_seen: 0,
+            addrs: vec![lo],
+        };
+        store::remember(dir.path(), saved("bob", them, me)).unwrap();
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let bind = vec!["127.0.0.1".to_string()];
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut side = crate::tui::known::Side::new(
+            dir.path().into(),
+            me,
+            port,
+            bind.clone(),
+            Arc::new(Scripted::default()),
+        );
+        // The listener keeps its own sender (the app's events).
+        side.listen(&tx);
+        Loopback {
+            _dir: dir,
+            secret,
+            them,
+            alice: saved("alice", me, them),
+            port,
+            bind,
+            rx,
+            side,
+        }
+    }
+}
+
 /// The runner's half with real sockets on loopback: the app's listener (`Side::listen`)
 /// turns only a genuine known peer's sealed offer into a prompt. A stranger (another
 /// secret) and a holder of the secret with another identity get nothing shown; the
@@ -436,51 +496,10 @@ fn the_same_peer_asking_after_the_chat_ended_is_accepted_into_the_same_chat() {
 #[tokio::test]
 async fn only_a_genuine_known_peer_is_put_to_the_user() {
     use crate::known::discovery::{ConnectError, Connector};
-    use crate::known::{store, KnownPeer};
+    use crate::known::KnownPeer;
 
-    let dir = tempfile::tempdir().unwrap();
-    let secret = [7u8; 32];
-    let (me, them) = ([1u8; 32], [2u8; 32]);
-    let lo = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
-    // What this app saved: bob.
-    store::remember(
-        dir.path(),
-        KnownPeer {
-            name: "bob".into(),
-            fingerprint: them,
-            my_fingerprint: me,
-            secret,
-            paired: 0,
-            last_seen: 0,
-            addrs: vec![lo],
-        },
-    )
-    .unwrap();
-    // What bob saved: this app, as alice.
-    let alice = KnownPeer {
-        name: "alice".into(),
-        fingerprint: me,
-        my_fingerprint: them,
-        secret,
-        paired: 0,
-        last_seen: 0,
-        addrs: vec![lo],
-    };
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let bind = vec!["127.0.0.1".to_string()];
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut side = crate::tui::known::Side::new(
-        dir.path().into(),
-        me,
-        port,
-        bind.clone(),
-        Arc::new(Scripted::default()),
-    );
-    side.listen(&tx);
+    let mut lb = Loopback::new();
+    let (port, bind, them) = (lb.port, lb.bind.clone(), lb.them);
     let asked = |rx: &mut tokio::sync::mpsc::UnboundedReceiver<AppEvent>| {
         std::iter::from_fn(|| rx.try_recv().ok())
             .filter_map(|e| match e {
@@ -493,7 +512,7 @@ async fn only_a_genuine_known_peer_is_put_to_the_user() {
     // A stranger: another secret. Its hello gets a challenge it cannot use.
     let stranger = KnownPeer {
         secret: [8; 32],
-        ..alice.clone()
+        ..lb.alice.clone()
     };
     let r = Connector::find(&stranger, port, &bind).await;
     assert!(
@@ -503,17 +522,17 @@ async fn only_a_genuine_known_peer_is_put_to_the_user() {
     );
 
     // The secret, but not bob's identity: refused by the listener, nothing shown.
-    let mut conn = Connector::find(&alice, port, &bind).await.unwrap();
+    let mut conn = Connector::find(&lb.alice, port, &bind).await.unwrap();
     let r = conn.offer([9; 32], "an offer", || {}).await;
     assert!(matches!(r, Err(ConnectError::NotYou { .. })), "{r:?}");
-    assert!(asked(&mut rx).is_empty());
+    assert!(asked(&mut lb.rx).is_empty());
 
     // bob himself: asked; the user declines.
-    let mut conn = Connector::find(&alice, port, &bind).await.unwrap();
+    let mut conn = Connector::find(&lb.alice, port, &bind).await.unwrap();
     let offer = tokio::spawn(async move { conn.offer(them, "an offer", || {}).await });
     let (ask, peer) = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            if let Some(a) = asked(&mut rx).pop() {
+            if let Some(a) = asked(&mut lb.rx).pop() {
                 break a;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -522,7 +541,8 @@ async fn only_a_genuine_known_peer_is_put_to_the_user() {
     .await
     .expect("the genuine request reaches the app");
     assert_eq!(peer.name, "bob");
-    side.refuse(ask, crate::known::discovery::Answer::Decline);
+    lb.side
+        .refuse(ask, crate::known::discovery::Answer::Decline);
     let r = offer.await.unwrap();
     assert!(matches!(r, Err(ConnectError::Declined { .. })), "{r:?}");
 }
@@ -589,53 +609,22 @@ async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<AppEvent>) -> AppEve
 async fn the_asker_giving_up_takes_the_prompt_back_and_a_failed_start_is_said() {
     use crate::known::discovery::{ConnectError, Connector};
     use crate::known::lan::{self, Keys, Nonce, Packet};
-    use crate::known::{store, KnownPeer};
 
-    let dir = tempfile::tempdir().unwrap();
-    let secret = [7u8; 32];
-    let (me, them) = ([1u8; 32], [2u8; 32]);
-    let lo = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
-    store::remember(
-        dir.path(),
-        KnownPeer {
-            name: "bob".into(),
-            fingerprint: them,
-            my_fingerprint: me,
-            secret,
-            paired: 0,
-            last_seen: 0,
-            addrs: vec![lo],
-        },
-    )
-    .unwrap();
-    let alice = KnownPeer {
-        name: "alice".into(),
-        fingerprint: me,
-        my_fingerprint: them,
+    let Loopback {
+        _dir,
         secret,
-        paired: 0,
-        last_seen: 0,
-        addrs: vec![lo],
-    };
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let bind = vec!["127.0.0.1".to_string()];
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut side = crate::tui::known::Side::new(
-        dir.path().into(),
-        me,
+        them,
+        alice,
         port,
-        bind.clone(),
-        Arc::new(Scripted::default()),
-    );
-    side.listen(&tx);
+        bind,
+        mut rx,
+        mut side,
+        ..
+    } = Loopback::new();
     // A hostile sender of our own that holds the secret drives the exchange by hand, so
     // it knows both nonces; then forges withdrawals of that request.
     let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let to = std::net::SocketAddr::new(lo, port);
+    let to = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let keys = Keys::from_secret(&secret);
     let nc: Nonce = lan::random();
     let nl = loop {

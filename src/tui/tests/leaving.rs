@@ -122,6 +122,11 @@ fn esc_after_ctrl_r_goes_back_to_the_kept_chat() {
     assert_eq!(app.screen, Screen::Chat);
     let out = render(&app);
     assert!(out.contains("hello") && out.contains("Ctrl-R"), "{out}");
+    // The "pairing again" line above is not left to read as done.
+    assert_eq!(
+        last_line(&app),
+        "no new pairing: back to this chat (Ctrl-R tries again)"
+    );
     // Paste screen, Esc: one step back to my code, then to the chat.
     app.update(ctrl('r'));
     let pairing = app.pairing.id;
