@@ -267,7 +267,7 @@ fn what_arrived_is_said_before_the_senders_leaving() {
     let (send, inbox) = (p("note.txt"), p("in"));
     let mut alice = Proc::loopback(&["offer", "--send", &send]);
     let offer = alice.line(T);
-    let mut bob = Proc::loopback(&["answer", "--receive", &inbox, &offer]);
+    let bob = Proc::loopback(&["answer", "--receive", &inbox, &offer]);
     let answer = bob.line(T);
     alice.say(&answer);
     alice.hang_up();
