@@ -558,10 +558,12 @@ async fn relay(
                 Some(SessionEvent::Rtt(rtt)) => tracing::debug!("round trip {rtt:?}"),
                 Some(SessionEvent::Gathering { .. }) | Some(SessionEvent::Gathered { .. }) => {}
                 Some(SessionEvent::Closed(CloseReason::PeerLeft)) => {
-                    status("the peer left the chat");
+                    // What arrived is said first: a transfer's end may still be on its
+                    // way to this loop when the peer's goodbye is already here.
                     if !files.settle(std::time::Duration::from_secs(3)).await {
                         bail!("the peer left before every transfer finished (partial files are kept; send again to resume)");
                     }
+                    status("the peer left the chat");
                     break;
                 }
                 Some(SessionEvent::Closed(reason @ CloseReason::NoConnection(_))) => bail!(

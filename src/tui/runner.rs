@@ -260,7 +260,7 @@ impl Runner {
                 self.begin_with(pairing, stx, making);
             }
             Effect::AnswerKnown { ask, answer } => {
-                use super::known::Reply;
+                use super::event::Reply;
                 let Some(k) = &mut self.known else {
                     return false;
                 };

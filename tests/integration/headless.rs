@@ -257,6 +257,33 @@ fn the_receiver_says_verified_with_the_sender() {
     }
 }
 
+/// A receiver that stays says what arrived before it says that the sender left (it once
+/// said "the peer left the chat" first: the leave was read before the transfer's end).
+#[test]
+fn what_arrived_is_said_before_the_senders_leaving() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |s: &str| dir.path().join(s).display().to_string();
+    std::fs::write(p("note.txt"), b"hello").unwrap();
+    let (send, inbox) = (p("note.txt"), p("in"));
+    let mut alice = Proc::loopback(&["offer", "--send", &send]);
+    let offer = alice.line(T);
+    let bob = Proc::loopback(&["answer", "--receive", &inbox, &offer]);
+    let answer = bob.line(T);
+    alice.say(&answer);
+    alice.hang_up();
+    let (code_a, err_a) = alice.exit(T);
+    assert_eq!(code_a, 0, "{err_a}");
+    // bob's input stays open: the sender's leaving is what ends bob's run
+    let (code_b, err_b) = bob.exit(T);
+    assert_eq!(code_b, 0, "{err_b}");
+    let at = |needle: &str| err_b.find(needle);
+    let left = at("the peer left the chat").unwrap_or_else(|| panic!("{err_b}"));
+    assert!(
+        at("verified: saved as").is_some_and(|v| v < left),
+        "the peer's leaving came before what arrived:\n{err_b}"
+    );
+}
+
 /// Without `--receive` the offered files are declined, the sender is told why and exits
 /// non-zero with that reason; nothing is written.
 #[test]

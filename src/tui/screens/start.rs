@@ -92,8 +92,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         lines.push(Line::raw(""));
     }
     lines.push(Line::styled(
-        "One side starts and shows a code; the other joins by scanning it, then shows its \
-         own code back.",
+        "One side starts and shows a code; the other scans it, and the chat opens.",
         ui::dim_style(),
     ));
     // Known peers: nothing at all for a user who has none.
