@@ -9,6 +9,10 @@ use crate::param::param_forward_tsn_supported::ParamForwardTsnSupported;
 use crate::param::param_type::ParamType;
 use crate::param::param_unrecognized::ParamUnrecognized;
 
+/// qrchat patch 8 of 8: how many reset streams with unacknowledged bytes are kept (one
+/// each for what a session opens is far more than qrchat ever has at once).
+const MAX_RETIRED_STREAMS: usize = 1024;
+
 pub struct AssociationInternal {
     pub(crate) name: String,
     pub(crate) state: Arc<AtomicU8>,
@@ -74,6 +78,11 @@ pub struct AssociationInternal {
     stored_cookie_echo: Option<ChunkCookieEcho>,
 
     streams: HashMap<u16, Arc<Stream>>,
+    /// qrchat patch 8 of 8: streams the peer reset (or we unregistered) while bytes of
+    /// theirs were still unacknowledged. Their SACK releases those bytes here; without it
+    /// the stream's buffered amount never reached 0 and a caller waiting for it (a close
+    /// that flushes first) waited out its whole timeout.
+    retired_streams: Vec<Arc<Stream>>,
 
     close_loop_ch_tx: Option<broadcast::Sender<()>>,
     accept_ch_tx: mpsc::Sender<Arc<Stream>>,
@@ -186,6 +195,7 @@ impl AssociationInternal {
             stored_init: None,
             stored_cookie_echo: None,
             streams: HashMap::new(),
+            retired_streams: Vec::new(), // qrchat patch 8 of 8
             close_loop_ch_tx: Some(close_loop_ch_tx),
             accept_ch_tx,
             handshake_completed_ch_tx,
@@ -263,6 +273,7 @@ impl AssociationInternal {
             for si in self.streams.keys().cloned().collect::<Vec<u16>>() {
                 self.unregister_stream(si);
             }
+            self.retired_streams.clear(); // qrchat patch 8 of 8: nothing is acked any more
 
             // Wait for read_loop to end
             //if let Some(read_loop_close_ch) = &mut self.read_loop_close_ch {
@@ -270,7 +281,7 @@ impl AssociationInternal {
             //}
 
             log::debug!("[{}] association closed", self.name);
-            // qrchat patch 4 of 7: one line with the transfer's retransmissions, at info so
+            // qrchat patch 4 of 8: one line with the transfer's retransmissions, at info so
             // that a --log file has it (benches/links.rs reads it).
             let fast = self.stats.get_num_fast_retrans();
             let t3 = self.stats.get_num_t3_retrans();
@@ -350,12 +361,17 @@ impl AssociationInternal {
             // NOTE: shutdown is not used here because it resets the stream.
             if !s.read_shutdown.swap(true, Ordering::SeqCst) {
                 s.read_notifier.notify_waiters();
-                // qrchat patch 7 of 7: and a permit for a reader that is between its check
+                // qrchat patch 7 of 8: and a permit for a reader that is between its check
                 // and its wait (notify_waiters wakes only those already waiting, so the
                 // reader of a reset stream slept until its caller's timeout)
                 s.read_notifier.notify_one();
             }
             s.write_shutdown.store(true, Ordering::SeqCst);
+            // qrchat patch 8 of 8: keep it until what it sent is acknowledged (bounded: a
+            // peer that never acks cannot make the list grow without end)
+            if s.buffered_amount() > 0 && self.retired_streams.len() < MAX_RETIRED_STREAMS {
+                self.retired_streams.push(s);
+            }
         }
     }
 
@@ -482,7 +498,7 @@ impl AssociationInternal {
             loop {
                 let tsn = self.cumulative_tsn_ack_point + i + 1;
                 if let Some(c) = self.inflight_queue.get_mut(tsn) {
-                    // qrchat patch 6 of 7: a chunk sent again before is sent once more when
+                    // qrchat patch 6 of 8: a chunk sent again before is sent once more when
                     // its miss indicator reached 3 again (counted only from SACKs that
                     // newly acknowledge data sent after that retransmission, see
                     // process_fast_retransmission); upstream left every lost retransmission
@@ -510,7 +526,7 @@ impl AssociationInternal {
                     fast_retrans_size += data_chunk_size;
                     self.stats.inc_fast_retrans();
                     c.nsent += 1;
-                    // qrchat patch 6 of 7
+                    // qrchat patch 6 of 8
                     c.miss_indicator = 0;
                     c.rtx_fence = self.my_next_tsn.wrapping_sub(1);
                 } else {
@@ -1378,7 +1394,7 @@ impl AssociationInternal {
             // b) increment for all TSNs reported missing
             cum_tsn_ack_point + (self.inflight_queue.len() as u32) + 1
         };
-        // qrchat patch 6 of 7: a chunk that was sent again is missed again only by a SACK
+        // qrchat patch 6 of 8: a chunk that was sent again is missed again only by a SACK
         // that newly acknowledges a TSN sent after that retransmission (its fence) and
         // above it, whether or not in fast recovery: then that retransmission was lost
         // too, and fast retransmit sends it once more instead of waiting for the T3-rtx
@@ -1414,7 +1430,7 @@ impl AssociationInternal {
                 //     last sent, according to the formula described in Section 7.2.3.
                 self.in_fast_recovery = true;
                 self.fast_recover_exit_point = htna;
-                // qrchat patch 6 of 7: a loss that fast retransmit repairs cuts the window
+                // qrchat patch 6 of 8: a loss that fast retransmit repairs cuts the window
                 // to 70%, as CUBIC does (RFC 8312), not to half: on a LAN the round trip of
                 // two user-space stacks is milliseconds, so the window in packets, which
                 // random loss keeps small, is all the rate there is.
@@ -1500,8 +1516,17 @@ impl AssociationInternal {
         }
 
         for (si, n_bytes_acked) in &bytes_acked_per_stream {
+            // qrchat patch 8 of 8: bytes of a reset stream first (its chunks were sent
+            // before any of a new stream with the same identifier), the rest to the live one
+            let mut n_bytes_acked = *n_bytes_acked;
+            for r in self.retired_streams.iter().filter(|r| r.stream_identifier == *si) {
+                let n = n_bytes_acked.min(r.buffered_amount() as i64);
+                r.on_buffer_released(n).await;
+                n_bytes_acked -= n;
+            }
+            self.retired_streams.retain(|r| r.buffered_amount() > 0);
             if let Some(s) = self.streams.get_mut(si) {
-                s.on_buffer_released(*n_bytes_acked).await;
+                s.on_buffer_released(n_bytes_acked).await;
             }
         }
 
@@ -1937,7 +1962,7 @@ impl AssociationInternal {
 
             c.since = SystemTime::now(); // use to calculate RTT and also for maxPacketLifeTime
             c.nsent = 1; // being sent for the first time
-            self.stats.inc_datas_out(); // qrchat patch 4 of 7
+            self.stats.inc_datas_out(); // qrchat patch 4 of 8
 
             self.check_partial_reliability_status(&c);
 
@@ -2145,8 +2170,8 @@ impl AssociationInternal {
                 bytes_to_send += c.user_data.len();
 
                 c.nsent += 1;
-                self.stats.inc_t3_retrans(); // qrchat patch 4 of 7
-                // qrchat patch 6 of 7
+                self.stats.inc_t3_retrans(); // qrchat patch 4 of 8
+                // qrchat patch 6 of 8
                 c.miss_indicator = 0;
                 c.rtx_fence = self.my_next_tsn.wrapping_sub(1);
             } else {

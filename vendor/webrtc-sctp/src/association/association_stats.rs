@@ -8,7 +8,7 @@ pub(crate) struct AssociationStats {
     n_t3timeouts: AtomicU64,
     n_ack_timeouts: AtomicU64,
     n_fast_retrans: AtomicU64,
-    // qrchat patch 4 of 7: DATA chunks sent the first time, and sent again after a T3-rtx
+    // qrchat patch 4 of 8: DATA chunks sent the first time, and sent again after a T3-rtx
     // timeout (n_fast_retrans counts those sent again by fast retransmit).
     n_datas_out: AtomicU64,
     n_t3_retrans: AtomicU64,

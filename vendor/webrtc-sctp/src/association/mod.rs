@@ -494,7 +494,7 @@ impl Association {
             };
             //log::debug!("[{}] gather_outbound done with {}", name, packets.len());
 
-            // qrchat patch 2 of 7 (see ARCHITECTURE.md, "The vendored SCTP fork"): marshal the
+            // qrchat patch 2 of 8 (see ARCHITECTURE.md, "The vendored SCTP fork"): marshal the
             // batch right here. Upstream spawned a blocking task per packet (we first made it
             // one per batch): the lock is already released, a 1.2 KB packet marshals in about
             // a microsecond, and the thread hand-off cost more than the work it moved. (The
@@ -510,7 +510,7 @@ impl Association {
                     Ok(_) => {
                         bytes_sent.fetch_add(buf.len(), Ordering::SeqCst);
                     }
-                    // qrchat patch 1 of 7: the OS refusing one datagram (network
+                    // qrchat patch 1 of 8: the OS refusing one datagram (network
                     // unreachable while Wi-Fi roams, an interface down for a moment)
                     // is a lost packet, which SCTP retransmits; upstream ended the
                     // whole association on it, so every blip killed the link.
@@ -604,7 +604,7 @@ impl Association {
     }
 }
 
-/// qrchat patch 1 of 7: whether a send error is the OS refusing one datagram (the network
+/// qrchat patch 1 of 8: whether a send error is the OS refusing one datagram (the network
 /// or host unreachable, an interface down, a firewall's EPERM, no buffer space) rather than
 /// the connection being closed.
 fn is_transient(err: &util::Error) -> bool {

@@ -123,7 +123,7 @@ pub struct ChunkPayloadData {
     /// chunk is still in the inflight queue
     pub(crate) retransmit: bool,
 
-    /// qrchat patch 6 of 7: the highest TSN sent when this chunk was last sent again: a
+    /// qrchat patch 6 of 8: the highest TSN sent when this chunk was last sent again: a
     /// SACK that newly acknowledges a later TSN means that retransmission was lost too.
     pub(crate) rtx_fence: u32,
 }

@@ -383,7 +383,7 @@ impl Stream {
             && !self.read_shutdown.swap(true, Ordering::SeqCst)
         {
             self.read_notifier.notify_waiters();
-            // qrchat patch 7 of 7: see unregister_stream
+            // qrchat patch 7 of 8: see unregister_stream
             self.read_notifier.notify_one();
         }
 

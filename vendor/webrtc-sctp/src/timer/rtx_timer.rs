@@ -7,12 +7,12 @@ use tokio::time::Duration;
 use crate::association::RtxTimerId;
 
 pub(crate) const RTO_INITIAL: u64 = 3000; // msec
-// qrchat patch 5 of 7: RTO.min 200 ms, as Linux TCP (RFC 4960's 1 s is a conservative
+// qrchat patch 5 of 8: RTO.min 200 ms, as Linux TCP (RFC 4960's 1 s is a conservative
 // default for the paths of 2007). On a LAN the round trip is well under a millisecond, so
 // the RTO sat at the floor, and every loss that fast retransmit could not repair stalled the
 // link for a whole second (measured: 3 MB/s at 1% loss each way on a 1 Gbit/s link).
 pub(crate) const RTO_MIN: u64 = 200; // msec
-// qrchat patch 3 of 7: back off to at most 2 s (RFC 4960 suggests 60 s). After a blip
+// qrchat patch 3 of 8: back off to at most 2 s (RFC 4960 suggests 60 s). After a blip
 // (Wi-Fi roaming, a cable out for half a minute) the next retransmission is then at most
 // 2 s away once the path is back, instead of up to a minute; the cost is one small packet
 // every 2 s while the path is down.
