@@ -333,6 +333,20 @@ fn launch(t: &Tmux, name: &str, args: &str) {
     launch_cmd(t, name, &format!("{} {args}", qrchat_bin()));
 }
 
+/// A joiner on loopback in a new session `name`, with `extra` arguments and no camera: its
+/// --camera-file is not there, so it goes to the paste screen by itself.
+fn launch_joiner(t: &Tmux, name: &str, extra: &str) {
+    let nocam = t.dir.join("no-camera.png");
+    launch(
+        t,
+        name,
+        &format!(
+            "--join --bind 127.0.0.1 --camera-file {} {extra}",
+            nocam.display()
+        ),
+    );
+}
+
 /// The terminal reports focus lost (ESC [ O) or gained (ESC [ I) to the app in `name`;
 /// after losing it, give the app a moment to take the report before anything arrives.
 fn focus(t: &Tmux, name: &str, gained: bool) {
@@ -396,11 +410,7 @@ fn ctrl_c_on_every_screen_exits_0_with_a_clean_terminal() {
 
     // Connecting: A takes the answer of a joiner that has already quit, then Ctrl-C.
     launch(&t, "a", "--start --no-direct --bind 127.0.0.1");
-    launch(
-        &t,
-        "b",
-        &format!("--join --bind 127.0.0.1 --camera-file {nocam}"),
-    );
+    launch_joiner(&t, "b", "");
     let offer = read_code(&t, "a");
     paste_code(&t, "b", &offer);
     let answer = read_code(&t, "b");
@@ -449,13 +459,8 @@ fn joining_by_scanning_a_camera_file_of_the_code() {
 #[test]
 fn pasting_forgives_and_unfocused_messages_ring() {
     let t = Tmux::new("forgive");
-    let nocam = t.dir.join("no-camera.png");
     launch(&t, "a", "--start --no-direct --bind 127.0.0.1");
-    launch(
-        &t,
-        "b",
-        &format!("--join --bind 127.0.0.1 --camera-file {}", nocam.display()),
-    );
+    launch_joiner(&t, "b", "");
     let offer = read_code(&t, "a");
     let (x, y) = offer.split_at(offer.len() / 2);
     t.wait("b", "the paste screen", |s| s.contains("paste their code"));
@@ -544,14 +549,8 @@ fn waited_secs(screen: &str) -> Option<u64> {
 #[test]
 fn the_joiner_waits_for_its_code_to_be_read() {
     let t = Tmux::within("wait", Duration::from_secs(150));
-    let nocam = t.dir.join("no-camera.png");
-    let nocam = nocam.display();
     launch(&t, "a", "--start --no-direct --bind 127.0.0.1");
-    launch(
-        &t,
-        "b",
-        &format!("--join --bind 127.0.0.1 --camera-file {nocam}"),
-    );
+    launch_joiner(&t, "b", "");
     let offer = read_code(&t, "a");
     paste_code(&t, "b", &offer);
     let answer = read_code(&t, "b");
@@ -610,11 +609,7 @@ fn the_joiner_waits_for_its_code_to_be_read() {
     // Esc while waiting cancels that answer and goes back to reading their code; the app
     // goes on (no exit), and a new code pairs from there.
     launch(&t, "c", "--start --no-direct --bind 127.0.0.1");
-    launch(
-        &t,
-        "d",
-        &format!("--join --bind 127.0.0.1 --camera-file {nocam}"),
-    );
+    launch_joiner(&t, "d", "");
     let offer = read_code(&t, "c");
     paste_code(&t, "d", &offer);
     read_code(&t, "d");
@@ -1040,11 +1035,7 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
         s.contains("the peer left") && s.contains("Ctrl-R: new code")
     });
     t.keys("a", &["C-r"]);
-    launch(
-        &t,
-        "c",
-        &format!("--join --bind 127.0.0.1 --camera-file {}", nocam.display()),
-    );
+    launch_joiner(&t, "c", "");
     let third = pair_by_paste(&t, "a", "c");
     assert_ne!(third, first, "another app, another safety number");
     let s = t.wait("a", "the new peer named as different", |s| {
@@ -1057,20 +1048,12 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
 /// Pair A (`--start`, with `a_args`) and B (`--join`, with `b_args`) by paste, both on
 /// loopback; returns once both show the chat.
 fn pair_two(t: &Tmux, a_args: &str, b_args: &str) {
-    let nocam = t.dir.join("no-camera.png");
     launch(
         t,
         "a",
         &format!("--start --no-direct --bind 127.0.0.1 {a_args}"),
     );
-    launch(
-        t,
-        "b",
-        &format!(
-            "--join --bind 127.0.0.1 --camera-file {} {b_args}",
-            nocam.display()
-        ),
-    );
+    launch_joiner(t, "b", b_args);
     pair_by_paste(t, "a", "b");
 }
 
@@ -1408,7 +1391,6 @@ fn a_headless_sender_offers_to_the_tui_which_accepts() {
     let file = t.dir.join("report.pdf");
     let data = payload(300_000);
     std::fs::write(&file, &data).unwrap();
-    let nocam = t.dir.join("no-camera.png");
     // A: headless, sending a file; its stdin stays open (the pane's terminal).
     launch(
         &t,
@@ -1419,15 +1401,7 @@ fn a_headless_sender_offers_to_the_tui_which_accepts() {
         ),
     );
     // B: the TUI, joining.
-    launch(
-        &t,
-        "b",
-        &format!(
-            "--join --bind 127.0.0.1 --camera-file {} --receive {}",
-            nocam.display(),
-            inbox.display()
-        ),
-    );
+    launch_joiner(&t, "b", &format!("--receive {}", inbox.display()));
     let s = t.wait("a", "the headless offer code", |s| {
         headless_code(s).is_some()
     });
@@ -1529,13 +1503,8 @@ fn a_download_folder_without_room_is_said_on_both_sides() {
 #[test]
 fn one_scan_pairs_two_tuis_with_one_paste_and_the_starter_can_drop_the_peer() {
     let t = Tmux::new("onescan");
-    let nocam = t.dir.join("no-camera.png");
     launch(&t, "a", "--start --bind 127.0.0.1");
-    launch(
-        &t,
-        "b",
-        &format!("--join --bind 127.0.0.1 --camera-file {}", nocam.display()),
-    );
+    launch_joiner(&t, "b", "");
     let offer = read_code(&t, "a");
     paste_code(&t, "b", &offer);
     // No second code: both are in the chat, with the same safety number.

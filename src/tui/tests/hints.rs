@@ -22,17 +22,8 @@ fn the_copy_hint_says_what_osc_52_can_and_cannot_do() {
     assert!(rows[0].contains("if the terminal allows it"), "{out}");
     assert_eq!(rows.last().unwrap().to_string(), before, "{out}");
     // And it does not follow into the chat.
-    app.update(key(KeyCode::Char('p')));
-    app.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
-    app.update(key(KeyCode::Enter));
-    session(
-        &mut app,
-        SessionEvent::Open {
-            sas: "418 092".into(),
-            remote: None,
-            route: Route::Lan,
-        },
-    );
+    paste_their_code(&mut app, SdpKind::Answer, 0xBB);
+    link_opens(&mut app, None);
     assert_eq!(app.screen, Screen::Chat);
     assert!(!render(&app).contains("allows it"));
 }

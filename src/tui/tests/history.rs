@@ -95,21 +95,12 @@ fn re_pairing_keeps_the_chat_and_names_the_peer() {
             pairing,
             desc: sdp(SdpKind::Offer, 0xAA, 50000),
         });
-        app.update(key(KeyCode::Char('p')));
-        app.update(AppEvent::Paste(blob(SdpKind::Answer, fp)));
-        app.update(key(KeyCode::Enter));
+        paste_their_code(app, SdpKind::Answer, fp);
         session(
             app,
             SessionEvent::State(LinkState::Open { route: Route::Lan }),
         );
-        session(
-            app,
-            SessionEvent::Open {
-                sas: "418 092".into(),
-                remote: Some("192.168.1.21:50001".into()),
-                route: Route::Lan,
-            },
-        );
+        link_opens(app, Some("192.168.1.21:50001"));
     }
     let mut app = chatting(100, 30);
     session(&mut app, SessionEvent::Message("before the break".into()));

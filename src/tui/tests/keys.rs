@@ -58,9 +58,7 @@ fn esc_goes_back_one_step_and_quits_only_from_the_first_screen() {
 
     // The joiner's answer: Esc drops it and reads their code again.
     let (mut app, _) = app_with(false, true, 80, 24);
-    app.update(key(KeyCode::Char('p')));
-    app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xBB)));
-    app.update(key(KeyCode::Enter));
+    paste_their_code(&mut app, SdpKind::Offer, 0xBB);
     assert_eq!(app.screen, Screen::MyCode);
     let fx = app.update(key(KeyCode::Esc));
     assert!(fx.contains(&Effect::Close) && fx.contains(&Effect::OpenCamera));
@@ -68,9 +66,7 @@ fn esc_goes_back_one_step_and_quits_only_from_the_first_screen() {
 
     // Connecting: Esc cancels (a new pairing), shown as such.
     let mut app = starter_with_code(80, 24);
-    app.update(key(KeyCode::Char('p')));
-    app.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
-    app.update(key(KeyCode::Enter));
+    paste_their_code(&mut app, SdpKind::Answer, 0xBB);
     assert!(footer(&app).contains("Esc cancel"), "{}", footer(&app));
     let fx = app.update(key(KeyCode::Esc));
     assert!(fx.contains(&Effect::Close));

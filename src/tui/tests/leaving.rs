@@ -143,17 +143,8 @@ fn esc_after_ctrl_r_goes_back_to_the_kept_chat() {
 
     // The joiner with --join: Esc on the scan screen goes back to the chat.
     let (mut app, _) = app_with(false, true, 100, 24);
-    app.update(key(KeyCode::Char('p')));
-    app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xAA)));
-    app.update(key(KeyCode::Enter));
-    session(
-        &mut app,
-        SessionEvent::Open {
-            sas: "418 092".into(),
-            remote: None,
-            route: Route::Lan,
-        },
-    );
+    paste_their_code(&mut app, SdpKind::Offer, 0xAA);
+    link_opens(&mut app, None);
     session(&mut app, SessionEvent::Message("from the starter".into()));
     session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
     app.update(ctrl('r'));
@@ -164,15 +155,7 @@ fn esc_after_ctrl_r_goes_back_to_the_kept_chat() {
     assert!(render(&app).contains("from the starter"));
     // Once the re-pairing opens, there is no other chat to go back to: Esc is as before.
     app.update(ctrl('r'));
-    let pairing = app.pairing.id;
-    app.update(AppEvent::Session {
-        pairing,
-        event: SessionEvent::Open {
-            sas: "418 092".into(),
-            remote: None,
-            route: Route::Lan,
-        },
-    });
+    link_opens(&mut app, None);
     assert!(app.kept.is_none());
     assert!(render(&app).contains("from the starter"));
 }

@@ -48,9 +48,7 @@ fn link_states_are_shown_in_words() {
     assert!(render(&app).contains("the link is back (direct through a NAT)"));
     // The joiner waiting for the starter to read its answer says so.
     let (mut app, _) = app_with(false, true, 130, 70);
-    app.update(key(KeyCode::Char('p')));
-    app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xBB)));
-    app.update(key(KeyCode::Enter));
+    paste_their_code(&mut app, SdpKind::Offer, 0xBB);
     let pairing = app.pairing.id;
     app.update(AppEvent::Local {
         pairing,
@@ -104,17 +102,8 @@ fn left_and_stopped_responding_are_told_apart_and_no_candidate_type_is_shown() {
     // rtc names the remote with its candidate type; the screen says the route in words.
     let mut app = chatting(120, 20);
     let mut app2 = starter_with_code(120, 20);
-    app2.update(key(KeyCode::Char('p')));
-    app2.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
-    app2.update(key(KeyCode::Enter));
-    session(
-        &mut app2,
-        SessionEvent::Open {
-            sas: "418 092".into(),
-            remote: Some("127.0.0.1:58115 (host)".into()),
-            route: Route::Lan,
-        },
-    );
+    paste_their_code(&mut app2, SdpKind::Answer, 0xBB);
+    link_opens(&mut app2, Some("127.0.0.1:58115 (host)"));
     let out = render(&app2);
     assert!(!out.contains("(host)"), "{out}");
     assert!(

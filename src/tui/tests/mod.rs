@@ -172,6 +172,25 @@ fn session(app: &mut App, event: SessionEvent) -> Vec<Effect> {
     app.update(AppEvent::Session { pairing, event })
 }
 
+/// Press `p`, paste the other side's code (`kind`, fingerprint `fp`) and take it with Enter.
+fn paste_their_code(app: &mut App, kind: SdpKind, fp: u8) {
+    app.update(key(KeyCode::Char('p')));
+    app.update(AppEvent::Paste(blob(kind, fp)));
+    app.update(key(KeyCode::Enter));
+}
+
+/// The link opens on the LAN with the safety number 418 092, the peer at `remote`.
+fn link_opens(app: &mut App, remote: Option<&str>) -> Vec<Effect> {
+    session(
+        app,
+        SessionEvent::Open {
+            sas: "418 092".into(),
+            remote: remote.map(Into::into),
+            route: Route::Lan,
+        },
+    )
+}
+
 /// A starter whose code is made (fingerprint 0xAA).
 fn starter_with_code(w: u16, h: u16) -> App {
     let (mut app, _) = app_with(true, false, w, h);
@@ -186,22 +205,13 @@ fn starter_with_code(w: u16, h: u16) -> App {
 /// Two people chatting (starter side), `n` messages in.
 fn chatting(w: u16, h: u16) -> App {
     let mut app = starter_with_code(w, h);
-    app.update(key(KeyCode::Char('p')));
-    app.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
-    app.update(key(KeyCode::Enter));
+    paste_their_code(&mut app, SdpKind::Answer, 0xBB);
     session(&mut app, SessionEvent::State(LinkState::Connecting));
     session(
         &mut app,
         SessionEvent::State(LinkState::Open { route: Route::Lan }),
     );
-    session(
-        &mut app,
-        SessionEvent::Open {
-            sas: "418 092".into(),
-            remote: Some("192.168.1.21:50001".into()),
-            route: Route::Lan,
-        },
-    );
+    link_opens(&mut app, Some("192.168.1.21:50001"));
     app
 }
 

@@ -89,9 +89,7 @@ fn an_ack_in_time_goes_straight_to_connecting_and_a_refusal_says_the_code_is_use
     // A code without the flag (or --no-direct): the QR at once, as before.
     let (mut app, _) = app_with(false, true, 100, 40);
     app.opts.direct = true;
-    app.update(key(KeyCode::Char('p')));
-    app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xAA)));
-    app.update(key(KeyCode::Enter));
+    paste_their_code(&mut app, SdpKind::Offer, 0xAA);
     let pairing = app.pairing.id;
     app.update(AppEvent::Local {
         pairing,
@@ -113,14 +111,7 @@ fn a_directly_answered_starter_asks_to_compare_and_can_drop_the_peer() {
         &mut app,
         SessionEvent::State(LinkState::Open { route: Route::Lan }),
     );
-    session(
-        &mut app,
-        SessionEvent::Open {
-            sas: "418 092".into(),
-            remote: Some("192.168.1.21:50002".into()),
-            route: Route::Lan,
-        },
-    );
+    link_opens(&mut app, Some("192.168.1.21:50002"));
     assert_eq!(app.screen, Screen::Chat);
     let said: Vec<&str> = app.chat.lines.iter().map(|l| l.text.as_str()).collect();
     assert!(

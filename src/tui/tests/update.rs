@@ -22,9 +22,7 @@ fn ctrl_c_quits_from_every_screen() {
         }),
         ("connecting", {
             let mut a = starter_with_code(80, 24);
-            a.update(key(KeyCode::Char('p')));
-            a.update(AppEvent::Paste(blob(SdpKind::Answer, 0xBB)));
-            a.update(key(KeyCode::Enter));
+            paste_their_code(&mut a, SdpKind::Answer, 0xBB);
             a
         }),
     ];
@@ -77,9 +75,7 @@ fn json_offer_gets_a_json_answer() {
 #[test]
 fn a_compact_offer_gets_a_compact_answer() {
     let (mut app, _) = app_with(false, true, 80, 24);
-    app.update(key(KeyCode::Char('p')));
-    app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xBB)));
-    app.update(key(KeyCode::Enter));
+    paste_their_code(&mut app, SdpKind::Offer, 0xBB);
     let pairing = app.pairing.id;
     app.update(AppEvent::Local {
         pairing,
