@@ -571,26 +571,7 @@ fn shape(net: &Net, ends: [&Ns; 2], row: &Row) {
             net.exec(ns, &args);
         }
         if row.loss > 0.0 {
-            let p = format!("{}", row.loss);
-            net.exec(
-                ns,
-                &[
-                    "iptables",
-                    "-w",
-                    "-A",
-                    "OUTPUT",
-                    "-o",
-                    "eth0",
-                    "-m",
-                    "statistic",
-                    "--mode",
-                    "random",
-                    "--probability",
-                    &p,
-                    "-j",
-                    "DROP",
-                ],
-            );
+            net.drop_at_random(ns, row.loss);
         }
     }
 }

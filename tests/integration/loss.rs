@@ -56,25 +56,7 @@ pub fn pairing(loss: f64, file_len: usize, seed: u64) -> Result<Duration, String
 fn pairing_in(net: &mut Net, loss: f64, file_len: usize, seed: u64) -> Result<Duration, String> {
     let (a, b) = net.lan_pair();
     for ns in [&a, &b] {
-        net.exec(
-            ns,
-            &[
-                "iptables",
-                "-w",
-                "-A",
-                "OUTPUT",
-                "-o",
-                "eth0",
-                "-m",
-                "statistic",
-                "--mode",
-                "random",
-                "--probability",
-                &format!("{loss}"),
-                "-j",
-                "DROP",
-            ],
-        );
+        net.drop_at_random(ns, loss);
     }
     let src = net.dir().join("photo.bin");
     let data = bytes(file_len, seed);

@@ -256,6 +256,31 @@ impl Net {
         self.exec(ns, &all);
     }
 
+    /// Drop each packet that leaves `ns` by its `eth0` at random, with `probability`
+    /// (iptables' statistic match): a lossy link, seen from that side.
+    pub fn drop_at_random(&self, ns: &Ns, probability: f64) {
+        let p = format!("{probability}");
+        self.exec(
+            ns,
+            &[
+                "iptables",
+                "-w",
+                "-A",
+                "OUTPUT",
+                "-o",
+                "eth0",
+                "-m",
+                "statistic",
+                "--mode",
+                "random",
+                "--probability",
+                &p,
+                "-j",
+                "DROP",
+            ],
+        );
+    }
+
     /// A veth pair between two namespaces, each end named and addressed (`10.99.x.y/24`)
     /// and up.
     pub fn link(&mut self, a: &Ns, a_if: &str, a_addr: &str, b: &Ns, b_if: &str, b_addr: &str) {

@@ -87,6 +87,20 @@ fn answer_fx(fx: &[Effect]) -> Option<(u64, Reply)> {
     })
 }
 
+/// bob (saved, on this network) asks to chat; request number `ask`.
+fn bob_asks(app: &mut App, ask: u64) -> Vec<Effect> {
+    app.update(AppEvent::KnownAsk { ask, peer: bob() })
+}
+
+/// Enter on the prompt accepts request `ask` for the new pairing, keeping the chat so far
+/// or not (`keep`); the effects of that key.
+fn accept_with_enter(app: &mut App, ask: u64, keep: bool) -> Vec<Effect> {
+    let fx = app.update(key(KeyCode::Enter));
+    let pairing = app.pairing.id;
+    assert_eq!(answer_fx(&fx), Some((ask, Reply::Accept { pairing, keep })));
+    fx
+}
+
 #[test]
 fn no_known_peers_no_word_of_them() {
     let (mut app, _) = app_with(false, false, 100, 30);
@@ -201,10 +215,7 @@ fn each_failure_is_one_line_on_the_start_screen() {
 #[test]
 fn a_link_that_does_not_come_up_is_one_line_on_the_start_screen() {
     let (mut app, _) = app_with(false, false, 100, 30);
-    app.update(AppEvent::KnownAsk {
-        ask: 1,
-        peer: bob(),
-    });
+    bob_asks(&mut app, 1);
     app.update(key(KeyCode::Enter));
     let fx = session(&mut app, SessionEvent::Closed(CloseReason::PeerLost));
     assert!(fx.contains(&Effect::Close), "{fx:?}");
@@ -217,10 +228,7 @@ fn a_link_that_does_not_come_up_is_one_line_on_the_start_screen() {
 #[test]
 fn a_known_peer_asking_is_accepted_with_enter_and_the_chat_names_it() {
     let (mut app, _) = app_with(false, false, 100, 30);
-    let fx = app.update(AppEvent::KnownAsk {
-        ask: 7,
-        peer: bob(),
-    });
+    let fx = bob_asks(&mut app, 7);
     assert!(fx.contains(&Effect::Bell));
     let screen = render(&app);
     assert!(
@@ -228,18 +236,7 @@ fn a_known_peer_asking_is_accepted_with_enter_and_the_chat_names_it() {
         "{screen}"
     );
     insta::assert_snapshot!("start_known_asks", screen);
-    let fx = app.update(key(KeyCode::Enter));
-    let pairing = app.pairing.id;
-    assert_eq!(
-        answer_fx(&fx),
-        Some((
-            7,
-            Reply::Accept {
-                pairing,
-                keep: false
-            }
-        ))
-    );
+    accept_with_enter(&mut app, 7, false);
     assert_eq!(app.screen, Screen::Connecting);
     let screen = words(&app);
     assert!(!screen.contains("wants to chat"), "{screen}");
@@ -268,10 +265,7 @@ fn a_known_peer_asking_is_accepted_with_enter_and_the_chat_names_it() {
 #[test]
 fn esc_declines_and_nothing_opens() {
     let (mut app, _) = app_with(false, false, 100, 30);
-    app.update(AppEvent::KnownAsk {
-        ask: 3,
-        peer: bob(),
-    });
+    bob_asks(&mut app, 3);
     let fx = app.update(key(KeyCode::Esc));
     assert_eq!(answer_fx(&fx), Some((3, Reply::Decline)));
     assert_eq!(app.screen, Screen::Start);
@@ -289,23 +283,14 @@ fn esc_declines_and_nothing_opens() {
 #[test]
 fn in_an_open_chat_or_after_the_wait_the_asker_hears_busy() {
     let mut app = chatting(100, 30);
-    let fx = app.update(AppEvent::KnownAsk {
-        ask: 1,
-        peer: bob(),
-    });
+    let fx = bob_asks(&mut app, 1);
     assert_eq!(answer_fx(&fx), Some((1, Reply::Busy)));
     assert!(!render(&app).contains("wants to chat"));
 
     let (mut app, _) = app_with(false, false, 100, 30);
-    app.update(AppEvent::KnownAsk {
-        ask: 2,
-        peer: bob(),
-    });
+    bob_asks(&mut app, 2);
     // A second request while the first is asked: busy.
-    let fx = app.update(AppEvent::KnownAsk {
-        ask: 4,
-        peer: bob(),
-    });
+    let fx = bob_asks(&mut app, 4);
     assert_eq!(answer_fx(&fx), Some((4, Reply::Busy)));
     app.set_now(ASK_WAIT);
     let fx = app.update(AppEvent::Tick);
@@ -392,24 +377,10 @@ fn a_reconnect_that_fails_goes_back_to_the_kept_chat_with_the_reason() {
 #[test]
 fn the_same_peer_asking_after_the_chat_ended_is_accepted_into_the_same_chat() {
     let mut app = chat_with_bob_that_ended();
-    app.update(AppEvent::KnownAsk {
-        ask: 5,
-        peer: bob(),
-    });
+    bob_asks(&mut app, 5);
     // The prompt takes the footer of the chat that ended.
     assert!(footer(&app).contains("bob wants to chat: Enter accept, Esc decline"));
-    let fx = app.update(key(KeyCode::Enter));
-    let pairing = app.pairing.id;
-    assert_eq!(
-        answer_fx(&fx),
-        Some((
-            5,
-            Reply::Accept {
-                pairing,
-                keep: true
-            }
-        ))
-    );
+    let fx = accept_with_enter(&mut app, 5, true);
     assert!(!fx.contains(&Effect::NewChat));
     opens(&mut app);
     assert!(pending_again(&app));
@@ -551,10 +522,7 @@ async fn only_a_genuine_known_peer_is_put_to_the_user() {
 fn a_withdrawn_request_leaves_the_screen_with_one_quiet_line() {
     // On the start screen: the prompt goes, one dim line says why, no bell.
     let (mut app, _) = app_with(false, false, 100, 30);
-    app.update(AppEvent::KnownAsk {
-        ask: 5,
-        peer: bob(),
-    });
+    bob_asks(&mut app, 5);
     assert!(render(&app).contains("bob wants to chat: Enter accept, Esc decline"));
     // Another request's withdrawal (answered meanwhile) does not touch this one.
     let fx = app.update(AppEvent::KnownWithdrawn { ask: 4 });
@@ -573,10 +541,7 @@ fn a_withdrawn_request_leaves_the_screen_with_one_quiet_line() {
 
     // In a chat with bob that ended: a line in that chat.
     let mut app = chat_with_bob_that_ended();
-    app.update(AppEvent::KnownAsk {
-        ask: 8,
-        peer: bob(),
-    });
+    bob_asks(&mut app, 8);
     assert!(render(&app).contains("bob wants to chat"));
     app.update(AppEvent::KnownWithdrawn { ask: 8 });
     assert!(app.known.ask.is_none());
