@@ -282,14 +282,6 @@ fn bad_send_or_receive_paths_print_no_code() {
     assert!(log.is_file(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
-fn signal(p: &Proc, sig: &str) {
-    let st = Command::new("kill")
-        .args([sig, &p.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
-
 /// The peer stops (SIGSTOP) past Alice's peer timeout while she types: on exit she names
 /// each line never confirmed, and exits non-zero.
 #[test]
@@ -305,11 +297,11 @@ fn headless_names_undelivered_lines_on_exit() {
     bob.say("yes");
     assert_eq!(alice.line(T), "yes");
     std::thread::sleep(Duration::from_millis(300));
-    signal(&bob, "-STOP");
+    bob.signal("-STOP");
     alice.say("sent during the outage 1");
     alice.say("sent during the outage 2");
     let (code, err) = alice.exit(Duration::from_secs(30));
-    signal(&bob, "-CONT");
+    bob.signal("-CONT");
     assert_ne!(code, 0, "{err}");
     assert!(err.contains("2 message(s) not delivered"), "{err}");
     assert!(
@@ -379,7 +371,7 @@ fn headless_says_what_it_waits_for_and_leaves_on_sigterm() {
     let answer = bob.line(T);
     alice.say(&answer);
     alice.wait_stderr("safety number", T);
-    signal(&alice, "-TERM");
+    alice.signal("-TERM");
     let (code, err) = alice.exit(T);
     assert_eq!(code, 0, "{err}");
     assert!(

@@ -118,21 +118,13 @@ fn a_killed_peer_is_detected_and_reported() {
     let _ = bob.exit(T);
 }
 
-fn interrupt(p: &Proc) {
-    let st = Command::new("kill")
-        .args(["-INT", &p.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
-
 /// Ctrl-C while waiting for the answer, and in the middle of a chat: exit 0, and the
 /// peer is told (it sees the chat end normally, not a lost peer).
 #[test]
 fn ctrl_c_leaves_cleanly_at_every_step() {
     let waiting = Proc::loopback(&["offer"]);
     let _ = waiting.line(T);
-    interrupt(&waiting);
+    waiting.signal("-INT");
     let (code, err) = waiting.exit(T);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("interrupted"), "{err}");
@@ -143,7 +135,7 @@ fn ctrl_c_leaves_cleanly_at_every_step() {
     let answer = bob.line(T);
     alice.say(&answer);
     alice.wait_stderr("safety number", T);
-    interrupt(&alice);
+    alice.signal("-INT");
     let (code, err) = alice.exit(T);
     assert_eq!(code, 0, "{err}");
     let (code, err) = bob.exit(T);

@@ -537,11 +537,7 @@ async fn known_peers_connect_interrupted_withdraws_its_request() {
     })
     .await
     .unwrap();
-    let st = Command::new("kill")
-        .args(["-INT", &alice.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    alice.signal("-INT");
     match tokio::time::timeout(T, l.heard()).await {
         Ok(Some(Heard::Withdrawn { id })) => assert_eq!(id, req.id()),
         other => panic!("{other:?}"),

@@ -613,6 +613,15 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Send the process a signal (`-INT`, `-STOP`, ...); `kill` must succeed.
+    pub fn signal(&self, sig: &str) {
+        let st = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success(), "kill {sig} {}", self.child.id());
+    }
+
     /// `qrchat ARGS --bind 127.0.0.1` on this machine's loopback (no namespace).
     pub fn loopback(args: &[&str]) -> Proc {
         let mut cmd = Command::new(BIN);

@@ -9,11 +9,7 @@ async fn with_history_the_chat_is_saved_and_the_app_says_where() {
         local: Some(sdp(SdpKind::Offer, 0xAA, 50000)),
         on_connect: vec![
             SessionEvent::State(LinkState::Connecting),
-            SessionEvent::Open {
-                sas: "111 222".into(),
-                remote: Some("127.0.0.1:4000".into()),
-                route: Route::Lan,
-            },
+            scripted_open(),
             SessionEvent::Message("hello from the peer".into()),
         ],
         ..Default::default()

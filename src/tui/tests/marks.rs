@@ -12,15 +12,26 @@ fn script(qrchat: bool) -> Scripted {
         on_connect: vec![
             SessionEvent::State(LinkState::Connecting),
             SessionEvent::State(LinkState::Open { route: Route::Lan }),
-            SessionEvent::Open {
-                sas: "111 222".into(),
-                remote: Some("127.0.0.1:4000".into()),
-                route: Route::Lan,
-            },
+            scripted_open(),
         ],
         qrchat,
         ..Default::default()
     }
+}
+
+/// A chat with the same app as before (certificate 0xBB), saved (--history) into a new
+/// folder.
+async fn saved_chat() -> (tempfile::TempDir, Rig) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rig = Rig::new(script(true), Some(dir.path())).await;
+    rig.pair_with(0xBB).await;
+    (dir, rig)
+}
+
+/// The text of the saved chat (the first file in `dir`).
+fn saved_text(dir: &tempfile::TempDir) -> String {
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap()
 }
 
 struct Rig {
@@ -178,9 +189,7 @@ async fn a_message_the_session_refused_is_not_delivered_and_says_why() {
 
 #[tokio::test]
 async fn pending_lines_are_not_delivered_when_the_link_ends_on_screen_and_in_the_transcript() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut rig = Rig::new(script(true), Some(dir.path())).await;
-    rig.pair_with(0xBB).await;
+    let (dir, mut rig) = saved_chat().await;
     rig.say("made it").await;
     rig.say("sent during the outage").await;
     rig.event(SessionEvent::Delivered(vec![id(1)])).await;
@@ -193,8 +202,7 @@ async fn pending_lines_are_not_delivered_when_the_link_ends_on_screen_and_in_the
         rig.shown("sent during the outage")
     );
     insta::assert_snapshot!("marks_not_delivered", my_rows(&rig.app));
-    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    let text = saved_text(&dir);
     assert!(text.contains(" you: sent during the outage\n"), "{text}");
     assert!(
         text.contains(" --: not delivered: sent during the outage\n"),
@@ -205,9 +213,7 @@ async fn pending_lines_are_not_delivered_when_the_link_ends_on_screen_and_in_the
 
 #[tokio::test]
 async fn quitting_with_lines_not_confirmed_asks_once_then_marks_them_not_delivered() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut rig = Rig::new(script(true), Some(dir.path())).await;
-    rig.pair_with(0xBB).await;
+    let (dir, mut rig) = saved_chat().await;
     rig.say("made it").await;
     rig.say("still on its way").await;
     rig.event(SessionEvent::Delivered(vec![id(1)])).await;
@@ -224,8 +230,7 @@ async fn quitting_with_lines_not_confirmed_asks_once_then_marks_them_not_deliver
     assert!(rig.app.quit);
     assert_eq!(rig.mark("still on its way"), Some(Delivery::NotDelivered));
     assert_eq!(rig.mark("made it"), Some(Delivery::Delivered));
-    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    let text = saved_text(&dir);
     assert!(
         text.contains(" --: not delivered: still on its way\n"),
         "{text}"
@@ -235,9 +240,7 @@ async fn quitting_with_lines_not_confirmed_asks_once_then_marks_them_not_deliver
 
 #[tokio::test]
 async fn quitting_with_every_line_confirmed_and_saved_asks_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut rig = Rig::new(script(true), Some(dir.path())).await;
-    rig.pair_with(0xBB).await;
+    let (_dir, mut rig) = saved_chat().await;
     rig.say("made it").await;
     rig.event(SessionEvent::Delivered(vec![id(1)])).await;
     rig.update(ctrl('c')).await;
@@ -246,9 +249,7 @@ async fn quitting_with_every_line_confirmed_and_saved_asks_nothing() {
 
 #[tokio::test]
 async fn a_re_pairing_with_the_same_app_makes_them_pending_again_until_acknowledged() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut rig = Rig::new(script(true), Some(dir.path())).await;
-    rig.pair_with(0xBB).await;
+    let (dir, mut rig) = saved_chat().await;
     rig.say("first").await;
     rig.say("second").await;
     rig.event(SessionEvent::Closed(CloseReason::PeerLost)).await;
@@ -273,8 +274,7 @@ async fn a_re_pairing_with_the_same_app_makes_them_pending_again_until_acknowled
             rig.shown(m)
         );
     }
-    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    let text = saved_text(&dir);
     assert!(text.contains(" --: not delivered: second\n"), "{text}");
     assert!(
         text.contains(" --: delivered after re-pairing: second\n"),

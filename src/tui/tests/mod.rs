@@ -191,6 +191,16 @@ fn link_opens(app: &mut App, remote: Option<&str>) -> Vec<Effect> {
     )
 }
 
+/// What the scripted session says when its link opens: safety number 111 222, the peer
+/// on loopback.
+fn scripted_open() -> SessionEvent {
+    SessionEvent::Open {
+        sas: "111 222".into(),
+        remote: Some("127.0.0.1:4000".into()),
+        route: Route::Lan,
+    }
+}
+
 /// A starter whose code is made (fingerprint 0xAA).
 fn starter_with_code(w: u16, h: u16) -> App {
     let (mut app, _) = app_with(true, false, w, h);

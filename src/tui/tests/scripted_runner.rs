@@ -10,11 +10,7 @@ async fn a_whole_pairing_through_the_runner_with_a_scripted_session() {
         on_connect: vec![
             SessionEvent::State(LinkState::Connecting),
             SessionEvent::State(LinkState::Open { route: Route::Lan }),
-            SessionEvent::Open {
-                sas: "111 222".into(),
-                remote: Some("127.0.0.1:4000".into()),
-                route: Route::Lan,
-            },
+            scripted_open(),
             SessionEvent::Message("hello from the peer".into()),
         ],
         ..Default::default()
