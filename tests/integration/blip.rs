@@ -95,30 +95,8 @@ fn a_transfer_pauses_through_a_blip_and_finishes() {
     let inbox = net.dir().join("inbox");
     std::fs::create_dir(&inbox).unwrap();
 
-    let src_arg = src.display().to_string();
-    let inbox_arg = inbox.display().to_string();
+    let (mut alice, mut bob) = net.send_on_lan(&a, &b, &src, &inbox);
     let bob_log = net.dir().join("bob.log");
-    let bob_log_arg = bob_log.display().to_string();
-    let mut alice = net.qrchat(&a, &["offer", "--bind", "10.99.50.1", "--send", &src_arg]);
-    let offer = alice.line(T);
-    let mut bob = net.qrchat(
-        &b,
-        &[
-            "answer",
-            "--bind",
-            "10.99.50.2",
-            "--receive",
-            &inbox_arg,
-            "--log",
-            &bob_log_arg,
-            &offer,
-        ],
-    );
-    let answer = bob.line(T);
-    alice.say(&answer);
-    // Neither side has anything else to say.
-    alice.hang_up();
-    bob.hang_up();
 
     // Down once a few MiB have arrived.
     let t0 = Instant::now();

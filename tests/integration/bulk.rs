@@ -35,39 +35,8 @@ fn where_a_firewall_drops_tcp_the_data_channel_carries_the_file() {
     std::fs::write(&src, &data).unwrap();
     let inbox = net.dir().join("inbox");
     std::fs::create_dir(&inbox).unwrap();
+    let (alice, bob) = net.send_on_lan(&a, &b, &src, &inbox);
     let (alice_log, bob_log) = (net.dir().join("alice.log"), net.dir().join("bob.log"));
-    let arg = |p: &std::path::Path| p.display().to_string();
-    let (src_s, inbox_s, al, bl) = (arg(&src), arg(&inbox), arg(&alice_log), arg(&bob_log));
-    let mut alice = net.qrchat(
-        &a,
-        &[
-            "offer",
-            "--bind",
-            "10.99.50.1",
-            "--send",
-            &src_s,
-            "--log",
-            &al,
-        ],
-    );
-    let offer = alice.line(T);
-    let mut bob = net.qrchat(
-        &b,
-        &[
-            "answer",
-            "--bind",
-            "10.99.50.2",
-            "--receive",
-            &inbox_s,
-            "--log",
-            &bl,
-            &offer,
-        ],
-    );
-    let answer = bob.line(T);
-    alice.say(&answer);
-    alice.hang_up();
-    bob.hang_up();
     let (code_b, err_b) = bob.exit(Duration::from_secs(60));
     let (code_a, err_a) = alice.exit(T);
     assert_eq!(code_b, 0, "{err_b}");

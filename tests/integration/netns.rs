@@ -30,7 +30,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Once};
@@ -510,6 +510,48 @@ impl Net {
     /// The real qrchat binary inside a namespace, with stdin, stdout and stderr piped.
     pub fn qrchat(&self, ns: &Ns, args: &[&str]) -> Proc {
         self.qrchat_with_env(ns, args, &[])
+    }
+
+    /// On a [`lan_pair`](Self::lan_pair): alice (in `a`) offers `src` headless, bob (in
+    /// `b`) answers, saving into `inbox`; the codes are passed both ways and then neither
+    /// has anything else to say (stdin closed). They log to alice.log and bob.log in the
+    /// scratch folder. Returns (alice, bob), transferring.
+    pub fn send_on_lan(&self, a: &Ns, b: &Ns, src: &Path, inbox: &Path) -> (Proc, Proc) {
+        const T: Duration = Duration::from_secs(20);
+        let arg = |p: &Path| p.display().to_string();
+        let (alice_log, bob_log) = (self.dir().join("alice.log"), self.dir().join("bob.log"));
+        let (src, inbox, al, bl) = (arg(src), arg(inbox), arg(&alice_log), arg(&bob_log));
+        let mut alice = self.qrchat(
+            a,
+            &[
+                "offer",
+                "--bind",
+                "10.99.50.1",
+                "--send",
+                &src,
+                "--log",
+                &al,
+            ],
+        );
+        let offer = alice.line(T);
+        let mut bob = self.qrchat(
+            b,
+            &[
+                "answer",
+                "--bind",
+                "10.99.50.2",
+                "--receive",
+                &inbox,
+                "--log",
+                &bl,
+                &offer,
+            ],
+        );
+        let answer = bob.line(T);
+        alice.say(&answer);
+        alice.hang_up();
+        bob.hang_up();
+        (alice, bob)
     }
 
     /// The same, with extra environment variables.
