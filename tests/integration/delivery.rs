@@ -286,11 +286,7 @@ fn bad_send_or_receive_paths_print_no_code() {
 /// each line never confirmed, and exits non-zero.
 #[test]
 fn headless_names_undelivered_lines_on_exit() {
-    let mut alice = Proc::loopback(&["offer", "--peer-timeout", "3"]);
-    let offer = alice.line(T);
-    let mut bob = Proc::loopback(&["answer", &offer]);
-    let answer = bob.line(T);
-    alice.say(&answer);
+    let (mut alice, mut bob) = Proc::loopback_pair(&["--peer-timeout", "3"], &[]);
     alice.say("are you there?");
     assert_eq!(bob.line(T), "are you there?");
     // Bob's ack must be back before he stops: wait for the round trip of a reply.
@@ -322,11 +318,7 @@ fn headless_names_undelivered_lines_on_exit() {
 fn headless_says_what_it_waits_for_and_leaves_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let inbox = dir.path().join("inbox").display().to_string();
-    let mut alice = Proc::loopback(&["offer", "--receive", &inbox]);
-    let offer = alice.line(T);
-    let mut bob = Proc::loopback(&["answer", &offer]);
-    let answer = bob.line(T);
-    alice.say(&answer);
+    let (mut alice, mut bob) = Proc::loopback_pair(&["--receive", &inbox], &[]);
     alice.hang_up();
     alice.wait_stderr("stdin closed; waiting for the other side to finish", T);
     for i in 0..5 {
@@ -365,11 +357,7 @@ fn headless_says_what_it_waits_for_and_leaves_on_sigterm() {
     assert_eq!(code, 0, "{err_b}");
 
     // SIGTERM in the middle of a chat.
-    let mut alice = Proc::loopback(&["offer"]);
-    let offer = alice.line(T);
-    let bob = Proc::loopback(&["answer", &offer]);
-    let answer = bob.line(T);
-    alice.say(&answer);
+    let (alice, bob) = Proc::loopback_pair(&[], &[]);
     alice.wait_stderr("safety number", T);
     alice.signal("-TERM");
     let (code, err) = alice.exit(T);

@@ -101,11 +101,7 @@ fn answer_without_offer_says_what_to_do() {
 /// here), reported in one line, and the survivor exits non-zero instead of hanging.
 #[test]
 fn a_killed_peer_is_detected_and_reported() {
-    let mut alice = Proc::loopback(&["offer", "--peer-timeout", "4"]);
-    let offer = alice.line(T);
-    let mut bob = Proc::loopback(&["answer", &offer]);
-    let answer = bob.line(T);
-    alice.say(&answer);
+    let (mut alice, mut bob) = Proc::loopback_pair(&["--peer-timeout", "4"], &[]);
     alice.say("are you there?");
     assert_eq!(bob.line(T), "are you there?");
     let killed = std::time::Instant::now();
@@ -129,11 +125,7 @@ fn ctrl_c_leaves_cleanly_at_every_step() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("interrupted"), "{err}");
 
-    let mut alice = Proc::loopback(&["offer"]);
-    let offer = alice.line(T);
-    let bob = Proc::loopback(&["answer", &offer]);
-    let answer = bob.line(T);
-    alice.say(&answer);
+    let (alice, bob) = Proc::loopback_pair(&[], &[]);
     alice.wait_stderr("safety number", T);
     alice.signal("-INT");
     let (code, err) = alice.exit(T);
@@ -257,11 +249,7 @@ fn what_arrived_is_said_before_the_senders_leaving() {
     let p = |s: &str| dir.path().join(s).display().to_string();
     std::fs::write(p("note.txt"), b"hello").unwrap();
     let (send, inbox) = (p("note.txt"), p("in"));
-    let mut alice = Proc::loopback(&["offer", "--send", &send]);
-    let offer = alice.line(T);
-    let bob = Proc::loopback(&["answer", "--receive", &inbox, &offer]);
-    let answer = bob.line(T);
-    alice.say(&answer);
+    let (mut alice, bob) = Proc::loopback_pair(&["--send", &send], &["--receive", &inbox]);
     alice.hang_up();
     let (code_a, err_a) = alice.exit(T);
     assert_eq!(code_a, 0, "{err_a}");
@@ -284,11 +272,7 @@ fn without_receive_files_are_declined_and_the_sender_told() {
     let file = dir.path().join("note.txt");
     std::fs::write(&file, b"secret plans").unwrap();
     let file = file.display().to_string();
-    let mut alice = Proc::loopback(&["offer", "--send", &file]);
-    let offer = alice.line(T);
-    let mut bob = Proc::loopback(&["answer", &offer]);
-    let answer = bob.line(T);
-    alice.say(&answer);
+    let (mut alice, mut bob) = Proc::loopback_pair(&["--send", &file], &[]);
     alice.hang_up();
     let (code_a, err_a) = alice.exit(Duration::from_secs(60));
     assert_ne!(code_a, 0, "{err_a}");

@@ -671,6 +671,19 @@ impl Proc {
         Proc::spawn(cmd)
     }
 
+    /// A headless pairing on loopback: `qrchat offer OFFER_ARGS`, then `qrchat answer
+    /// ANSWER_ARGS CODE` with the code it printed, and the answer passed back to the
+    /// offerer. Returns (offerer, answerer).
+    pub fn loopback_pair(offer_args: &[&str], answer_args: &[&str]) -> (Proc, Proc) {
+        const T: Duration = Duration::from_secs(20);
+        let mut alice = Proc::loopback(&[&["offer"], offer_args].concat());
+        let offer = alice.line(T);
+        let bob = Proc::loopback(&[&["answer"], answer_args, &[&offer]].concat());
+        let answer = bob.line(T);
+        alice.say(&answer);
+        (alice, bob)
+    }
+
     pub fn spawn(mut cmd: Command) -> Proc {
         let mut child = cmd
             .stdin(Stdio::piped())
