@@ -186,12 +186,7 @@ fn progress_is_one_line_updated_in_place_then_done_and_verified() {
         "{rows:#?}"
     );
     // A blip: the line says paused; it comes back.
-    session(
-        &mut app,
-        SessionEvent::State(LinkState::Interrupted {
-            since: std::time::Instant::now(),
-        }),
-    );
+    link_interrupted(&mut app);
     assert!(render(&app)
         .contains("sending photo.jpg: 2.0 MB of 4.0 MB (50%), paused: the link is interrupted"));
     session(

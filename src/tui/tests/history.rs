@@ -86,11 +86,7 @@ fn an_answer_made_for_another_code_is_named_as_such() {
 #[test]
 fn re_pairing_keeps_the_chat_and_names_the_peer() {
     fn reopen(app: &mut App, fp: u8) {
-        let pairing = app.pairing.id;
-        app.update(AppEvent::Local {
-            pairing,
-            desc: sdp(SdpKind::Offer, 0xAA, 50000),
-        });
+        code_made(app, SdpKind::Offer, 0xAA, 50000);
         paste_their_code(app, SdpKind::Answer, fp);
         session(
             app,

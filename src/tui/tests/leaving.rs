@@ -129,11 +129,7 @@ fn esc_after_ctrl_r_goes_back_to_the_kept_chat() {
     );
     // Paste screen, Esc: one step back to my code, then to the chat.
     app.update(ctrl('r'));
-    let pairing = app.pairing.id;
-    app.update(AppEvent::Local {
-        pairing,
-        desc: sdp(SdpKind::Offer, 0xAA, 50000),
-    });
+    code_made(&mut app, SdpKind::Offer, 0xAA, 50000);
     app.update(key(KeyCode::Char('p')));
     assert_eq!(app.screen, Screen::Paste);
     app.update(key(KeyCode::Esc));

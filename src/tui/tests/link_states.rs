@@ -20,12 +20,7 @@ fn link_states_are_shown_in_words() {
     assert!(render(&app).contains("connected to 192.168.1.21:50001 (direct on your network)"));
     // A blip: interrupted, counting; after a few seconds, not responding; then back.
     app.set_now(Duration::from_secs(10));
-    session(
-        &mut app,
-        SessionEvent::State(LinkState::Interrupted {
-            since: std::time::Instant::now(),
-        }),
-    );
+    link_interrupted(&mut app);
     assert!(app.animating(), "the seconds count up");
     app.set_now(Duration::from_secs(12));
     assert!(
@@ -49,11 +44,7 @@ fn link_states_are_shown_in_words() {
     // The joiner waiting for the starter to read its answer says so.
     let (mut app, _) = app_with(false, true, 130, 70);
     paste_their_code(&mut app, SdpKind::Offer, 0xBB);
-    let pairing = app.pairing.id;
-    app.update(AppEvent::Local {
-        pairing,
-        desc: sdp(SdpKind::Answer, 0xAA, 50002),
-    });
+    code_made(&mut app, SdpKind::Answer, 0xAA, 50002);
     session(&mut app, SessionEvent::State(LinkState::WaitingForPeer));
     assert!(render(&app).contains("connection: waiting for the other side to read my code, 0:00"));
     assert!(app.animating(), "the time waited counts up");
@@ -70,12 +61,7 @@ fn not_responding_says_when_the_chat_gives_up_and_a_gone_link_offers_no_send() {
     let mut app = chatting(120, 20);
     app.opts.peer_timeout = Duration::from_secs(60);
     app.set_now(Duration::from_secs(10));
-    session(
-        &mut app,
-        SessionEvent::State(LinkState::Interrupted {
-            since: std::time::Instant::now(),
-        }),
-    );
+    link_interrupted(&mut app);
     app.set_now(Duration::from_secs(25));
     let out = render(&app);
     assert!(
@@ -111,12 +97,7 @@ fn left_and_stopped_responding_are_told_apart_and_no_candidate_type_is_shown() {
         "{out}"
     );
     // A close that comes while the link was interrupted is not called leaving.
-    session(
-        &mut app,
-        SessionEvent::State(LinkState::Interrupted {
-            since: std::time::Instant::now(),
-        }),
-    );
+    link_interrupted(&mut app);
     session(&mut app, SessionEvent::Closed(CloseReason::PeerLeft));
     let out = render(&app);
     assert!(!out.contains("the peer left"), "{out}");
@@ -140,12 +121,7 @@ fn a_silent_peer_shows_no_stale_round_trip_and_is_not_said_to_have_left() {
     assert!(render(&app).contains("rtt 0.4 ms"));
     // Nothing comes back: the last round trip measured says nothing true any more.
     app.set_now(Duration::from_secs(10));
-    session(
-        &mut app,
-        SessionEvent::State(LinkState::Interrupted {
-            since: std::time::Instant::now(),
-        }),
-    );
+    link_interrupted(&mut app);
     app.set_now(Duration::from_secs(25));
     let out = render(&app);
     assert!(

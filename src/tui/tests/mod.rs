@@ -191,6 +191,25 @@ fn link_opens(app: &mut App, remote: Option<&str>) -> Vec<Effect> {
     )
 }
 
+/// My code (`kind`, fingerprint `fp`, port `port`) is made for the current pairing.
+fn code_made(app: &mut App, kind: SdpKind, fp: u8, port: u16) -> Vec<Effect> {
+    let pairing = app.pairing.id;
+    app.update(AppEvent::Local {
+        pairing,
+        desc: sdp(kind, fp, port),
+    })
+}
+
+/// The link stops answering (a blip), from now on.
+fn link_interrupted(app: &mut App) -> Vec<Effect> {
+    session(
+        app,
+        SessionEvent::State(LinkState::Interrupted {
+            since: std::time::Instant::now(),
+        }),
+    )
+}
+
 /// What the scripted session says when its link opens: safety number 111 222, the peer
 /// on loopback.
 fn scripted_open() -> SessionEvent {
@@ -204,11 +223,7 @@ fn scripted_open() -> SessionEvent {
 /// A starter whose code is made (fingerprint 0xAA).
 fn starter_with_code(w: u16, h: u16) -> App {
     let (mut app, _) = app_with(true, false, w, h);
-    let pairing = app.pairing.id;
-    app.update(AppEvent::Local {
-        pairing,
-        desc: sdp(SdpKind::Offer, 0xAA, 50000),
-    });
+    code_made(&mut app, SdpKind::Offer, 0xAA, 50000);
     app
 }
 

@@ -22,12 +22,14 @@ fn joiner_handing() -> App {
         fx.iter().any(|e| matches!(e, Effect::Join { .. })),
         "{fx:?}"
     );
-    let pairing = app.pairing.id;
-    app.update(AppEvent::Local {
-        pairing,
-        desc: sdp(SdpKind::Answer, 0xBB, 50002),
-    });
+    code_made(&mut app, SdpKind::Answer, 0xBB, 50002);
     app
+}
+
+/// The direct hand-over of my answer ended with `outcome`.
+fn delivered(app: &mut App, outcome: crate::direct::Delivery) -> Vec<Effect> {
+    let pairing = app.pairing.id;
+    app.update(AppEvent::Delivered { pairing, outcome })
 }
 
 #[test]
@@ -49,38 +51,35 @@ fn the_joiner_hands_its_answer_over_and_shows_its_qr_only_without_an_ack() {
     assert!(!s.contains("handing my answer to the other side"), "{s}");
     assert!(s.contains("still handing it over directly"), "{s}");
     // The acknowledgement comes late: whichever comes first wins, on to connecting.
-    let pairing = app.pairing.id;
-    app.update(AppEvent::Delivered {
-        pairing,
-        outcome: crate::direct::Delivery::Accepted {
+    delivered(
+        &mut app,
+        crate::direct::Delivery::Accepted {
             to: "192.168.1.20:50000".parse().unwrap(),
         },
-    });
+    );
     assert_eq!(app.screen, Screen::Connecting);
 }
 
 #[test]
 fn an_ack_in_time_goes_straight_to_connecting_and_a_refusal_says_the_code_is_used() {
     let mut app = joiner_handing();
-    let pairing = app.pairing.id;
-    app.update(AppEvent::Delivered {
-        pairing,
-        outcome: crate::direct::Delivery::Accepted {
+    delivered(
+        &mut app,
+        crate::direct::Delivery::Accepted {
             to: "192.168.1.20:50000".parse().unwrap(),
         },
-    });
+    );
     assert_eq!(app.screen, Screen::Connecting);
     assert!(render(&app).contains("the other side took my answer"));
 
     // Another joiner was first: the QR at once, and why it will not help.
     let mut app = joiner_handing();
-    let pairing = app.pairing.id;
-    app.update(AppEvent::Delivered {
-        pairing,
-        outcome: crate::direct::Delivery::UsedUp {
+    delivered(
+        &mut app,
+        crate::direct::Delivery::UsedUp {
             by: "192.168.1.20:50000".parse().unwrap(),
         },
-    });
+    );
     assert_eq!(app.screen, Screen::MyCode);
     let s = render(&app);
     assert!(s.contains("code is used up"), "{s}");
@@ -90,11 +89,7 @@ fn an_ack_in_time_goes_straight_to_connecting_and_a_refusal_says_the_code_is_use
     let (mut app, _) = app_with(false, true, 100, 40);
     app.opts.direct = true;
     paste_their_code(&mut app, SdpKind::Offer, 0xAA);
-    let pairing = app.pairing.id;
-    app.update(AppEvent::Local {
-        pairing,
-        desc: sdp(SdpKind::Answer, 0xBB, 50002),
-    });
+    code_made(&mut app, SdpKind::Answer, 0xBB, 50002);
     assert!(!render(&app).contains("handing my answer"));
 }
 

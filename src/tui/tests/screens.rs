@@ -133,11 +133,7 @@ fn a_gathering_cut_at_the_deadline_is_said() {
             timed_out: true,
         },
     );
-    let pairing = app.pairing.id;
-    app.update(AppEvent::Local {
-        pairing,
-        desc: sdp(SdpKind::Offer, 0xAA, 50000),
-    });
+    code_made(&mut app, SdpKind::Offer, 0xAA, 50000);
     assert!(render(&app).contains("(gathering stopped at --gather-timeout)"));
 }
 
@@ -168,11 +164,7 @@ fn snapshot_joiner_answer_waiting() {
     app.update(AppEvent::Paste(blob(SdpKind::Offer, 0xBB)));
     let fx = app.update(key(KeyCode::Enter));
     assert!(matches!(&fx[..], [Effect::Join { offer, .. }] if offer.kind == SdpKind::Offer));
-    let pairing = app.pairing.id;
-    app.update(AppEvent::Local {
-        pairing,
-        desc: sdp(SdpKind::Answer, 0xAA, 50002),
-    });
+    code_made(&mut app, SdpKind::Answer, 0xAA, 50002);
     session(&mut app, SessionEvent::State(LinkState::Connecting));
     let out = render(&app);
     assert!(out.contains("connection: connecting"), "{out}");

@@ -62,11 +62,7 @@ fn json_offer_gets_a_json_answer() {
     app.update(AppEvent::Paste(json));
     app.update(key(KeyCode::Enter));
     assert!(app.pairing.json_reply);
-    let pairing = app.pairing.id;
-    app.update(AppEvent::Local {
-        pairing,
-        desc: sdp(SdpKind::Answer, 0xAA, 50002),
-    });
+    code_made(&mut app, SdpKind::Answer, 0xAA, 50002);
     let reply = &app.pairing.local.as_ref().unwrap().blob;
     let v: serde_json::Value = serde_json::from_str(reply).expect("the answer is JSON");
     assert_eq!(v["type"], "answer");
@@ -76,11 +72,7 @@ fn json_offer_gets_a_json_answer() {
 fn a_compact_offer_gets_a_compact_answer() {
     let (mut app, _) = app_with(false, true, 80, 24);
     paste_their_code(&mut app, SdpKind::Offer, 0xBB);
-    let pairing = app.pairing.id;
-    app.update(AppEvent::Local {
-        pairing,
-        desc: sdp(SdpKind::Answer, 0xAA, 50002),
-    });
+    code_made(&mut app, SdpKind::Answer, 0xAA, 50002);
     assert!(app.pairing.local.as_ref().unwrap().blob.starts_with('Q'));
 }
 
