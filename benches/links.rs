@@ -29,6 +29,9 @@
 #[path = "../tests/integration/netns.rs"]
 mod netns;
 
+#[path = "common/files.rs"]
+mod files;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -86,25 +89,6 @@ fn env_num(key: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn make_file(p: &Path, bytes: u64) {
-    use std::io::Write;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(p).unwrap());
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut block = vec![0u8; 1 << 20];
-    let mut left = bytes;
-    while left > 0 {
-        for b in block.chunks_mut(8) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            b.copy_from_slice(&x.to_le_bytes()[..b.len()]);
-        }
-        let n = left.min(block.len() as u64) as usize;
-        f.write_all(&block[..n]).unwrap();
-        left -= n as u64;
-    }
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -608,7 +592,7 @@ fn main() {
     let (a, b) = net.lan_pair();
     let dir = net.dir().to_path_buf();
     let src = dir.join("random.bin");
-    make_file(&src, mb << 20);
+    files::make_file(&src, mb << 20, 0x9e37_79b9_7f4a_7c15);
     let sshd = if with_scp {
         start_sshd(&net, &a, &b, &dir)
     } else {

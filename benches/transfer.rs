@@ -11,6 +11,9 @@
 //! QRCHAT_BENCH_MB sets the file size (default 1024 = 1 GiB); QRCHAT_BENCH_RUNS the
 //! two-process runs (default 3); QRCHAT_BENCH_DIR where the files go (default /tmp).
 
+#[path = "common/files.rs"]
+mod files;
+
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,25 +49,6 @@ fn peak_rss() -> u64 {
 /// Start a fresh peak-RSS measurement (Linux: "5" to clear_refs resets VmHWM).
 fn reset_peak() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
-fn make_file(p: &Path, bytes: u64) {
-    use std::io::Write;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(p).unwrap());
-    let mut x: u64 = 0x1234_5678_9abc_def1;
-    let mut block = vec![0u8; 1 << 20];
-    let mut left = bytes;
-    while left > 0 {
-        for b in block.chunks_mut(8) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            b.copy_from_slice(&x.to_le_bytes()[..b.len()]);
-        }
-        let n = left.min(block.len() as u64) as usize;
-        f.write_all(&block[..n]).unwrap();
-        left -= n as u64;
-    }
 }
 
 async fn pair() -> (Session, Session, mpsc::UnboundedReceiver<SessionEvent>) {
@@ -418,7 +402,7 @@ async fn bench() {
     let src = work.path().join("big.bin");
     let dst = work.path().join("in");
     std::fs::create_dir(&dst).unwrap();
-    make_file(&src, size);
+    files::make_file(&src, size, 0x1234_5678_9abc_def1);
     let mib = |b: u64| b as f64 / (1 << 20) as f64;
 
     println!(
