@@ -242,12 +242,8 @@ fn two_tuis_pair_by_paste_chat_and_quit_cleanly() {
     assert!(sa.contains("a code was pasted"));
     assert!(sb.contains("a code was pasted"));
 
-    t.type_text("a", "hello from A ✓");
-    t.keys("a", &["Enter"]);
-    t.wait("b", "A's message", |s| s.contains("peer  hello from A ✓"));
-    t.type_text("b", "and hi from B");
-    t.keys("b", &["Enter"]);
-    t.wait("a", "B's message", |s| s.contains("peer  and hi from B"));
+    says(&t, "a", "b", "hello from A ✓");
+    says(&t, "b", "a", "and hi from B");
     // A's own line ends with the delivery mark (its text has a ✓ of its own): B's app
     // acknowledged it over the real link.
     t.wait("a", "A's own line, delivered", |s| {
@@ -494,9 +490,7 @@ fn pasting_forgives_and_unfocused_messages_ring() {
 
     // B loses focus; A writes; B rings and counts.
     focus(&t, "b", false);
-    t.type_text("a", "are you there?");
-    t.keys("a", &["Enter"]);
-    t.wait("b", "A's message", |s| s.contains("peer  are you there?"));
+    says(&t, "a", "b", "are you there?");
     wait_title(&t, "b", "(1) qrchat");
     assert_eq!(
         t.format("b", "#{window_bell_flag}"),
@@ -516,9 +510,7 @@ fn quiet_counts_in_the_title_without_a_bell() {
     let t = Tmux::new("quiet");
     pair_two(&t, "", "--quiet");
     focus(&t, "b", false);
-    t.type_text("a", "psst");
-    t.keys("a", &["Enter"]);
-    t.wait("b", "A's message", |s| s.contains("peer  psst"));
+    says(&t, "a", "b", "psst");
     wait_title(&t, "b", "(1) qrchat");
     assert_eq!(
         t.format("b", "#{window_bell_flag}"),
@@ -599,8 +591,7 @@ fn the_joiner_waits_for_its_code_to_be_read() {
     let sa = t.wait("a", "the chat", |s| sas(s).is_some());
     let sb = t.wait("b", "the chat", |s| sas(s).is_some());
     assert_eq!(sas(&sa), sas(&sb), "both sides show the same safety number");
-    t.type_text("a", "sorry, slow camera");
-    t.keys("a", &["Enter"]);
+    enter_line(&t, "a", "sorry, slow camera");
     t.wait("b", "A's message", |s| {
         s.contains("peer  sorry, slow camera")
     });
@@ -782,8 +773,7 @@ fn a_blip_in_the_chat_loses_nothing() {
     let lan = Lan::new("chat");
     let t = Tmux::within("blip", Duration::from_secs(120));
     pair_in_lan(&t, &lan, "");
-    t.type_text("a", "before the blip");
-    t.keys("a", &["Enter"]);
+    enter_line(&t, "a", "before the blip");
     t.wait("b", "A's first message", |s| {
         s.contains("peer  before the blip")
     });
@@ -814,8 +804,7 @@ fn a_blip_in_the_chat_loses_nothing() {
                 t.type_text("a", &format!("during the blip {n}"));
                 t.keys("a", &["Enter"]);
             }
-            t.type_text("b", "B during the blip");
-            t.keys("b", &["Enter"]);
+            enter_line(&t, "b", "B during the blip");
             typed = true;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -866,8 +855,7 @@ fn a_blip_in_the_chat_loses_nothing() {
         assert_not_ended(&s, name);
         assert!(s.contains("the link is back"), "{}", trim_screen(&s));
     }
-    t.type_text("b", "after the blip");
-    t.keys("b", &["Enter"]);
+    enter_line(&t, "b", "after the blip");
     t.wait("a", "B's message after", |s| {
         s.contains("peer  after the blip")
     });
@@ -928,9 +916,7 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
         ),
     );
     let first = pair_by_paste(&t, "a", "b");
-    t.type_text("a", "before the break");
-    t.keys("a", &["Enter"]);
-    t.wait("b", "A's message", |s| s.contains("peer  before the break"));
+    says(&t, "a", "b", "before the break");
 
     // B's app stops answering (frozen); A gives up after its timeout and offers Ctrl-R.
     let b_proc = log_b.display().to_string();
@@ -1022,8 +1008,7 @@ fn re_pairing_in_place_keeps_the_chat_and_names_the_peer() {
     t.wait("a", "the outage's messages delivered", |s| {
         (1..=3).all(|i| s.contains(&format!("you   sent during the outage {i} ✓")))
     });
-    t.type_text("b", "after the re-pair");
-    t.keys("b", &["Enter"]);
+    enter_line(&t, "b", "after the re-pair");
     t.wait("a", "B's message over the new link", |s| {
         s.contains("peer  after the re-pair")
     });
@@ -1057,11 +1042,24 @@ fn pair_two(t: &Tmux, a_args: &str, b_args: &str) {
     pair_by_paste(t, "a", "b");
 }
 
+/// Type `text` into `name`'s input line and press Enter.
+fn enter_line(t: &Tmux, name: &str, text: &str) {
+    t.type_text(name, text);
+    t.keys(name, &["Enter"]);
+}
+
+/// `from` sends the chat message `text`; `to` shows it as the peer's.
+fn says(t: &Tmux, from: &str, to: &str, text: &str) {
+    enter_line(t, from, text);
+    t.wait(to, &format!("{from}'s message {text:?}"), |s| {
+        s.contains(&format!("peer  {text}"))
+    });
+}
+
 /// `from` types a `/send ...` command line; `to` sees the offer (a line containing
 /// `offer`) and accepts it with Ctrl-Y.
 fn send_and_accept(t: &Tmux, from: &str, command: &str, to: &str, offer: &str) {
-    t.type_text(from, command);
-    t.keys(from, &["Enter"]);
+    enter_line(t, from, command);
     t.wait(to, "the offer", |s| s.contains(offer));
     t.keys(to, &["C-y"]);
 }
@@ -1160,9 +1158,7 @@ fn a_file_sent_from_the_tui_is_offered_accepted_shown_and_verified() {
     assert!(got == data, "the received file's bytes are the sent file's");
 
     // The chat stayed a chat: messages both ways after the transfer.
-    t.type_text("b", "got it, thanks");
-    t.keys("b", &["Enter"]);
-    t.wait("a", "B's message", |s| s.contains("peer  got it, thanks"));
+    says(&t, "b", "a", "got it, thanks");
 
     // A declined offer: B presses n; A is told; nothing lands in B's folder. The path is
     // typed with a Tab completion of the escaped space.
@@ -1176,8 +1172,7 @@ fn a_file_sent_from_the_tui_is_offered_accepted_shown_and_verified() {
         s.contains("offers small note.txt (10 B, 1 file)")
     });
     // A reply that starts with n is a message, not a decline.
-    t.type_text("b", "nope, I already have it");
-    t.keys("b", &["Enter"]);
+    enter_line(&t, "b", "nope, I already have it");
     t.wait("a", "B's reply, whole", |s| {
         s.contains("peer  nope, I already have it")
     });
@@ -1258,8 +1253,7 @@ fn either_side_cancels_a_running_transfer_and_the_other_is_told() {
     t.wait("a", "progress", |s| {
         s.contains("receiving zeros.bin: ") && s.contains("%)")
     });
-    t.type_text("a", "/cancel");
-    t.keys("a", &["Enter"]);
+    enter_line(&t, "a", "/cancel");
     t.wait("a", "the cancel said", |s| {
         s.contains("zeros.bin not received: cancelled (what arrived is kept")
     });
@@ -1293,9 +1287,7 @@ fn either_side_cancels_a_running_transfer_and_the_other_is_told() {
     });
     assert!(!inbox_b.join("zeros.bin").exists());
     // Still a chat.
-    t.type_text("b", "ok, later then");
-    t.keys("b", &["Enter"]);
-    t.wait("a", "B's message", |s| s.contains("peer  ok, later then"));
+    says(&t, "b", "a", "ok, later then");
 
     quit_all(&t, &["a", "b"]);
 }
@@ -1491,9 +1483,7 @@ fn a_download_folder_without_room_is_said_on_both_sides() {
     });
     // Nothing was written; the chat goes on.
     assert_eq!(std::fs::read_dir(&small).unwrap().count(), 0);
-    t.type_text("b", "no room here");
-    t.keys("b", &["Enter"]);
-    t.wait("a", "B's message", |s| s.contains("peer  no room here"));
+    says(&t, "b", "a", "no room here");
     quit_all(&t, &["a", "b"]);
 }
 
@@ -1515,8 +1505,7 @@ fn one_scan_pairs_two_tuis_with_one_paste_and_the_starter_can_drop_the_peer() {
         flat(s).contains("a peer read your code and joined")
     });
     assert!(flat(&sa).contains("Ctrl-O"), "{}", trim_screen(&sa));
-    t.type_text("b", "one scan was enough");
-    t.keys("b", &["Enter"]);
+    enter_line(&t, "b", "one scan was enough");
     t.wait("a", "B's message", |s| {
         s.contains("peer  one scan was enough")
     });
@@ -1607,10 +1596,8 @@ fn save_in_the_app_then_connect_by_name() {
 fn known_and_restarted(t: &Tmux, lan: &Lan, a_args: &str, b_args: &str) -> String {
     pair_in_lan(t, lan, "");
     let first = sas(&t.screen("a")).unwrap();
-    t.type_text("a", "/save bob");
-    t.keys("a", &["Enter"]);
-    t.type_text("b", "/save alice");
-    t.keys("b", &["Enter"]);
+    enter_line(t, "a", "/save bob");
+    enter_line(t, "b", "/save alice");
     t.wait("a", "bob saved", |s| flat(s).contains("saved as bob"));
     t.wait("b", "alice saved", |s| flat(s).contains("saved as alice"));
     quit_all(t, &["a", "b"]);
@@ -1712,14 +1699,11 @@ fn known_peers_are_listed_asked_declined_then_accepted() {
         "{}",
         trim_screen(&sb)
     );
-    t.type_text("a", "hello bob, by name");
-    t.keys("a", &["Enter"]);
+    enter_line(&t, "a", "hello bob, by name");
     t.wait("b", "A's message", |s| {
         s.contains("peer  hello bob, by name")
     });
-    t.type_text("b", "hello alice");
-    t.keys("b", &["Enter"]);
-    t.wait("a", "B's message", |s| s.contains("peer  hello alice"));
+    says(&t, "b", "a", "hello alice");
     quit_all(&t, &["a", "b"]);
 }
 
@@ -1758,9 +1742,7 @@ fn a_known_peer_reconnect_keeps_the_chat_and_sends_what_was_lost() {
     t.wait("a", "the chat with bob", |s| {
         flat(s).contains("connected to bob")
     });
-    t.type_text("a", "before the break");
-    t.keys("a", &["Enter"]);
-    t.wait("b", "A's message", |s| s.contains("peer  before the break"));
+    says(&t, "a", "b", "before the break");
 
     signal_ns(&lan.names[1], "-STOP");
     t.wait("a", "A sees the link interrupted", |s| {
@@ -1820,8 +1802,6 @@ fn a_known_peer_reconnect_keeps_the_chat_and_sends_what_was_lost() {
         "{}",
         trim_screen(&s)
     );
-    t.type_text("b", "got them");
-    t.keys("b", &["Enter"]);
-    t.wait("a", "B's reply", |s| s.contains("peer  got them"));
+    says(&t, "b", "a", "got them");
     quit_all(&t, &["a", "b"]);
 }
