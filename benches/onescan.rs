@@ -72,10 +72,7 @@ fn lan_pairing(one_scan: bool) -> f64 {
 fn blocked_pairing() -> (f64, f64, f64) {
     let mut net = Net::new();
     let (a, b) = net.lan_pair();
-    net.exec(
-        &a,
-        &["iptables", "-w", "-A", "INPUT", "-p", "tcp", "-j", "DROP"],
-    );
+    net.drop_tcp_in(&a);
     let mut alice = net.qrchat(&a, &["offer", "--bind", "10.99.50.1"]);
     let offer = alice.line(T);
     let t0 = Instant::now();

@@ -256,6 +256,14 @@ impl Net {
         self.exec(ns, &all);
     }
 
+    /// A firewall on `ns` that drops every incoming TCP packet (WebRTC's UDP still passes).
+    pub fn drop_tcp_in(&self, ns: &Ns) {
+        self.exec(
+            ns,
+            &["iptables", "-w", "-A", "INPUT", "-p", "tcp", "-j", "DROP"],
+        );
+    }
+
     /// Drop each packet that leaves `ns` by its `eth0` at random, with `probability`
     /// (iptables' statistic match): a lossy link, seen from that side.
     pub fn drop_at_random(&self, ns: &Ns, probability: f64) {

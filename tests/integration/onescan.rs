@@ -62,10 +62,7 @@ fn with_the_port_filtered_the_second_code_pairs_as_before() {
     let mut net = Net::new();
     let (a, b) = net.lan_pair();
     // The starter's host drops every TCP packet (a firewall that lets WebRTC's UDP through).
-    net.exec(
-        &a,
-        &["iptables", "-w", "-A", "INPUT", "-p", "tcp", "-j", "DROP"],
-    );
+    net.drop_tcp_in(&a);
     let mut alice = net.qrchat(&a, &["offer", "--bind", "10.99.50.1"]);
     let offer = alice.line(T);
     let t0 = Instant::now();
