@@ -11,8 +11,8 @@ use super::pipe::{pipe, PipeEnd};
 use super::proto::{self, Control, Entry, ErrorCode, Kind, Msg, ProtoError};
 use super::*;
 
-/// Deterministic bytes that differ per seed.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
+/// Deterministic bytes that differ per seed (the bulk path's tests use it too).
+pub(super) fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..len)
         .map(|_| {

@@ -12,6 +12,7 @@ use tokio::net::TcpStream;
 use super::record::{Sealer, KEY_LEN};
 use super::*;
 use crate::transfer::pipe::{pipe, PipeEnd};
+use crate::transfer::tests::noise;
 use crate::transfer::{receive, send, Options, Policy};
 
 const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -44,18 +45,6 @@ impl Wire for Counted {
     async fn close(&self) {
         self.end.close().await
     }
-}
-
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 fn source(dir: &Path, len: usize) -> (std::path::PathBuf, Vec<u8>) {
