@@ -160,16 +160,13 @@ impl Known {
             self.failed = true;
             anyhow!("could not remember the other side as {name}: {e}")
         })?;
-        let now = store::now_unix();
-        let peer = KnownPeer {
-            name: name.clone(),
-            fingerprint: session.remote_fingerprint().unwrap_or([0; 32]),
-            my_fingerprint: session.local_fingerprint(),
+        let peer = KnownPeer::paired_now(
+            name.clone(),
+            session.remote_fingerprint().unwrap_or([0; 32]),
+            session.local_fingerprint(),
             secret,
-            paired: now,
-            last_seen: now,
-            addrs: self.remote.into_iter().collect(),
-        };
+            self.remote,
+        );
         let sas = peer.safety_number();
         let dir = data_dir()?;
         for note in store::remember(&dir, peer)? {

@@ -42,6 +42,27 @@ pub struct KnownPeer {
 }
 
 impl KnownPeer {
+    /// A peer saved now, from the chat that is open with it (`/save`, `--remember`): paired
+    /// and last seen at this moment, at its address of that chat if known.
+    pub fn paired_now(
+        name: String,
+        fingerprint: [u8; 32],
+        my_fingerprint: [u8; 32],
+        secret: [u8; 32],
+        addr: Option<IpAddr>,
+    ) -> KnownPeer {
+        let now = now_unix();
+        KnownPeer {
+            name,
+            fingerprint,
+            my_fingerprint,
+            secret,
+            paired: now,
+            last_seen: now,
+            addrs: addr.into_iter().collect(),
+        }
+    }
+
     /// The safety number both sides saw when they paired by sight.
     pub fn safety_number(&self) -> String {
         crate::signal::sas(&self.my_fingerprint, &self.fingerprint)

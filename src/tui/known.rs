@@ -517,21 +517,12 @@ pub fn save(
                         .to_string(),
                 );
             }
-            let now = store::now_unix();
             let ip = addr
                 .as_deref()
                 .and_then(|r| r.split_whitespace().next())
                 .and_then(|r| r.parse::<std::net::SocketAddr>().ok())
                 .map(|a| a.ip());
-            let peer = known::KnownPeer {
-                name: name.clone(),
-                fingerprint: peer_fp,
-                my_fingerprint: my_fp,
-                secret,
-                paired: now,
-                last_seen: now,
-                addrs: ip.into_iter().collect(),
-            };
+            let peer = known::KnownPeer::paired_now(name.clone(), peer_fp, my_fp, secret, ip);
             let sas = peer.safety_number();
             let notes = store::remember(&dir, peer).map_err(|e| e.to_string())?;
             let mut line = format!(
